@@ -1,0 +1,43 @@
+# cx-broker: the two commands a newcomer needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: help setup jars test lint typecheck unit demo bench clean
+
+help:
+	@echo "make test   - set up (venv + Kafka jars) and run lint, types and the whole test suite against real Kafka"
+	@echo "make demo   - run the main job against a local Kafka cluster"
+	@echo "make bench  - run the benchmarks (prints figures, writes bench/results/)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP) jars
+
+# Apache Kafka's jars, fetched once by Maven (checksums enforced) into a cache outside git.
+jars: $(STAMP)
+	$(VENV)/bin/cxbroker kafka fetch
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check broker contracts producers consumers tests bench
+	$(VENV)/bin/ruff format --check broker contracts producers consumers tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+test: setup lint typecheck
+	$(PY) -m pytest
+
+demo: setup
+	$(VENV)/bin/cxbroker demo
+
+bench: setup
+	$(VENV)/bin/cxbroker bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

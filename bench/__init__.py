@@ -1,0 +1,1 @@
+"""Benchmarks: print figures, never pass or fail on time."""

@@ -1,0 +1,54 @@
+"""The ``cxbroker`` command line.
+
+Sub-commands live next to the code they drive and are imported lazily, so
+``cxbroker kafka status`` does not pay for importing the joiner.
+Every :class:`~broker.errors.CxError` becomes one line on stderr and a
+non-zero exit code; user mistakes never print a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from broker.errors import CxError
+
+__all__ = ["main"]
+
+# name -> "module:attribute" of a click command or group.
+COMMANDS: dict[str, str] = {
+    "kafka": "broker.commands.kafka:kafka",
+    "init": "broker.commands.init:init",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose sub-commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CxError as exc:
+            click.secho(f"cxbroker: error: {exc}", fg="red", err=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cx-broker", prog_name="cxbroker")
+def main() -> None:
+    """cx-broker: share de-identified customer-experience events between agencies over Kafka."""

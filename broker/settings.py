@@ -1,0 +1,110 @@
+"""One settings object for every cx-broker process, read from ``CX_*`` environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["SecurityProtocol", "Settings", "default_cache_dir", "default_state_dir"]
+
+
+class SecurityProtocol(StrEnum):
+    """Kafka client security protocols cx-broker supports."""
+
+    PLAINTEXT = "PLAINTEXT"
+    SASL_PLAINTEXT = "SASL_PLAINTEXT"
+    SASL_SSL = "SASL_SSL"
+    SSL = "SSL"
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    import os
+
+    base = os.environ.get(var)
+    return Path(base) if base else Path.home() / fallback
+
+
+def default_state_dir() -> Path:
+    """Where local clusters, credentials and spools live unless ``CX_STATE_DIR`` says otherwise."""
+    return _xdg("XDG_STATE_HOME", ".local/state") / "cx-broker"
+
+
+def default_cache_dir() -> Path:
+    """Where Maven-fetched Kafka jars are cached (outside any git work tree)."""
+    return _xdg("XDG_CACHE_HOME", ".cache") / "cx-broker"
+
+
+class Settings(BaseSettings):
+    """Connection, security and storage settings (environment prefix ``CX_``).
+
+    An empty ``bootstrap_servers`` means: use the local Kafka cluster that
+    ``cxbroker kafka up`` started (its address is read from the state dir).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CX_", extra="ignore", frozen=True)
+
+    bootstrap_servers: str = ""
+    security_protocol: SecurityProtocol = SecurityProtocol.PLAINTEXT
+    sasl_mechanism: str = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ca_file: Path | None = None
+    client_id: str = "cx-broker"
+
+    state_dir: Path = Field(default_factory=default_state_dir)
+    cache_dir: Path = Field(default_factory=default_cache_dir)
+    keyring_dir: Path | None = None
+
+    partitions: int = Field(default=6, ge=1, le=1000)
+    kafka_heap: str = "512m"
+    kafka_start_timeout: float = Field(default=90.0, gt=0)
+
+    @property
+    def cluster_dir(self) -> Path:
+        """State of the local Kafka cluster started by the launcher."""
+        return self.state_dir / "kafka"
+
+    @property
+    def keyring_path(self) -> Path:
+        """Directory of the agency signing keys and linkage keys."""
+        return self.keyring_dir or self.state_dir / "keyring"
+
+    def resolved_bootstrap(self) -> str:
+        """The bootstrap address: configured, or the running local cluster's."""
+        if self.bootstrap_servers:
+            return self.bootstrap_servers
+        from broker.kafka.launcher import read_cluster_state
+
+        state = read_cluster_state(self.cluster_dir)
+        if state is None:
+            from broker.errors import BrokerUnavailable
+
+            raise BrokerUnavailable(
+                "no Kafka configured: set CX_BOOTSTRAP_SERVERS or run `cxbroker kafka up`"
+            )
+        return state.bootstrap_servers
+
+    def kafka_client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for aiokafka clients (bootstrap and security)."""
+        kwargs: dict[str, Any] = {
+            "bootstrap_servers": self.resolved_bootstrap(),
+            "security_protocol": self.security_protocol.value,
+            "client_id": self.client_id,
+        }
+        if self.security_protocol in (SecurityProtocol.SASL_PLAINTEXT, SecurityProtocol.SASL_SSL):
+            kwargs["sasl_mechanism"] = self.sasl_mechanism
+            kwargs["sasl_plain_username"] = self.sasl_username
+            kwargs["sasl_plain_password"] = (
+                self.sasl_password.get_secret_value() if self.sasl_password else None
+            )
+        if self.security_protocol in (SecurityProtocol.SSL, SecurityProtocol.SASL_SSL):
+            from aiokafka.helpers import create_ssl_context
+
+            kwargs["ssl_context"] = create_ssl_context(
+                cafile=str(self.ca_file) if self.ca_file else None
+            )
+        return kwargs

@@ -1,0 +1,1 @@
+"""cx-broker producers."""
