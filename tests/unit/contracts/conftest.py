@@ -1,0 +1,12 @@
+"""Fixtures for the contracts unit tests (synthetic data; no real person)."""
+
+from __future__ import annotations
+
+import pytest
+from cx_contract_samples import Samples
+
+
+@pytest.fixture
+def samples() -> Samples:
+    """Builders of valid sample events."""
+    return Samples()
