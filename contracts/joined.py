@@ -185,7 +185,8 @@ class InsightCell(ContractModel):
             raise ValueError("period does not match period_kind")
         try:
             if is_week:
-                datetime.strptime(self.period + "-1", "%G-W%V-%u")
+                year, week = self.period.split("-W")
+                date.fromisocalendar(int(year), int(week), 1)
             else:
                 date.fromisoformat(self.period)
         except ValueError:

@@ -1,0 +1,145 @@
+"""Joined contracts: journey snapshots and suppressed insight cells."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from cx_contract_samples import T0, TOKEN
+from pydantic import ValidationError
+
+from contracts import InsightCell, JourneySnapshot, JourneyStatus, Metric, PeriodKind
+from contracts.joined import AgencyStep, DriverAverages, EventCounts, period_of
+
+
+def snapshot(**overrides: Any) -> JourneySnapshot:
+    fields: dict[str, Any] = {
+        "journey_token": TOKEN,
+        "life_experience": "having-a-child",
+        "agencies": [
+            {
+                "agency": "ssa",
+                "stage": "receive",
+                "first_event_at": T0,
+                "last_event_at": T0 + timedelta(days=9),
+                "events": 3,
+            },
+            {
+                "agency": "usda-fns",
+                "stage": "apply",
+                "first_event_at": T0 + timedelta(days=2),
+                "last_event_at": T0 + timedelta(days=2),
+                "events": 1,
+            },
+        ],
+        "first_event_at": T0,
+        "last_event_at": T0 + timedelta(days=9),
+        "elapsed_seconds": 9 * 86400.0,
+        "event_counts": {"total": 4, "service_interaction": 3, "feedback": 1},
+        "outcome": "completed",
+        "drivers": {"responses": 1, "satisfaction": 4.0},
+        "status": "active",
+        "snapshot_version": 4,
+    }
+    fields.update(overrides)
+    return JourneySnapshot(**fields)
+
+
+def cell(**overrides: Any) -> InsightCell:
+    fields: dict[str, Any] = {
+        "life_experience": "having-a-child",
+        "period_kind": "week",
+        "period": "2026-W14",
+        "agency": "usda-fns",
+        "stage": "apply",
+        "metric": "journeys-started",
+        "value": 42.0,
+        "count": 42,
+        "suppressed": False,
+    }
+    fields.update(overrides)
+    return InsightCell(**fields)
+
+
+def test_snapshot_holds_the_journey_in_agency_order() -> None:
+    snap = snapshot()
+    assert [step.agency for step in snap.agencies] == ["ssa", "usda-fns"]
+    assert isinstance(snap.agencies[0], AgencyStep)
+    assert snap.status is JourneyStatus.ACTIVE
+    assert snap.event_counts == EventCounts(total=4, service_interaction=3, feedback=1)
+    assert snap.drivers == DriverAverages(responses=1, satisfaction=4.0)
+    assert snap.late_events == 0
+    assert JourneySnapshot.model_validate_json(snap.model_dump_json()) == snap
+    assert (JourneySnapshot.contract_name, JourneySnapshot.contract_version) == (
+        "journey-snapshot",
+        "1.0.0",
+    )
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"last_event_at": T0 - timedelta(seconds=1)},
+        {"snapshot_version": 0},
+        {"elapsed_seconds": -1},
+        {"status": "paused"},
+        {"agencies": []},
+        {"event_counts": {"total": 1, "service_interaction": 3}},
+        {"drivers": {"satisfaction": 5.5}},
+        {"life_experience": "buying-a-boat"},
+        {"late_events": -1},
+        {"name": "x"},
+    ],
+)
+def test_snapshot_rejects_inconsistent_state(overrides: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        snapshot(**overrides)
+
+
+def test_snapshot_rejects_an_agency_listed_twice() -> None:
+    step = snapshot().agencies[0].model_dump()
+    with pytest.raises(ValidationError, match="twice"):
+        snapshot(agencies=[step, step])
+
+
+def test_insight_cell_key_and_periods() -> None:
+    assert cell().key() == "having-a-child|2026-W14|usda-fns|apply|journeys-started"
+    assert cell(agency=None, stage=None).key() == "having-a-child|2026-W14|*|*|journeys-started"
+    day = cell(period_kind="day", period="2026-04-03", metric="satisfaction", value=4.2)
+    assert day.metric is Metric.SATISFACTION
+    assert period_of(datetime(2026, 4, 3, 23, 59, tzinfo=UTC), PeriodKind.WEEK) == "2026-W14"
+    assert period_of(date(2026, 1, 1), PeriodKind.WEEK) == "2026-W01"
+    assert period_of(date(2026, 4, 3), PeriodKind.DAY) == "2026-04-03"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"period": "2026-04-03"},  # a day labelled as a week
+        {"period_kind": "day", "period": "2026-02-30"},
+        {"period": "2026-W54"},
+        {"period": "2021-W53"},  # 2021 has 52 ISO weeks
+        {"period": "last week"},
+    ],
+)
+def test_insight_cell_period_must_match_its_kind_and_calendar(overrides: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        cell(**overrides)
+
+
+@pytest.mark.parametrize("count", [1, 5, 10])
+def test_unsuppressed_small_counts_are_refused(count: int) -> None:
+    with pytest.raises(ValidationError, match="must be suppressed"):
+        cell(count=count, value=float(count))
+    suppressed = cell(count=None, value=None, suppressed=True)
+    assert suppressed.count is None and suppressed.value is None
+
+
+def test_zero_and_larger_counts_are_shown_and_suppressed_cells_hide_everything() -> None:
+    assert cell(count=0, value=0.0).count == 0
+    assert cell(count=11, value=11.0).count == 11
+    with pytest.raises(ValidationError, match="neither value nor count"):
+        cell(suppressed=True, count=None, value=3.0)
+    with pytest.raises(ValidationError, match="neither value nor count"):
+        cell(suppressed=True, count=12, value=None)
