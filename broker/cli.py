@@ -22,6 +22,7 @@ __all__ = ["main"]
 COMMANDS: dict[str, str] = {
     "kafka": "broker.commands.kafka:kafka",
     "init": "broker.commands.init:init",
+    "demo": "broker.commands.demo:demo",
 }
 
 

@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from broker.topics import TopicNames
+
 __all__ = ["SecurityProtocol", "Settings", "default_cache_dir", "default_state_dir"]
 
 
@@ -54,6 +56,7 @@ class Settings(BaseSettings):
     sasl_password: SecretStr | None = None
     ca_file: Path | None = None
     client_id: str = "cx-broker"
+    topic_prefix: str = Field(default="", pattern=r"^[a-zA-Z0-9._-]*$")
 
     state_dir: Path = Field(default_factory=default_state_dir)
     cache_dir: Path = Field(default_factory=default_cache_dir)
@@ -67,6 +70,11 @@ class Settings(BaseSettings):
     def cluster_dir(self) -> Path:
         """State of the local Kafka cluster started by the launcher."""
         return self.state_dir / "kafka"
+
+    @property
+    def topics(self) -> TopicNames:
+        """Topic names under this deployment's prefix."""
+        return TopicNames(self.topic_prefix)
 
     @property
     def keyring_path(self) -> Path:

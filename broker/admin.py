@@ -1,0 +1,40 @@
+"""A started Kafka admin client for the configured cluster, with one clear error when it is down."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from broker.errors import BrokerUnavailable
+from broker.settings import Settings
+
+__all__ = ["admin_client", "broker_count"]
+
+
+@contextlib.asynccontextmanager
+async def admin_client(settings: Settings, timeout_ms: int = 15000) -> AsyncIterator[Any]:
+    """Yield a started ``AIOKafkaAdminClient``; raise :class:`BrokerUnavailable` if unreachable."""
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.errors import KafkaConnectionError, KafkaError
+
+    kwargs = settings.kafka_client_kwargs()
+    admin = AIOKafkaAdminClient(request_timeout_ms=timeout_ms, **kwargs)
+    try:
+        await admin.start()
+    except (KafkaConnectionError, KafkaError, OSError) as exc:
+        with contextlib.suppress(Exception):
+            await admin.close()
+        raise BrokerUnavailable(
+            f"cannot reach Kafka at {kwargs['bootstrap_servers']}: {type(exc).__name__}"
+        ) from exc
+    try:
+        yield admin
+    finally:
+        await admin.close()
+
+
+async def broker_count(admin: Any) -> int:
+    """Number of brokers currently registered in the cluster."""
+    meta = await admin.describe_cluster()
+    return len(meta["brokers"])

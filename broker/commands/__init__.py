@@ -1,0 +1,1 @@
+"""Sub-commands of the ``cxbroker`` CLI, one module per command group."""

@@ -1,0 +1,86 @@
+"""``cxbroker kafka fetch|up|status|down``: local Apache Kafka for development and tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from broker.kafka.jars import KAFKA_VERSION, ensure_jars
+from broker.kafka.launcher import cluster_status, start_cluster, stop_cluster
+from broker.settings import Settings
+
+__all__ = ["kafka"]
+
+
+@click.group()
+def kafka() -> None:
+    """Run Apache Kafka (KRaft) locally from Maven-fetched jars, bound to 127.0.0.1."""
+
+
+@kafka.command()
+def fetch() -> None:
+    """Fetch Kafka's jars with Maven (once; cached outside git)."""
+    settings = Settings()
+    started = time.monotonic()
+    path = ensure_jars(settings.cache_dir, quiet=True)
+    click.echo(f"Kafka {KAFKA_VERSION} jars in {path} ({time.monotonic() - started:.1f}s)")
+
+
+@kafka.command()
+@click.option("--nodes", type=click.Choice(["1", "3"]), default="1", show_default=True)
+def up(nodes: str) -> None:
+    """Start a local cluster (or reuse the running one) and print its bootstrap address."""
+    settings = Settings()
+    started = time.monotonic()
+    state = asyncio.run(start_cluster(settings, int(nodes)))
+    verb = "already running" if state.reused else f"started in {time.monotonic() - started:.1f}s"
+    click.echo(
+        f"Kafka {state.kafka_version}, {len(state.nodes)} node(s), {verb}; "
+        f"state in {settings.cluster_dir}",
+        err=True,
+    )
+    click.echo(state.bootstrap_servers)
+
+
+@kafka.command()
+def status() -> None:
+    """Show the local cluster's nodes; exit code 1 when it is not fully running."""
+    settings = Settings()
+    state, running = cluster_status(settings)
+    if state is None:
+        click.echo(f"no local cluster in {settings.cluster_dir}")
+        raise SystemExit(1)
+    table = Table(title=f"Kafka {state.kafka_version} cluster {state.cluster_id}")
+    for col in ("node", "pid", "port", "controller", "running", "log"):
+        table.add_column(col)
+    for node in state.nodes:
+        table.add_row(
+            str(node.node_id),
+            str(node.pid or "-"),
+            str(node.port),
+            str(node.controller_port),
+            "yes" if running[node.node_id] else "no",
+            str(node.log_path),
+        )
+    Console().print(table)
+    click.echo(f"bootstrap: {state.bootstrap_servers}")
+    if not all(running.values()):
+        raise SystemExit(1)
+
+
+@kafka.command()
+@click.option("--purge", is_flag=True, help="Also delete the cluster's data and logs.")
+def down(purge: bool) -> None:
+    """Stop the processes `kafka up` started (only those)."""
+    settings = Settings()
+    stopped = stop_cluster(settings, purge=purge)
+    if stopped:
+        click.echo(f"stopped node(s) {', '.join(map(str, stopped))}")
+    else:
+        click.echo("no running local cluster")
+    if purge:
+        click.echo(f"removed {settings.cluster_dir}")

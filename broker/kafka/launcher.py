@@ -1,0 +1,452 @@
+"""Start and stop a real Apache Kafka cluster (KRaft) on 127.0.0.1 from Maven-fetched jars.
+
+The cluster's pids, ports and log paths are recorded in ``<state>/kafka/cluster.json``
+so ``cxbroker kafka status|down`` in another process finds them. Only processes
+recorded there, whose command line still names this cluster's config, are ever
+signalled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from importlib.resources import files
+from pathlib import Path
+
+from broker.errors import KafkaLaunchError
+from broker.kafka.config import NodeConfig, broker_properties, render_properties
+from broker.kafka.jars import KAFKA_VERSION, ensure_jars, java_executable
+from broker.settings import Settings
+
+__all__ = [
+    "ClusterState",
+    "LocalKafka",
+    "NodeState",
+    "cluster_status",
+    "read_cluster_state",
+    "start_cluster",
+    "stop_cluster",
+]
+
+STATE_FILE = "cluster.json"
+HOST = "127.0.0.1"
+JVM_FLAGS = [
+    "-server",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:+ExplicitGCInvokesConcurrent",
+    "-Djava.awt.headless=true",
+]
+
+
+@dataclass
+class NodeState:
+    """One node of a local cluster, as recorded in the state file."""
+
+    node_id: int
+    port: int
+    controller_port: int
+    dir: str
+    pid: int | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.dir) / "data"
+
+    @property
+    def config_path(self) -> Path:
+        return Path(self.dir) / "server.properties"
+
+    @property
+    def log_path(self) -> Path:
+        return Path(self.dir) / "server.log"
+
+    @property
+    def stdout_path(self) -> Path:
+        return Path(self.dir) / "stdout.log"
+
+    def config(self) -> NodeConfig:
+        return NodeConfig(self.node_id, HOST, self.port, self.controller_port, self.data_dir)
+
+
+@dataclass
+class ClusterState:
+    """A local cluster: identity, nodes and where its files are."""
+
+    cluster_id: str
+    kafka_version: str
+    nodes: list[NodeState]
+    jars_dir: str
+    reused: bool = field(default=False, compare=False)
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(f"{HOST}:{n.port}" for n in self.nodes)
+
+    def node(self, node_id: int) -> NodeState:
+        for n in self.nodes:
+            if n.node_id == node_id:
+                return n
+        raise KafkaLaunchError(f"node {node_id} is not part of this cluster")
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data.pop("reused")
+        return json.dumps(data, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> ClusterState:
+        data = json.loads(text)
+        data["nodes"] = [NodeState(**n) for n in data["nodes"]]
+        return cls(**data)
+
+
+def read_cluster_state(cluster_dir: Path) -> ClusterState | None:
+    """The recorded cluster in ``cluster_dir``, or None when none was started there."""
+    path = cluster_dir / STATE_FILE
+    if not path.exists():
+        return None
+    return ClusterState.from_json(path.read_text())
+
+
+def _write_state(cluster_dir: Path, state: ClusterState) -> None:
+    tmp = cluster_dir / (STATE_FILE + ".tmp")
+    tmp.write_text(state.to_json())
+    tmp.replace(cluster_dir / STATE_FILE)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def _is_our_process(node: NodeState) -> bool:
+    """True when ``node.pid`` is alive and is the JVM started with this node's config."""
+    if node.pid is None:
+        return False
+    try:
+        cmdline = Path(f"/proc/{node.pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return str(node.config_path).encode() in cmdline
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return f"(no log at {path})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _java_cmd(jars_dir: Path, heap: str, main: str, *args: str, log_dir: Path) -> list[str]:
+    log_config = Path(str(files("broker.kafka").joinpath("log4j2.properties")))
+    return [
+        java_executable(),
+        "-Xms128m",
+        f"-Xmx{heap}",
+        *JVM_FLAGS,
+        f"-Dlog4j2.configurationFile={log_config}",
+        f"-Dcx.kafka.logdir={log_dir}",
+        "-cp",
+        f"{jars_dir}/*",
+        main,
+        *args,
+    ]
+
+
+def _new_cluster(cluster_dir: Path, nodes: int, jars_dir: Path) -> ClusterState:
+    node_states = []
+    for node_id in range(1, nodes + 1):
+        node_dir = cluster_dir / f"node-{node_id}"
+        node_dir.mkdir(parents=True, exist_ok=True)
+        node_states.append(NodeState(node_id, _free_port(), _free_port(), str(node_dir), pid=None))
+    cluster_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).rstrip(b"=").decode()
+    return ClusterState(cluster_id, KAFKA_VERSION, node_states, str(jars_dir))
+
+
+def _write_configs(state: ClusterState) -> None:
+    voters = [n.config() for n in state.nodes]
+    for node in state.nodes:
+        node.config_path.write_text(render_properties(broker_properties(node.config(), voters)))
+
+
+def _format_storage(state: ClusterState, heap: str) -> None:
+    procs = []
+    for node in state.nodes:
+        if (node.data_dir / "meta.properties").exists():
+            continue
+        cmd = _java_cmd(
+            Path(state.jars_dir),
+            heap,
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            state.cluster_id,
+            "-c",
+            str(node.config_path),
+            log_dir=Path(node.dir),
+        )
+        procs.append(
+            (node, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+        )
+    for node, proc in procs:
+        out, _ = proc.communicate(timeout=120)
+        if proc.returncode != 0:
+            text = out.decode(errors="replace").strip().splitlines()[-10:]
+            raise KafkaLaunchError(
+                f"formatting storage of node {node.node_id} failed:\n" + "\n".join(text)
+            )
+
+
+def _spawn(state: ClusterState, node: NodeState, heap: str) -> None:
+    for port in (node.port, node.controller_port):
+        if _port_open(port):
+            raise KafkaLaunchError(
+                f"port {HOST}:{port} of node {node.node_id} is taken by another process"
+            )
+    cmd = _java_cmd(
+        Path(state.jars_dir), heap, "kafka.Kafka", str(node.config_path), log_dir=Path(node.dir)
+    )
+    with node.stdout_path.open("ab") as out:
+        # A session of its own: Ctrl-C in the terminal that ran `kafka up` does not kill it.
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    node.pid = proc.pid
+    # Popen can return before the child has exec'd java; until then its command line
+    # is not ours yet. Wait for the exec (or an early exit) so liveness checks hold.
+    deadline = time.monotonic() + 10
+    while not _is_our_process(node) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+async def _wait_ready(state: ClusterState, within: float, nodes: list[NodeState]) -> None:
+    """Wait until every node answers a metadata request listing all expected brokers."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    deadline = time.monotonic() + within
+    last_error = "no answer yet"
+    for node in nodes:
+        while True:
+            if not _is_our_process(node):
+                raise KafkaLaunchError(
+                    f"Kafka node {node.node_id} exited during start-up; last lines of "
+                    f"{node.log_path}:\n{_tail(node.log_path)}\n{_tail(node.stdout_path, 10)}"
+                )
+            if time.monotonic() > deadline:
+                raise KafkaLaunchError(
+                    f"Kafka node {node.node_id} did not answer within {within:.0f}s "
+                    f"({last_error}); last lines of {node.log_path}:\n{_tail(node.log_path)}"
+                )
+            if _port_open(node.port):
+                admin = AIOKafkaAdminClient(
+                    bootstrap_servers=f"{HOST}:{node.port}", request_timeout_ms=5000
+                )
+                try:
+                    await admin.start()
+                    meta = await admin.describe_cluster()
+                    brokers = {b["node_id"] for b in meta["brokers"]}
+                    if {n.node_id for n in state.nodes if n.pid} <= brokers:
+                        break
+                    last_error = f"brokers registered so far: {sorted(brokers)}"
+                except Exception as exc:  # any client error means: not ready yet
+                    last_error = f"{type(exc).__name__}: {exc}"
+                finally:
+                    with contextlib.suppress(Exception):
+                        await admin.close()
+            await asyncio.sleep(0.25)
+
+
+async def start_cluster(settings: Settings, nodes: int = 1) -> ClusterState:
+    """Start (or reuse) the local cluster recorded in ``settings.cluster_dir``.
+
+    A running cluster is reused as it is. A stopped one is restarted on its
+    ports with its data. A new one is formatted on free loopback ports.
+    """
+    if nodes not in (1, 3):
+        raise KafkaLaunchError("a local cluster has 1 or 3 nodes")
+    cluster_dir = settings.cluster_dir
+    cluster_dir.mkdir(parents=True, exist_ok=True)
+    jars_dir = ensure_jars(settings.cache_dir)
+    state = read_cluster_state(cluster_dir)
+    if state is not None and len(state.nodes) != nodes:
+        if any(_is_our_process(n) for n in state.nodes):
+            raise KafkaLaunchError(
+                f"a {len(state.nodes)}-node cluster is running from {cluster_dir}; "
+                "run `cxbroker kafka down` first"
+            )
+        raise KafkaLaunchError(
+            f"{cluster_dir} holds a {len(state.nodes)}-node cluster; "
+            "run `cxbroker kafka down --purge` to remove it, or use another CX_STATE_DIR"
+        )
+    if state is not None and all(_is_our_process(n) for n in state.nodes):
+        state.reused = True
+        return state
+    if state is None:
+        state = _new_cluster(cluster_dir, nodes, jars_dir)
+    state.jars_dir = str(jars_dir)
+    _write_configs(state)
+    await asyncio.to_thread(_format_storage, state, settings.kafka_heap)
+    to_start = [n for n in state.nodes if not _is_our_process(n)]
+    try:
+        for node in to_start:
+            _spawn(state, node, settings.kafka_heap)
+        _write_state(cluster_dir, state)
+        await _wait_ready(state, settings.kafka_start_timeout, state.nodes)
+    except BaseException:
+        _stop_nodes(state, to_start, timeout=10)
+        _write_state(cluster_dir, state)
+        raise
+    return state
+
+
+def _signal(node: NodeState, sig: signal.Signals) -> bool:
+    if not _is_our_process(node):
+        return False
+    assert node.pid is not None
+    try:
+        os.kill(node.pid, sig)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _reap(pid: int) -> None:
+    # The launcher's own children must be reaped, or they linger as zombies.
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _wait_gone(node: NodeState, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if node.pid is not None:
+            _reap(node.pid)
+        if not _is_our_process(node):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _stop_nodes(state: ClusterState, nodes: list[NodeState], timeout: float) -> list[int]:
+    stopped = []
+    for node in nodes:
+        if _signal(node, signal.SIGTERM):
+            stopped.append(node.node_id)
+    for node in nodes:
+        if not _wait_gone(node, timeout) and _signal(node, signal.SIGKILL):
+            _wait_gone(node, 10)
+        node.pid = None
+    return stopped
+
+
+def stop_cluster(settings: Settings, *, purge: bool = False, timeout: float = 30) -> list[int]:
+    """Stop the recorded cluster's processes (only those); return the node ids stopped.
+
+    Data and logs stay unless ``purge`` is set, which removes the cluster dir.
+    """
+    cluster_dir = settings.cluster_dir
+    state = read_cluster_state(cluster_dir)
+    if state is None:
+        return []
+    stopped = _stop_nodes(state, state.nodes, timeout)
+    if purge:
+        import shutil
+
+        shutil.rmtree(cluster_dir)
+    else:
+        _write_state(cluster_dir, state)
+    return stopped
+
+
+def cluster_status(settings: Settings) -> tuple[ClusterState | None, dict[int, bool]]:
+    """The recorded cluster and, per node, whether its process runs and its port answers."""
+    state = read_cluster_state(settings.cluster_dir)
+    if state is None:
+        return None, {}
+    return state, {n.node_id: _is_our_process(n) and _port_open(n.port) for n in state.nodes}
+
+
+class LocalKafka:
+    """Async context manager over a local cluster, for tests, the demo and benchmarks.
+
+    ``async with LocalKafka(settings, nodes=3) as kafka:`` starts (or reuses) the
+    cluster and stops it on exit when this object started it. ``stop_node``,
+    ``kill_node`` and ``start_node`` let failure tests take one broker away.
+    """
+
+    def __init__(self, settings: Settings, nodes: int = 1, *, keep_running: bool = False) -> None:
+        self.settings = settings
+        self.nodes = nodes
+        self.keep_running = keep_running
+        self._state: ClusterState | None = None
+
+    @property
+    def state(self) -> ClusterState:
+        if self._state is None:
+            raise KafkaLaunchError("the local cluster is not started")
+        return self._state
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.state.bootstrap_servers
+
+    async def __aenter__(self) -> LocalKafka:
+        self._state = await start_cluster(self.settings, self.nodes)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._state is not None and not self._state.reused and not self.keep_running:
+            await asyncio.to_thread(stop_cluster, self.settings)
+
+    def kill_node(self, node_id: int) -> None:
+        """SIGKILL one node (a crash), leaving its data."""
+        node = self.state.node(node_id)
+        if _signal(node, signal.SIGKILL):
+            _wait_gone(node, 10)
+        node.pid = None
+        _write_state(self.settings.cluster_dir, self.state)
+
+    def stop_node(self, node_id: int, timeout: float = 30) -> None:
+        """Stop one node gracefully (SIGTERM, then SIGKILL after ``timeout``)."""
+        _stop_nodes(self.state, [self.state.node(node_id)], timeout)
+        _write_state(self.settings.cluster_dir, self.state)
+
+    async def start_node(self, node_id: int) -> None:
+        """Start a stopped node again on its ports with its data, and wait until it serves."""
+        node = self.state.node(node_id)
+        if _is_our_process(node):
+            return
+        _spawn(self.state, node, self.settings.kafka_heap)
+        _write_state(self.settings.cluster_dir, self.state)
+        await _wait_ready(self.state, self.settings.kafka_start_timeout, [node])
+
+
+@contextlib.asynccontextmanager
+async def local_kafka(settings: Settings, nodes: int = 1) -> AsyncIterator[LocalKafka]:
+    """Functional form of :class:`LocalKafka`."""
+    async with LocalKafka(settings, nodes) as kafka:
+        yield kafka

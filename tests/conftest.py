@@ -1,0 +1,57 @@
+"""Session-wide fixtures: one real Kafka broker per test session, unique names per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from broker.settings import Settings
+from tests.kafka_fixture import KafkaEndpoint, session_kafka
+
+
+@pytest.fixture(scope="session")
+def session_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A state dir for the session's local cluster (never the user's own)."""
+    return tmp_path_factory.mktemp("cx-state")
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def kafka(session_state_dir: Path) -> AsyncIterator[KafkaEndpoint]:
+    """The session's real Kafka cluster (see tests/kafka_fixture.py for how it is chosen)."""
+    async with session_kafka(session_state_dir) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def kafka_settings(kafka: KafkaEndpoint, tmp_path: Path) -> Settings:
+    """Settings pointing at the session cluster, with a private state dir per test."""
+    return Settings(
+        bootstrap_servers=kafka.bootstrap_servers,
+        state_dir=tmp_path / "state",
+        keyring_dir=tmp_path / "keyring",
+        cache_dir=Settings().cache_dir,
+    )
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """Unique names for topics and groups, so tests sharing a broker never interfere."""
+    run = uuid.uuid4().hex[:8]
+
+    def make(prefix: str) -> str:
+        return f"{prefix}-{run}-{uuid.uuid4().hex[:6]}"
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_cx_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests build their Settings explicitly; a developer's CX_STATE_DIR must not leak in."""
+    for name in list(os.environ):
+        if name.startswith("CX_") and name not in ("CX_BOOTSTRAP_SERVERS", "CX_TEST_KAFKA"):
+            monkeypatch.delenv(name)

@@ -1,0 +1,62 @@
+"""A 3-node local cluster: replication factor 3, min.insync.replicas=2, acks=all writes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaProducer
+
+from broker.admin import admin_client
+from broker.commands.init import run_init
+from broker.kafka.launcher import LocalKafka
+from broker.settings import Settings
+from broker.topics import TopicAction
+
+pytestmark = [pytest.mark.kafka, pytest.mark.three_nodes]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def three_nodes(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Settings]:
+    state_dir: Path = tmp_path_factory.mktemp("three-nodes")
+    launcher_settings = Settings(state_dir=state_dir)
+    async with LocalKafka(launcher_settings, nodes=3) as cluster:
+        yield Settings(state_dir=state_dir, bootstrap_servers=cluster.bootstrap_servers)
+
+
+async def test_plan_on_three_nodes_uses_rf3_and_min_isr2(three_nodes: Settings) -> None:
+    plan, result = await run_init(three_nodes)
+    assert not result.conflicts
+    assert {s.replication_factor for s in plan} == {3}
+    assert {s.configs["min.insync.replicas"] for s in plan} == {"2"}
+    assert set(result.actions.values()) == {TopicAction.CREATED}
+    async with admin_client(three_nodes) as admin:
+        meta = await admin.describe_cluster()
+        assert len(meta["brokers"]) == 3
+        described = await admin.describe_topics([three_nodes.topics.agency("ssa")])
+        partitions = described[0]["partitions"]
+        assert partitions and all(len(p["replicas"]) == 3 for p in partitions)
+
+
+async def test_acks_all_writes_are_accepted(three_nodes: Settings) -> None:
+    _, result = await run_init(three_nodes)  # no-op when the plan already holds
+    assert not result.conflicts
+    producer = AIOKafkaProducer(
+        bootstrap_servers=three_nodes.bootstrap_servers, acks="all", enable_idempotence=True
+    )
+    await producer.start()
+    try:
+        metas = [
+            await producer.send_and_wait(
+                three_nodes.topics.agency("ssa"), f"event-{i}".encode(), key=f"k{i}".encode()
+            )
+            for i in range(50)
+        ]
+    finally:
+        await producer.stop()
+    assert len({(m.partition, m.offset) for m in metas}) == 50
+    async with admin_client(three_nodes) as admin:
+        described = await admin.describe_topics([three_nodes.topics.agency("ssa")])
+        assert all(len(p["isr"]) >= 2 for p in described[0]["partitions"])
