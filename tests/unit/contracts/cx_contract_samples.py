@@ -9,6 +9,8 @@ from uuid import UUID
 from contracts import (
     ApplicationStatus,
     Feedback,
+    InsightCell,
+    JourneySnapshot,
     ServiceInteraction,
     journey_token_from_digest,
 )
@@ -79,3 +81,52 @@ class Samples:
 
     def all_events(self) -> tuple[ServiceInteraction | ApplicationStatus | Feedback, ...]:
         return (self.interaction(), self.status(), self.feedback())
+
+
+def snapshot(**overrides: Any) -> JourneySnapshot:
+    fields: dict[str, Any] = {
+        "journey_token": TOKEN,
+        "life_experience": "having-a-child",
+        "agencies": [
+            {
+                "agency": "ssa",
+                "stage": "receive",
+                "first_event_at": T0,
+                "last_event_at": T0 + timedelta(days=9),
+                "events": 3,
+            },
+            {
+                "agency": "usda-fns",
+                "stage": "apply",
+                "first_event_at": T0 + timedelta(days=2),
+                "last_event_at": T0 + timedelta(days=2),
+                "events": 1,
+            },
+        ],
+        "first_event_at": T0,
+        "last_event_at": T0 + timedelta(days=9),
+        "elapsed_seconds": 9 * 86400.0,
+        "event_counts": {"total": 4, "service_interaction": 3, "feedback": 1},
+        "outcome": "completed",
+        "drivers": {"responses": 1, "satisfaction": 4.0},
+        "status": "active",
+        "snapshot_version": 4,
+    }
+    fields.update(overrides)
+    return JourneySnapshot(**fields)
+
+
+def cell(**overrides: Any) -> InsightCell:
+    fields: dict[str, Any] = {
+        "life_experience": "having-a-child",
+        "period_kind": "week",
+        "period": "2026-W14",
+        "agency": "usda-fns",
+        "stage": "apply",
+        "metric": "journeys-started",
+        "value": 42.0,
+        "count": 42,
+        "suppressed": False,
+    }
+    fields.update(overrides)
+    return InsightCell(**fields)

@@ -6,60 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from cx_contract_samples import T0, TOKEN
+from cx_contract_samples import T0, cell, snapshot
 from pydantic import ValidationError
 
-from contracts import InsightCell, JourneySnapshot, JourneyStatus, Metric, PeriodKind
+from contracts import JourneySnapshot, JourneyStatus, Metric, PeriodKind
 from contracts.joined import AgencyStep, DriverAverages, EventCounts, period_of
-
-
-def snapshot(**overrides: Any) -> JourneySnapshot:
-    fields: dict[str, Any] = {
-        "journey_token": TOKEN,
-        "life_experience": "having-a-child",
-        "agencies": [
-            {
-                "agency": "ssa",
-                "stage": "receive",
-                "first_event_at": T0,
-                "last_event_at": T0 + timedelta(days=9),
-                "events": 3,
-            },
-            {
-                "agency": "usda-fns",
-                "stage": "apply",
-                "first_event_at": T0 + timedelta(days=2),
-                "last_event_at": T0 + timedelta(days=2),
-                "events": 1,
-            },
-        ],
-        "first_event_at": T0,
-        "last_event_at": T0 + timedelta(days=9),
-        "elapsed_seconds": 9 * 86400.0,
-        "event_counts": {"total": 4, "service_interaction": 3, "feedback": 1},
-        "outcome": "completed",
-        "drivers": {"responses": 1, "satisfaction": 4.0},
-        "status": "active",
-        "snapshot_version": 4,
-    }
-    fields.update(overrides)
-    return JourneySnapshot(**fields)
-
-
-def cell(**overrides: Any) -> InsightCell:
-    fields: dict[str, Any] = {
-        "life_experience": "having-a-child",
-        "period_kind": "week",
-        "period": "2026-W14",
-        "agency": "usda-fns",
-        "stage": "apply",
-        "metric": "journeys-started",
-        "value": 42.0,
-        "count": 42,
-        "suppressed": False,
-    }
-    fields.update(overrides)
-    return InsightCell(**fields)
 
 
 def test_snapshot_holds_the_journey_in_agency_order() -> None:
