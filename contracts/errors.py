@@ -160,7 +160,7 @@ class BadSignatureEncoding(DecodeError):
 
 
 def _all_reasons() -> frozenset[str]:
-    pending: list[type[DecodeError]] = [DecodeError]
+    pending: list[type[DecodeError]] = list(DecodeError.__subclasses__())
     found: set[str] = set()
     while pending:
         cls = pending.pop()
@@ -169,7 +169,7 @@ def _all_reasons() -> frozenset[str]:
     return frozenset(found)
 
 
-#: Every reason code a :class:`DecodeError` can carry.
+#: Every reason code a raised :class:`DecodeError` carries.
 DECODE_REASONS: Final[frozenset[str]] = _all_reasons()
 
 
