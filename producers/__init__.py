@@ -1,1 +1,52 @@
-"""cx-broker producers."""
+"""cx-broker producers: the agency-side SDK.
+
+Raw identifiers exist only inside this package, in memory. The public surface:
+
+* de-identification (:mod:`producers.deid`): :class:`RawRecord`, :func:`deidentify`,
+  journey tokens, text scrubbing and the PII guard;
+* errors (:mod:`producers.errors`): :class:`PiiLeak`, :class:`TokenInputMissing`, ...
+
+Signing and keys live in :mod:`broker.keyring` (consumers verify with the same module).
+"""
+
+from producers.deid import (
+    DEFAULT_TOKEN_RULES,
+    IDENTIFIER_FIELDS,
+    DeidPolicy,
+    EventKind,
+    Linkage,
+    PiiGuard,
+    Placeholder,
+    RawRecord,
+    Sex,
+    TextPolicy,
+    deidentify,
+    guard,
+    guard_record,
+    journey_token,
+    link,
+    scrub_text,
+)
+from producers.errors import DeidentificationError, PiiLeak, TokenInputMissing
+
+__all__ = [
+    "DEFAULT_TOKEN_RULES",
+    "IDENTIFIER_FIELDS",
+    "DeidPolicy",
+    "DeidentificationError",
+    "EventKind",
+    "Linkage",
+    "PiiGuard",
+    "PiiLeak",
+    "Placeholder",
+    "RawRecord",
+    "Sex",
+    "TextPolicy",
+    "TokenInputMissing",
+    "deidentify",
+    "guard",
+    "guard_record",
+    "journey_token",
+    "link",
+    "scrub_text",
+]

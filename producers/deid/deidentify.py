@@ -1,0 +1,186 @@
+"""From a raw agency record to a contract event: the de-identification step itself.
+
+Direct identifiers are dropped; the person becomes a journey token (keyed HMAC, rule and
+key id recorded); the date of birth becomes an age band at the event date; the ZIP becomes
+a ZIP3 (restricted areas ``000``); the state is kept; free text is scrubbed or dropped.
+Nothing else from the identity part of the record reaches the event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from broker.keyring import LinkageKey, LinkageKeyMissing
+from contracts.envelope import Record
+from contracts.errors import describe_validation_error
+from contracts.events import ApplicationStatus, CxEvent, Feedback, ServiceInteraction
+from contracts.privacy import AgeBand, TokenRule, age_band, zip3_of
+from producers.deid.guard import PiiGuard
+from producers.deid.raw import EventKind, RawRecord
+from producers.deid.scrub import TextPolicy, own_values, scrub_text
+from producers.deid.tokens import DEFAULT_TOKEN_RULES, application_token, link
+from producers.errors import DeidentificationError
+
+__all__ = [
+    "DeidPolicy",
+    "age_at",
+    "age_band_at",
+    "deidentify",
+    "guard_record",
+    "opaque_values",
+    "scrub_free_text",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class DeidPolicy:
+    """How an agency de-identifies: what happens to free text, which token rules it prefers.
+
+    ``token_rules`` is tried in order; the first rule whose inputs the record has makes the
+    token. The default uses the SSN when there is one and the name rule otherwise. An agency
+    whose partners in a life experience have no SSNs should list only the name rule, since
+    the joiner only joins tokens made by the same rule.
+    """
+
+    text: TextPolicy = TextPolicy.SCRUB
+    token_rules: tuple[TokenRule, ...] = DEFAULT_TOKEN_RULES
+
+
+def age_at(date_of_birth: date, on: date) -> int:
+    """Age in whole years on a given date."""
+    before_birthday = (on.month, on.day) < (date_of_birth.month, date_of_birth.day)
+    return on.year - date_of_birth.year - int(before_birthday)
+
+
+def age_band_at(date_of_birth: date, on: date) -> AgeBand:
+    """The 5-year age band (90+ grouped) on the event date; the birth date itself is dropped."""
+    age = age_at(date_of_birth, on)
+    if age < 0:
+        raise DeidentificationError("date_of_birth is after the event date")
+    return age_band(age)
+
+
+def scrub_free_text(raw: RawRecord, policy: TextPolicy = TextPolicy.SCRUB) -> str | None:
+    """The record's free text with identifiers replaced, or None when dropped or absent."""
+    if raw.free_text is None or policy is TextPolicy.DROP:
+        return None
+    own = own_values(
+        names=(raw.first_name, raw.middle_name, raw.last_name),
+        street_address=raw.street_address,
+        city=raw.city,
+        zip5=raw.zip,
+        email=raw.email,
+        account_number=raw.account_number,
+        application_id=raw.application_id,
+    )
+    scrubbed = scrub_text(raw.free_text, own)
+    return scrubbed or None
+
+
+_KIND_FIELDS: Final[dict[EventKind, tuple[str, ...]]] = {
+    EventKind.SERVICE_INTERACTION: (
+        "service_id",
+        "stage",
+        "channel",
+        "started_at",
+        "ended_at",
+        "outcome",
+        "wait_seconds",
+        "attempt",
+    ),
+    EventKind.APPLICATION_STATUS: ("service_id", "status", "reason_code"),
+    EventKind.FEEDBACK: (
+        "service_id",
+        "channel",
+        "stage",
+        "satisfaction",
+        "trust",
+        "effectiveness",
+        "ease",
+        "efficiency",
+        "equity_transparency",
+        "employee_helpfulness",
+        "humanity",
+    ),
+}
+_MODELS: Final[dict[EventKind, type[CxEvent]]] = {
+    EventKind.SERVICE_INTERACTION: ServiceInteraction,
+    EventKind.APPLICATION_STATUS: ApplicationStatus,
+    EventKind.FEEDBACK: Feedback,
+}
+
+
+def deidentify(
+    raw: RawRecord,
+    linkage_keys: Mapping[str, LinkageKey],
+    policy: DeidPolicy | None = None,
+) -> CxEvent:
+    """The contract event for ``raw``, with no direct identifier left.
+
+    ``linkage_keys`` maps each life experience to its *current* linkage key. Raises
+    :class:`~broker.keyring.LinkageKeyMissing`, :class:`~producers.errors.TokenInputMissing`,
+    :class:`~producers.errors.DeidentificationError` or
+    :class:`~contracts.errors.ContractViolation`; no message holds a raw value.
+    """
+    policy = policy or DeidPolicy()
+    key = linkage_keys.get(raw.life_experience)
+    if key is None or key.life_experience != raw.life_experience:
+        raise LinkageKeyMissing(
+            f"no linkage key for life experience {raw.life_experience}; "
+            "run `cxbroker keys init` or load the agency's keyring"
+        )
+    linkage = link(raw, key, policy.token_rules)
+    payload: dict[str, Any] = {
+        "event_id": raw.event_id,
+        "agency": raw.agency,
+        "life_experience": raw.life_experience,
+        "journey_token": linkage.journey_token,
+        "token_rule": linkage.token_rule,
+        "linkage_key_id": linkage.linkage_key_id,
+        "occurred_at": raw.occurred_at,
+        "age_band": age_band_at(raw.date_of_birth, raw.occurred_at.date()),
+        "zip3": zip3_of(raw.zip),
+        "state": raw.state,
+    }
+    for name in _KIND_FIELDS[raw.kind]:
+        value = getattr(raw, name)
+        if value is not None:  # absent: let the contract say "field required" or default
+            payload[name] = value
+    if raw.kind is EventKind.APPLICATION_STATUS:
+        if raw.application_id is None:
+            raise DeidentificationError("an application-status record needs application_id")
+        payload["application_token"] = application_token(raw.agency, raw.application_id, key)
+    if raw.kind is EventKind.FEEDBACK:
+        payload["comment"] = scrub_free_text(raw, policy.text)
+    model = _MODELS[raw.kind]
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise describe_validation_error(exc, f"{raw.agency} {model.contract_name} event") from None
+
+
+def opaque_values(event: CxEvent) -> tuple[bytes, ...]:
+    """The event's keyed-hash values (journey and application tokens): random by construction,
+    so the PII guard ignores identifier-like letters that happen to occur inside them."""
+    return tuple(
+        value.encode("ascii")
+        for name, value in event
+        if name.endswith("_token") and isinstance(value, str)
+    )
+
+
+def guard_record(
+    record: Record, raw: RawRecord, event: CxEvent, guard: PiiGuard | None = None
+) -> None:
+    """Run the PII guard over a serialized event: key, value and every header.
+
+    Raises :class:`~producers.errors.PiiLeak` naming the raw field that leaked.
+    """
+    (guard or PiiGuard(raw)).check(
+        record.value, record.headers, key=record.key, opaque=opaque_values(event)
+    )

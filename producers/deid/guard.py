@@ -1,0 +1,417 @@
+"""PII guard: the last check on the exact bytes that would go to Kafka.
+
+Scrubbing and generalization should already have removed every identifier; the guard
+proves it on the serialized record (key, value and every header) before it is signed and
+sent, and raises :class:`~producers.errors.PiiLeak` naming the raw field, never the value.
+
+It looks for two things:
+
+* **the record's own identifier values**, each in the spellings a leak would take: as
+  written, upper case, title case, without diacritics; SSN, phone and account digits bare
+  and in the usual separators; the date of birth in ten numeric and textual formats; the
+  e-mail address in any case; JSON ``\\u`` escapes of non-ASCII values;
+* **generic shapes** any identifier of a kind has: a formatted SSN, an e-mail address, a
+  formatted US phone number.
+
+Choices that keep it fast and free of false alarms (it runs on every event):
+
+* Needles are computed once per record (:class:`PiiGuard`); each is searched with one
+  ``bytes.find`` pass over the record's fields joined into one buffer.
+* Words (names, street, city) only match as whole words (no ASCII letter and no non-ASCII
+  byte on either side): "Ann" inside "Annual" is not a disclosure of the name Ann. Name
+  parts shorter than three letters are not searched at all: "Al", "Li" or "Ng" also spell
+  state codes ("AL") and ordinary text; free-text scrubbing still removes them.
+* Words are not searched in lower case: the contract's own vocabulary (field names,
+  life-experience and service slugs like ``having-a-child``) is lower case, and a person
+  named Child or Key must still be able to publish. Scrubbing is case-insensitive, so a
+  lower-case name never reaches the guard through free text.
+* Short digit values (ZIP, short account numbers) only match between non-alphanumeric
+  bytes and not as part of a decimal number, so a ZIP cannot be "found" inside a UUID, a
+  token or a ``wait_seconds`` of 20001.0.
+* Occurrences inside the caller's *opaque* values (the journey token: a keyed hash, random
+  by construction) and inside scrubbing placeholders such as ``[NAME]`` are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from typing import Final
+
+from producers.deid.normalize import fold, name_parts
+from producers.deid.raw import RawRecord
+from producers.deid.scrub import PLACEHOLDERS
+from producers.errors import PiiLeak
+
+__all__ = ["MIN_WORD_LENGTH", "Needle", "PiiGuard", "guard"]
+
+#: Shortest name, city or street word the guard searches for (see the module docstring).
+MIN_WORD_LENGTH: Final = 3
+#: Digit-only values shorter than this only match between non-alphanumeric bytes.
+_SHORT_DIGITS: Final = 7
+
+
+class _Boundary(Enum):
+    WORD = "word"  # no letter (ASCII or any non-ASCII byte) on either side
+    DIGITS = "digits"  # no digit on either side
+    ALNUM = "alnum"  # no letter, digit or non-ASCII byte on either side
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Needle:
+    """One byte string to look for, the raw field it comes from, and how it must be bounded."""
+
+    field: str
+    value: bytes
+    boundary: _Boundary
+
+    def __repr__(self) -> str:
+        return f"Needle(field={self.field!r}, <redacted>)"
+
+    __str__ = __repr__
+
+
+_LETTER: Final = frozenset(range(ord("A"), ord("Z") + 1)) | frozenset(range(ord("a"), ord("z") + 1))
+_DIGIT: Final = frozenset(range(ord("0"), ord("9") + 1))
+_NON_ASCII: Final = frozenset(range(0x80, 0x100))
+_BLOCKING: Final[dict[_Boundary, frozenset[int]]] = {
+    _Boundary.WORD: _LETTER | _NON_ASCII,
+    _Boundary.DIGITS: _DIGIT,
+    _Boundary.ALNUM: _LETTER | _DIGIT | _NON_ASCII,
+    _Boundary.NONE: frozenset(),
+}
+
+_MONTHS: Final = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+# Generic shapes. Regular expressions over every event would dominate the guard's cost, so
+# the buffer is reduced to a *shape mask* once (every digit becomes "0", the separators stay,
+# every other byte becomes "x") and each shape is one C-speed ``bytes.find`` of a literal.
+_SHAPE_MASK: Final = bytes(
+    ord("0") if chr(b).isdigit() and b < 0x80 else b if chr(b) in "-. ()" else ord("x")
+    for b in range(256)
+)
+_SEPARATORS: Final = ("-", ".", " ")
+_SHAPES: Final[tuple[tuple[str, bytes], ...]] = (
+    *(("ssn", f"000{s}00{s}0000".encode()) for s in _SEPARATORS),
+    *(("phone", f"000{a}000{b}0000".encode()) for a in _SEPARATORS for b in _SEPARATORS),
+    *(("phone", f"(000){a}000{b}0000".encode()) for a in ("", " ") for b in _SEPARATORS),
+)
+_EMAIL: Final = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+
+
+def _shape_leaks(buffer: bytes, opaque: _Spans) -> Iterator[tuple[str, int]]:
+    """Generic identifier shapes in ``buffer``: (kind, position), outside opaque values."""
+    mask = buffer.translate(_SHAPE_MASK)
+    for kind, shape in _SHAPES:
+        at = mask.find(shape)
+        while at >= 0:
+            end = at + len(shape)
+            digit_bounded = (at == 0 or mask[at - 1] != 0x30) and (
+                end == len(mask) or mask[end] != 0x30
+            )
+            if digit_bounded and not opaque.covers(at, end):
+                yield kind, at
+            at = mask.find(shape, at + 1)
+    if b"@" in buffer:
+        for match in _EMAIL.finditer(buffer):
+            if not opaque.covers(match.start(), match.end()):
+                yield "email", match.start()
+
+
+def _spellings(text: str) -> set[str]:
+    """A value as written, upper case, title case, and the same without diacritics."""
+    forms = {text, text.upper(), text.title()}
+    folded = fold(text)
+    forms |= {folded, folded.title()}
+    return forms
+
+
+def _encodings(text: str) -> Iterator[bytes]:
+    """UTF-8, and JSON's ``\\u`` escaping when the text is not ASCII."""
+    yield text.encode("utf-8")
+    if not text.isascii():
+        yield json.dumps(text)[1:-1].encode("ascii")
+
+
+def _form_needles(field: str, candidates: Iterable[str]) -> Iterator[Needle]:
+    for candidate in candidates:
+        if len(fold(candidate)) < MIN_WORD_LENGTH:
+            continue
+        for form in _spellings(candidate):
+            if form.islower() or len(form) < MIN_WORD_LENGTH:
+                continue
+            for encoded in _encodings(form):
+                yield Needle(field, encoded, _Boundary.WORD)
+
+
+def _name_needles(field: str, name: str) -> Iterator[Needle]:
+    """A name: each word, the whole name, and its canonical linkage form (``OBRIENNUNEZ``)."""
+    words = [w for w in re.split(r"[\W_]+", name) if w]
+    yield from _form_needles(field, {*words, " ".join(words), name})
+    joined = "".join(name_parts(name))
+    if len(joined) >= MIN_WORD_LENGTH:
+        yield Needle(field, joined.encode("utf-8"), _Boundary.WORD)
+
+
+def _phrase_needles(field: str, phrase: str) -> Iterator[Needle]:
+    """A street or city: the whole phrase, and for a street also the part after the number.
+
+    Single words are not searched: "Main", "North" or "Street" identify nobody.
+    """
+    words = phrase.split()
+    candidates = {phrase, " ".join(words)}
+    if words and words[0].isdigit() and len(words) > 1:
+        candidates.add(" ".join(words[1:]))
+    yield from _form_needles(field, candidates)
+
+
+def _digit_needles(field: str, digits: str, formatted: Iterable[str]) -> Iterator[Needle]:
+    short = len(digits) < _SHORT_DIGITS
+    yield Needle(field, digits.encode("ascii"), _Boundary.ALNUM if short else _Boundary.DIGITS)
+    for text in formatted:
+        yield Needle(field, text.encode("utf-8"), _Boundary.DIGITS)
+
+
+def _dob_formats(dob: date) -> Iterator[str]:
+    y, m, d = f"{dob.year:04d}", f"{dob.month:02d}", f"{dob.day:02d}"
+    month = _MONTHS[dob.month - 1]
+    yield from (
+        f"{y}-{m}-{d}",
+        f"{m}/{d}/{y}",
+        f"{dob.month}/{dob.day}/{y}",
+        f"{m}-{d}-{y}",
+        f"{y}{m}{d}",
+        f"{m}{d}{y}",
+        f"{d}/{m}/{y}",
+        f"{d}.{m}.{y}",
+        f"{y}/{m}/{d}",
+        f"{m}/{d}/{y[2:]}",
+        f"{month} {dob.day}, {y}",
+        f"{month[:3]} {dob.day}, {y}",
+        f"{dob.day} {month} {y}",
+    )
+
+
+def _phone_needles(phone: str) -> Iterator[Needle]:
+    digits = re.sub(r"[^0-9]", "", phone)
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    if len(digits) == 10:
+        a, b, c = digits[:3], digits[3:6], digits[6:]
+        yield from _digit_needles(
+            "phone",
+            digits,
+            (
+                f"{a}-{b}-{c}",
+                f"{a}.{b}.{c}",
+                f"{a} {b} {c}",
+                f"({a}) {b}-{c}",
+                f"({a}){b}-{c}",
+                f"1{digits}",
+                f"{b}-{c}",
+            ),
+        )
+    elif len(digits) >= _SHORT_DIGITS:
+        yield Needle("phone", digits.encode("ascii"), _Boundary.DIGITS)
+    if len(phone) >= _SHORT_DIGITS:
+        yield Needle("phone", phone.encode("utf-8"), _Boundary.DIGITS)
+
+
+def _needles(raw: RawRecord) -> Iterator[Needle]:
+    for field in ("first_name", "middle_name", "last_name"):
+        value = getattr(raw, field)
+        if value:
+            yield from _name_needles(field, value)
+    if raw.ssn:
+        s = raw.ssn
+        yield from _digit_needles(
+            "ssn",
+            s,
+            (f"{s[:3]}-{s[3:5]}-{s[5:]}", f"{s[:3]} {s[3:5]} {s[5:]}", f"{s[:3]}.{s[3:5]}.{s[5:]}"),
+        )
+    for text in _dob_formats(raw.date_of_birth):
+        digits_only = text.isdigit()
+        boundary = (
+            _Boundary.DIGITS if not digits_only or len(text) >= _SHORT_DIGITS else _Boundary.ALNUM
+        )
+        yield Needle("date_of_birth", text.encode("ascii"), boundary)
+    yield Needle("zip", raw.zip.encode("ascii"), _Boundary.ALNUM)
+    if raw.street_address:
+        yield from _phrase_needles("street_address", raw.street_address)
+    if raw.city:
+        yield from _phrase_needles("city", raw.city)
+    if raw.phone:
+        yield from _phone_needles(raw.phone)
+    if raw.email:
+        for form in {raw.email, raw.email.lower()}:
+            yield Needle("email", form.encode("utf-8"), _Boundary.NONE)
+    for field in ("account_number", "application_id"):
+        value = getattr(raw, field)
+        if value is None:
+            continue
+        if len(value) >= 4:
+            for form in {value, value.upper()}:
+                yield Needle(field, form.encode("utf-8"), _Boundary.ALNUM)
+        digits = re.sub(r"[^0-9]", "", value)
+        if len(digits) >= 6 and digits != value:
+            yield Needle(field, digits.encode("ascii"), _Boundary.DIGITS)
+
+
+class PiiGuard:
+    """The PII guard of one raw record: needles precomputed, :meth:`check` per serialization.
+
+    Holds identifier values in memory; its repr shows only the number of needles.
+    """
+
+    __slots__ = ("_needles",)
+
+    def __init__(self, raw: RawRecord) -> None:
+        unique: dict[tuple[bytes, _Boundary], Needle] = {}
+        for needle in _needles(raw):
+            unique.setdefault((needle.value, needle.boundary), needle)
+        # Longest first: when two needles overlap the more specific one is reported.
+        self._needles = sorted(unique.values(), key=lambda n: len(n.value), reverse=True)
+
+    def __repr__(self) -> str:
+        return f"PiiGuard(<{len(self._needles)} needles>)"
+
+    __str__ = __repr__
+
+    def check(
+        self,
+        value: bytes,
+        headers: Sequence[tuple[str, bytes]],
+        *,
+        key: bytes | None = None,
+        opaque: Iterable[bytes] = (),
+    ) -> None:
+        """Raise :class:`PiiLeak` if ``key``, ``value`` or any header holds an identifier.
+
+        ``opaque`` lists byte strings known to be non-identifying by construction (the
+        journey token): needles found inside them are ignored.
+        """
+        buffer, locations = _join(value, headers, key)
+        opaque_spans = _Spans(buffer, tuple(o for o in opaque if o))
+        for needle in self._needles:
+            position = _find(buffer, needle, opaque_spans)
+            if position >= 0:
+                raise PiiLeak(needle.field, _locate(locations, position))
+        for kind, position in _shape_leaks(buffer, opaque_spans):
+            raise PiiLeak(kind, _locate(locations, position), pattern=True)
+
+
+def guard(
+    value: bytes,
+    headers: Sequence[tuple[str, bytes]],
+    raw: RawRecord,
+    *,
+    key: bytes | None = None,
+    opaque: Iterable[bytes] = (),
+) -> None:
+    """Check one serialized record against ``raw`` (see :class:`PiiGuard`)."""
+    PiiGuard(raw).check(value, headers, key=key, opaque=opaque)
+
+
+# Fields are joined with a byte that no needle holds, so nothing matches across two fields.
+_SEPARATOR: Final = b"\x00"
+
+
+def _join(
+    value: bytes, headers: Sequence[tuple[str, bytes]], key: bytes | None
+) -> tuple[bytes, list[tuple[int, str]]]:
+    parts: list[bytes] = []
+    locations: list[tuple[int, str]] = []
+    offset = 0
+
+    def add(data: bytes, where: str) -> None:
+        nonlocal offset
+        locations.append((offset, where))
+        parts.append(data)
+        offset += len(data) + len(_SEPARATOR)
+
+    if key is not None:
+        add(key, "key")
+    add(value, "value")
+    for name, header_value in headers:
+        add(name.encode("utf-8", "replace"), "header name")
+        add(header_value, f"header {name}" if name.isascii() and name.isprintable() else "header")
+    return _SEPARATOR.join(parts), locations
+
+
+def _locate(locations: list[tuple[int, str]], position: int) -> str:
+    where = locations[0][1]
+    for start, name in locations:
+        if start > position:
+            break
+        where = name
+    return where
+
+
+class _Spans:
+    """Where the opaque values occur in the buffer; computed only once a needle is found."""
+
+    __slots__ = ("_buffer", "_found", "_opaque")
+
+    def __init__(self, buffer: bytes, opaque: tuple[bytes, ...]) -> None:
+        self._buffer = buffer
+        self._opaque = opaque
+        self._found: list[tuple[int, int]] | None = None
+
+    def covers(self, start: int, end: int) -> bool:
+        if not self._opaque:
+            return False
+        if self._found is None:
+            self._found = []
+            for item in self._opaque:
+                at = self._buffer.find(item)
+                while at >= 0:
+                    self._found.append((at, at + len(item)))
+                    at = self._buffer.find(item, at + 1)
+        return any(s <= start and end <= e for s, e in self._found)
+
+
+_PLACEHOLDER_BYTES: Final = frozenset(word.encode("ascii") for word in PLACEHOLDERS)
+
+
+def _find(buffer: bytes, needle: Needle, opaque: _Spans) -> int:
+    """Position of the first acceptable occurrence of ``needle`` in ``buffer``, or -1."""
+    blocking = _BLOCKING[needle.boundary]
+    value = needle.value
+    is_placeholder = value in _PLACEHOLDER_BYTES
+    at = buffer.find(value)
+    while at >= 0:
+        end = at + len(value)
+        bounded = (at == 0 or buffer[at - 1] not in blocking) and (
+            end == len(buffer) or buffer[end] not in blocking
+        )
+        if bounded and needle.boundary is _Boundary.ALNUM:
+            # Part of a decimal number ("wait_seconds":20001.0) is not a ZIP either.
+            bounded = not (
+                (buffer[end : end + 1] == b"." and buffer[end + 1 : end + 2].isdigit())
+                or (buffer[at - 1 : at] == b"." and buffer[at - 2 : at - 1].isdigit())
+            )
+        inside_placeholder = (
+            is_placeholder and buffer[at - 1 : at] == b"[" and buffer[end : end + 1] == b"]"
+        )
+        if bounded and not inside_placeholder and not opaque.covers(at, end):
+            return at
+        at = buffer.find(value, at + 1)
+    return -1

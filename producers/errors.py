@@ -1,0 +1,40 @@
+"""Errors of the agency-side SDK. Messages name fields and rules, never identifier values."""
+
+from __future__ import annotations
+
+from broker.errors import CxError
+
+__all__ = ["DeidentificationError", "PiiLeak", "TokenInputMissing"]
+
+
+class DeidentificationError(CxError):
+    """A raw record cannot be turned into an event (its message names fields, not values)."""
+
+
+class TokenInputMissing(DeidentificationError):
+    """None of the configured token rules has all its inputs in the record."""
+
+
+class PiiLeak(CxError):
+    """A serialized record still holds an identifier; it must not be published.
+
+    ``field`` names the raw field whose value was found (``"ssn"``, ``"email"``...) or, for
+    a generic pattern, the kind of identifier; ``location`` says where in the record
+    (``"value"``, ``"key"``, ``"header ce_source"``). The value itself is never kept.
+    """
+
+    exit_code = 6
+
+    def __init__(self, field: str, location: str, *, pattern: bool = False) -> None:
+        self.field = field
+        self.location = location
+        self.pattern = pattern
+        what = (
+            f"a value shaped like an identifier ({field})"
+            if pattern
+            else f"the record's own {field}"
+        )
+        super().__init__(
+            f"refusing to publish: the {location} of the record holds {what}; "
+            "the de-identification missed it, so the event was not sent"
+        )
