@@ -1,0 +1,119 @@
+"""Restoring a partition's store from the compacted changelog topic.
+
+The store records the changelog position it reflects (the next offset to read), and
+the joiner commits the store only after the Kafka transaction that wrote the same
+changes committed. So after any crash the store is at or behind the changelog, never
+ahead; restoring reads from the store's position to the end (``read_committed``: records
+of aborted transactions are skipped) and commits the store at the new position.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from consumers.state.base import PartitionStore
+from consumers.state.changelog import ChangelogEntry, apply_entry
+
+__all__ = ["RestoreResult", "Restorer", "apply_entries"]
+
+log = logging.getLogger("cx.joiner.recovery")
+
+_POLL_MS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreResult:
+    """What one restore did."""
+
+    partition: int
+    start: int
+    end: int
+    records: int
+    wiped: bool
+
+
+def apply_entries(store: PartitionStore, entries: Iterable[ChangelogEntry]) -> int:
+    """Apply changelog records in order (caller holds the transaction); return the count."""
+    count = 0
+    for entry in entries:
+        apply_entry(store, entry)
+        count += 1
+    return count
+
+
+class Restorer:
+    """Reads changelog partitions with one group-less ``read_committed`` consumer."""
+
+    def __init__(self, client_kwargs: dict[str, Any], topic: str) -> None:
+        self._kwargs = client_kwargs
+        self.topic = topic
+        self._consumer: Any = None
+
+    async def start(self) -> None:
+        """Connect the restore consumer."""
+        from aiokafka import AIOKafkaConsumer
+
+        self._consumer = AIOKafkaConsumer(
+            group_id=None,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            **self._kwargs,
+        )
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        """Disconnect."""
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+    async def restore(self, store: PartitionStore) -> RestoreResult:
+        """Bring ``store`` up to the end of its changelog partition."""
+        from aiokafka import TopicPartition
+
+        consumer = self._consumer
+        assert consumer is not None, "Restorer.start() first"
+        tp = TopicPartition(self.topic, store.partition)
+        consumer.assign([tp])
+        end = (await consumer.end_offsets([tp]))[tp]
+        start = store.changelog_position
+        wiped = False
+        if start > end:
+            # The store reflects a changelog that no longer exists (topic recreated):
+            # it cannot be trusted, start over from the changelog alone.
+            log.warning("partition %d: local state ahead of changelog, rebuilding", tp.partition)
+            store.wipe()
+            start, wiped = 0, True
+        consumer.seek(tp, start)
+        records = 0
+        store.begin()
+        try:
+            position = start
+            while position < end:
+                batch = await consumer.getmany(tp, timeout_ms=_POLL_MS)
+                records += apply_entries(
+                    store,
+                    (
+                        ChangelogEntry(r.key, r.value, tuple(r.headers or ()))
+                        for r in batch.get(tp, [])
+                    ),
+                )
+                position = await consumer.position(tp)
+            store.commit(max(position, start))
+        except BaseException:
+            store.rollback()
+            raise
+        consumer.assign([])
+        log.info(
+            "partition %d: restored %d changelog records (offsets %d..%d)",
+            tp.partition,
+            records,
+            start,
+            end,
+        )
+        return RestoreResult(tp.partition, start, end, records, wiped)

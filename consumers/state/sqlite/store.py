@@ -1,0 +1,143 @@
+"""SQLite backend of the store protocol.
+
+Why SQLite (stdlib ``sqlite3``): no native wheel to build or pin, real transactions
+(the local commit follows the Kafka commit and rolls back with it), a B-tree index for
+the due times, and bounded memory: rows live on disk and only the page cache (capped
+below) is in RAM, however many journeys are open. WAL mode keeps commits cheap and
+``synchronous=NORMAL`` is enough because the changelog, not the file, is the source of
+truth after a crash.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from consumers.state.base import StoreError
+
+__all__ = ["SqliteStore"]
+
+# Negative = KiB: at most 16 MiB of page cache per partition store.
+_CACHE_KIB = 16 * 1024
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL,
+    due   INTEGER
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS kv_due ON kv (due, key) WHERE due IS NOT NULL;
+CREATE TABLE IF NOT EXISTS meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+_POSITION = "changelog_position"
+
+
+class SqliteStore:
+    """A partition's journey state in ``<directory>/p<partition>.sqlite``."""
+
+    def __init__(self, directory: Path, partition: int) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self._partition = partition
+        self.path = directory / f"p{partition}.sqlite"
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves.
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"state store {self.path} cannot be opened: {exc}") from exc
+        self._position = int(self.get_meta(_POSITION) or 0)
+
+    @property
+    def partition(self) -> int:
+        """The input partition this store belongs to."""
+        return self._partition
+
+    @property
+    def changelog_position(self) -> int:
+        """Next changelog offset to read (committed value)."""
+        return self._position
+
+    def get(self, key: str) -> bytes | None:
+        """The value under ``key``, or None."""
+        row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def put(self, key: str, value: bytes, due: int | None = None) -> None:
+        """Insert or replace ``key``."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO kv (key, value, due) VALUES (?, ?, ?)", (key, value, due)
+        )
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``."""
+        self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
+
+    def iter_due(self, until: int) -> Iterator[tuple[str, bytes]]:
+        """Entries with ``due <= until`` in (due, key) order (materialized: safe to write)."""
+        rows = self._db.execute(
+            "SELECT key, value FROM kv WHERE due IS NOT NULL AND due <= ? ORDER BY due, key",
+            (until,),
+        ).fetchall()
+        for key, value in rows:
+            yield key, bytes(value)
+
+    def min_due(self) -> int | None:
+        """The smallest due time, or None."""
+        row = self._db.execute("SELECT MIN(due) FROM kv WHERE due IS NOT NULL").fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def get_meta(self, name: str) -> str | None:
+        """A partition-level value."""
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def put_meta(self, name: str, value: str) -> None:
+        """Set a partition-level value."""
+        self._db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+
+    def begin(self) -> None:
+        """Start a transaction."""
+        if self._db.in_transaction:
+            raise StoreError("a transaction is already open")
+        self._db.execute("BEGIN")
+
+    def commit(self, changelog_position: int | None = None) -> None:
+        """Commit, recording the changelog position in the same transaction."""
+        if not self._db.in_transaction:
+            raise StoreError("no open transaction")
+        if changelog_position is not None:
+            self.put_meta(_POSITION, str(changelog_position))
+        self._db.execute("COMMIT")
+        if changelog_position is not None:
+            self._position = changelog_position
+
+    def rollback(self) -> None:
+        """Discard the open transaction."""
+        if not self._db.in_transaction:
+            raise StoreError("no open transaction")
+        self._db.execute("ROLLBACK")
+
+    def count(self) -> int:
+        """Number of keys held."""
+        row = self._db.execute("SELECT COUNT(*) FROM kv").fetchone()
+        return int(row[0])
+
+    def wipe(self) -> None:
+        """Delete every key, meta value and the changelog position."""
+        self._db.execute("DELETE FROM kv")
+        self._db.execute("DELETE FROM meta")
+        self._position = 0
+
+    def close(self) -> None:
+        """Roll back an open transaction and close the file."""
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+        self._db.close()
