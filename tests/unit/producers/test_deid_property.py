@@ -3,7 +3,7 @@
 Hypothesis invents people (names with diacritics and punctuation, SSNs, phones, e-mails,
 addresses in many formats) and free text that embeds their identifiers in other formats
 again. Each record goes through de-identification, encoding, the PII guard and signing; the
-resulting key, value and headers are then scanned here, independently of the guard, in
+signed key, value and headers are then scanned here, independently of the guard, in
 several normalizations: as bytes, JSON-decoded, case-folded, without diacritics, and with
 the separators between digits removed.
 """
@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cx_producer_samples import keys
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from broker.keyring import PublicKey, PublicKeyring, Signer
 from contracts.catalog import load_catalog
 from contracts.envelope import RECORD_HEADERS, Record, encode_unsigned
 from contracts.events import ApplicationStatus, Feedback, ServiceInteraction
@@ -29,6 +31,14 @@ from producers import RawRecord, deidentify, guard_record
 from producers.deid import PLACEHOLDERS, EventKind, fold, normalize_name
 
 CATALOG = load_catalog()
+# In-memory signing keys per agency (the keyring directory is tested in tests/unit/keyring).
+SIGNERS = {
+    a.id: Signer(a.id, f"{a.id}-sig-test", Ed25519PrivateKey.generate()) for a in CATALOG.agencies
+}
+PUBLIC_KEYRING = PublicKeyring(
+    PublicKey(agency, s.key_id, s.public_key(), datetime(2026, 1, 1, tzinfo=UTC), True)
+    for agency, s in SIGNERS.items()
+)
 SERVICES = sorted(
     (le.id, service_id) for le in CATALOG.life_experiences for service_id in le.services
 )
@@ -44,7 +54,7 @@ def _words(text: str) -> list[str]:
 def _vocabulary() -> frozenset[str]:
     """Every word the contract itself writes: field names, enum values, ids, header names."""
     texts: list[str] = [" ".join(RECORD_HEADERS), " ".join(PLACEHOLDERS)]
-    texts += ["urn cx agency gov contract json null true false lk sig v t z"]
+    texts += ["urn cx agency gov contract json null true false lk sig test v t z"]
     for model in (ServiceInteraction, ApplicationStatus, Feedback):
         texts += [*model.model_fields, model.contract_name]
     for enum in (Stage, Channel, Outcome, ApplicationState, TokenRule, UsState, EventKind):
@@ -298,14 +308,17 @@ def _assert_nothing_identifying(texts: list[str], raw: RawRecord, p: Person) -> 
 def test_no_raw_identifier_in_any_produced_byte(case: tuple[RawRecord, Person]) -> None:
     raw, person = case
     event = deidentify(raw, LINKAGE_KEYS)
-    record = encode_unsigned(event)
-    guard_record(record, raw, event)  # no false alarm: the scrubbed record is clean
+    unsigned = encode_unsigned(event)
+    guard_record(unsigned, raw, event)  # no false alarm: the scrubbed record is clean
+    record = SIGNERS[raw.agency].sign(unsigned)
+    PUBLIC_KEYRING.verify(record)
     # Values made by us, not from identity: random ids, keyed hashes, event times (the
     # date of birth lies at least 400 days before them, so they cannot hide it).
     opaque = [event.journey_token, str(event.event_id)]
     payload = json.loads(record.value)
     opaque += [payload[f] for f in ("occurred_at", "started_at", "ended_at") if payload.get(f)]
     opaque.append(record.header("ce_time").decode())  # type: ignore[union-attr]
+    opaque.append(record.header("ce_cxsig").decode())  # type: ignore[union-attr]
     if isinstance(event, ApplicationStatus):
         opaque.append(event.application_token)
     _assert_nothing_identifying(_scan_texts(record, opaque), raw, person)
