@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "kafka": "broker.commands.kafka:kafka",
     "init": "broker.commands.init:init",
     "demo": "broker.commands.demo:demo",
+    "access": "broker.commands.access:access",
     "contracts": "broker.commands.contracts:contracts",
 }
 

@@ -6,7 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from broker.topics import TopicNames
@@ -65,6 +65,23 @@ class Settings(BaseSettings):
     partitions: int = Field(default=6, ge=1, le=1000)
     kafka_heap: str = "512m"
     kafka_start_timeout: float = Field(default=90.0, gt=0)
+    # A principal whose stored credential (and the local cluster's protocol and CA)
+    # this process uses, e.g. "agency-ssa"; see broker/security/profile.py.
+    profile: str | None = None
+
+    @model_validator(mode="after")
+    def _apply_profile(self) -> Settings:
+        """Fill security fields from the principal profile; explicit values win."""
+        if self.profile:
+            from broker.security.profile import profile_fields
+
+            fields = profile_fields(
+                self.state_dir, self.cluster_dir, self.profile, set(self.model_fields_set)
+            )
+            for name, value in fields.items():
+                # The model is frozen; this runs once, during construction.
+                object.__setattr__(self, name, value)
+        return self
 
     @property
     def cluster_dir(self) -> Path:

@@ -1,8 +1,11 @@
-"""``cxbroker init``: apply the topic plan (and, as they land, principals, ACLs and keys)."""
+"""``cxbroker init``: apply the topic plan and, on a secured cluster, the access plan."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -12,7 +15,19 @@ from broker.admin import admin_client, broker_count
 from broker.settings import Settings
 from broker.topics import PlanResult, TopicAction, TopicSpec, apply_plan, plan_topics
 
-__all__ = ["init", "run_init"]
+if TYPE_CHECKING:
+    from broker.security.apply import AccessResult
+
+__all__ = ["InitResult", "init", "run_init", "run_init_full"]
+
+
+@dataclass
+class InitResult:
+    """What ``init`` did: the topic plan's result and, on a secured cluster, the access plan's."""
+
+    plan: list[TopicSpec]
+    topics: PlanResult
+    access: AccessResult | None = None
 
 
 def default_plan(settings: Settings, brokers: int) -> list[TopicSpec]:
@@ -29,11 +44,31 @@ def default_plan(settings: Settings, brokers: int) -> list[TopicSpec]:
     )
 
 
-async def run_init(settings: Settings) -> tuple[list[TopicSpec], PlanResult]:
-    """Apply the topic plan to the configured cluster; conflicts are returned, not raised."""
+async def run_init_full(settings: Settings, access_plan: Path | None = None) -> InitResult:
+    """Apply the topic plan and, when the cluster is secured, the access plan.
+
+    On a secured local cluster, settings without credentials act as the admin
+    super user (its credential is in the state dir). Topic conflicts are returned,
+    not raised; a refused ACL or user change raises :class:`~broker.errors.AccessDenied`.
+    """
+    from broker.security.profile import cluster_is_secured, operator_settings
+
+    settings = operator_settings(settings)
     async with admin_client(settings) as admin:
         plan = default_plan(settings, await broker_count(admin))
-        return plan, await apply_plan(admin, plan)
+        result = InitResult(plan, await apply_plan(admin, plan))
+        if cluster_is_secured(settings):
+            from broker.security.apply import apply_with_admin
+            from broker.security.plan import load_plan
+
+            result.access = await apply_with_admin(admin, settings, load_plan(access_plan))
+        return result
+
+
+async def run_init(settings: Settings) -> tuple[list[TopicSpec], PlanResult]:
+    """Apply the topic plan (and, on a secured cluster, the access plan); conflicts are returned."""
+    result = await run_init_full(settings)
+    return result.plan, result.topics
 
 
 def print_result(plan: list[TopicSpec], result: PlanResult, console: Console) -> None:
@@ -69,13 +104,19 @@ def init(quiet: bool) -> None:
     nothing existing is altered.
     """
     settings = Settings()
-    plan, result = asyncio.run(run_init(settings))
+    full = asyncio.run(run_init_full(settings))
+    plan, result = full.plan, full.topics
     console = Console()
     if not quiet:
         print_result(plan, result, console)
+
     created = sum(a is TopicAction.CREATED for a in result.actions.values())
     if result.changed:
         click.echo(f"created {created} topic(s); {len(plan) - created} already matched the plan")
     elif not result.conflicts:
         click.echo(f"nothing to change: all {len(plan)} topics match the plan")
+    if full.access is not None:
+        from broker.commands.access import echo_access_result
+
+        echo_access_result(full.access)
     result.raise_for_conflicts()

@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from broker.kafka.config import ClusterSecurity
 from broker.kafka.jars import KAFKA_VERSION, ensure_jars
 from broker.kafka.launcher import cluster_status, start_cluster, stop_cluster
 from broker.settings import Settings
@@ -32,17 +33,32 @@ def fetch() -> None:
 
 @kafka.command()
 @click.option("--nodes", type=click.Choice(["1", "3"]), default="1", show_default=True)
-def up(nodes: str) -> None:
+@click.option(
+    "--security",
+    type=click.Choice([m.value for m in ClusterSecurity]),
+    default=None,
+    help=(
+        "Client listener security of a new cluster: SCRAM-SHA-512 (sasl), plus TLS with a "
+        "local CA (sasl-tls). Default: none for a new cluster, the recorded one otherwise."
+    ),
+)
+def up(nodes: str, security: str | None) -> None:
     """Start a local cluster (or reuse the running one) and print its bootstrap address."""
     settings = Settings()
     started = time.monotonic()
-    state = asyncio.run(start_cluster(settings, int(nodes)))
+    state = asyncio.run(start_cluster(settings, int(nodes), security))
     verb = "already running" if state.reused else f"started in {time.monotonic() - started:.1f}s"
     click.echo(
         f"Kafka {state.kafka_version}, {len(state.nodes)} node(s), {verb}; "
-        f"state in {settings.cluster_dir}",
+        f"security {state.security}; state in {settings.cluster_dir}",
         err=True,
     )
+    if state.security != ClusterSecurity.NONE.value:
+        click.echo(
+            "clients: CX_PROFILE=<principal> (credentials appear after `cxbroker init`); "
+            f"CA: {state.ca_file or '-'}",
+            err=True,
+        )
     click.echo(state.bootstrap_servers)
 
 

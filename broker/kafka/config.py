@@ -7,19 +7,110 @@ compose file (checked by a test) cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 __all__ = [
+    "AUTHORIZER_CLASS",
     "CLIENT_LISTENER",
     "CONTROLLER_LISTENER",
+    "SCRAM_MECHANISM",
+    "ClusterSecurity",
     "NodeConfig",
+    "NodeSecurity",
     "broker_properties",
     "cluster_settings",
     "render_properties",
+    "security_properties",
+    "super_users",
 ]
 
 CLIENT_LISTENER = "CLIENT"
 CONTROLLER_LISTENER = "CONTROLLER"
+SCRAM_MECHANISM = "SCRAM-SHA-512"
+AUTHORIZER_CLASS = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+
+
+class ClusterSecurity(StrEnum):
+    """How a local cluster's client listener is secured (``cxbroker kafka up --security``)."""
+
+    NONE = "none"
+    SASL = "sasl"
+    SASL_TLS = "sasl-tls"
+
+    @property
+    def client_protocol(self) -> str:
+        """The Kafka security protocol of the client (and inter-broker) listener."""
+        return {
+            ClusterSecurity.NONE: "PLAINTEXT",
+            ClusterSecurity.SASL: "SASL_PLAINTEXT",
+            ClusterSecurity.SASL_TLS: "SASL_SSL",
+        }[self]
+
+
+@dataclass(frozen=True)
+class NodeSecurity:
+    """What a secured node needs: its mode, the admin (broker) user, TLS files in PEM.
+
+    ``keystore`` holds the broker's unencrypted PKCS#8 key followed by its
+    certificate chain; ``truststore`` holds the local CA certificate.
+    """
+
+    mode: ClusterSecurity
+    admin_user: str
+    admin_password: str
+    keystore: Path | None = None
+    truststore: Path | None = None
+
+
+def super_users(admin_user: str) -> list[str]:
+    """Principals the authorizer lets do everything.
+
+    ``User:ANONYMOUS`` is the principal of every PLAINTEXT connection, and the only
+    PLAINTEXT listener of a secured node is the controller listener on 127.0.0.1:
+    brokers register and heartbeat there (CLUSTER_ACTION on the cluster), and
+    without this entry the StandardAuthorizer refuses them and the node never
+    becomes ready. The client listener always authenticates, so no client is
+    ANONYMOUS there. Anyone who can open a loopback port of this host can still
+    act as ANONYMOUS on the controller port: acceptable for a local cluster, not
+    for a shared host (there, use SASL PLAIN on the controller listener).
+    """
+    return [f"User:{admin_user}", "User:ANONYMOUS"]
+
+
+def security_properties(security: NodeSecurity) -> dict[str, str]:
+    """Properties that turn on SCRAM, the authorizer and (for sasl-tls) TLS on CLIENT."""
+    if security.mode is ClusterSecurity.NONE:
+        return {}
+    prefix = f"listener.name.{CLIENT_LISTENER.lower()}"
+    jaas = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{security.admin_user}" password="{security.admin_password}";'
+    )
+    props = {
+        "sasl.enabled.mechanisms": SCRAM_MECHANISM,
+        f"{prefix}.sasl.enabled.mechanisms": SCRAM_MECHANISM,
+        "sasl.mechanism.inter.broker.protocol": SCRAM_MECHANISM,
+        f"{prefix}.{SCRAM_MECHANISM.lower()}.sasl.jaas.config": jaas,
+        "authorizer.class.name": AUTHORIZER_CLASS,
+        "super.users": ";".join(super_users(security.admin_user)),
+        "allow.everyone.if.no.acl.found": "false",
+    }
+    if security.mode is ClusterSecurity.SASL_TLS:
+        if security.keystore is None or security.truststore is None:
+            raise ValueError("sasl-tls needs a PEM keystore and truststore")
+        props.update(
+            {
+                f"{prefix}.ssl.keystore.type": "PEM",
+                f"{prefix}.ssl.keystore.location": str(security.keystore),
+                f"{prefix}.ssl.truststore.type": "PEM",
+                f"{prefix}.ssl.truststore.location": str(security.truststore),
+                # Brokers verify each other's certificate name (SAN 127.0.0.1) too.
+                "ssl.endpoint.identification.algorithm": "https",
+                "ssl.client.auth": "none",
+            }
+        )
+    return props
 
 
 @dataclass(frozen=True)
@@ -57,8 +148,14 @@ def cluster_settings(nodes: int) -> dict[str, str]:
     }
 
 
-def broker_properties(node: NodeConfig, voters: list[NodeConfig]) -> dict[str, str]:
-    """``server.properties`` of one KRaft node in combined broker+controller mode."""
+def broker_properties(
+    node: NodeConfig, voters: list[NodeConfig], security: NodeSecurity | None = None
+) -> dict[str, str]:
+    """``server.properties`` of one KRaft node in combined broker+controller mode.
+
+    Without ``security`` (or with mode ``none``) every listener is PLAINTEXT.
+    """
+    mode = security.mode if security else ClusterSecurity.NONE
     quorum = ",".join(f"{v.node_id}@{v.host}:{v.controller_port}" for v in voters)
     props = {
         "process.roles": "broker,controller",
@@ -72,11 +169,13 @@ def broker_properties(node: NodeConfig, voters: list[NodeConfig]) -> dict[str, s
         "inter.broker.listener.name": CLIENT_LISTENER,
         "controller.listener.names": CONTROLLER_LISTENER,
         "listener.security.protocol.map": (
-            f"{CONTROLLER_LISTENER}:PLAINTEXT,{CLIENT_LISTENER}:PLAINTEXT"
+            f"{CONTROLLER_LISTENER}:PLAINTEXT,{CLIENT_LISTENER}:{mode.client_protocol}"
         ),
         "log.dirs": str(node.data_dir),
     }
     props.update(cluster_settings(len(voters)))
+    if security is not None:
+        props.update(security_properties(security))
     return props
 
 

@@ -22,9 +22,17 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from broker.errors import KafkaLaunchError
-from broker.kafka.config import NodeConfig, broker_properties, render_properties
+from broker.kafka.config import (
+    SCRAM_MECHANISM,
+    ClusterSecurity,
+    NodeConfig,
+    NodeSecurity,
+    broker_properties,
+    render_properties,
+)
 from broker.kafka.jars import KAFKA_VERSION, ensure_jars, java_executable
 from broker.settings import Settings
 
@@ -88,7 +96,16 @@ class ClusterState:
     kafka_version: str
     nodes: list[NodeState]
     jars_dir: str
+    # "none" | "sasl" | "sasl-tls" (ClusterSecurity); fixed when the storage is formatted.
+    security: str = ClusterSecurity.NONE.value
+    # The CA certificate clients must trust, for sasl-tls clusters.
+    ca_file: str | None = None
     reused: bool = field(default=False, compare=False)
+
+    @property
+    def security_mode(self) -> ClusterSecurity:
+        """The cluster's security mode."""
+        return ClusterSecurity(self.security)
 
     @property
     def bootstrap_servers(self) -> str:
@@ -173,23 +190,60 @@ def _java_cmd(jars_dir: Path, heap: str, main: str, *args: str, log_dir: Path) -
     ]
 
 
-def _new_cluster(cluster_dir: Path, nodes: int, jars_dir: Path) -> ClusterState:
+def _new_cluster(
+    cluster_dir: Path, nodes: int, jars_dir: Path, security: ClusterSecurity
+) -> ClusterState:
     node_states = []
     for node_id in range(1, nodes + 1):
         node_dir = cluster_dir / f"node-{node_id}"
         node_dir.mkdir(parents=True, exist_ok=True)
         node_states.append(NodeState(node_id, _free_port(), _free_port(), str(node_dir), pid=None))
     cluster_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).rstrip(b"=").decode()
-    return ClusterState(cluster_id, KAFKA_VERSION, node_states, str(jars_dir))
+    return ClusterState(
+        cluster_id, KAFKA_VERSION, node_states, str(jars_dir), security=security.value
+    )
 
 
-def _write_configs(state: ClusterState) -> None:
+def _node_security(settings: Settings, state: ClusterState) -> NodeSecurity | None:
+    """The admin credential and TLS files of a secured cluster (generated on first use)."""
+    from broker.security.credentials import ADMIN, ensure_credential
+    from broker.security.tls import ensure_tls
+
+    mode = state.security_mode
+    if mode is ClusterSecurity.NONE:
+        return None
+    admin = ensure_credential(settings.state_dir, ADMIN)
+    if mode is ClusterSecurity.SASL_TLS:
+        tls = ensure_tls(settings.cluster_dir / "tls")
+        state.ca_file = str(tls.ca_cert)
+        return NodeSecurity(mode, admin.username, admin.password, tls.keystore, tls.truststore)
+    return NodeSecurity(mode, admin.username, admin.password)
+
+
+def _write_configs(state: ClusterState, security: NodeSecurity | None) -> None:
+    from broker.security.files import write_private
+
     voters = [n.config() for n in state.nodes]
     for node in state.nodes:
-        node.config_path.write_text(render_properties(broker_properties(node.config(), voters)))
+        props = broker_properties(node.config(), voters, security)
+        # 0600: a secured node's config holds the broker's own SCRAM password.
+        write_private(node.config_path, render_properties(props).encode())
 
 
-def _format_storage(state: ClusterState, heap: str) -> None:
+def _admin_kwargs(settings: Settings, state: ClusterState) -> dict[str, Any]:
+    """aiokafka security keyword arguments for the cluster's admin (super) user."""
+    from broker.security.credentials import ADMIN, read_credential
+    from broker.security.profile import client_security_kwargs
+
+    mode = state.security_mode
+    if mode is ClusterSecurity.NONE:
+        return {}
+    admin = read_credential(settings.state_dir, ADMIN)
+    ca = Path(state.ca_file) if state.ca_file else None
+    return client_security_kwargs(mode.client_protocol, admin, ca)
+
+
+def _format_storage(state: ClusterState, heap: str, security: NodeSecurity | None) -> None:
     procs = []
     for node in state.nodes:
         if (node.data_dir / "meta.properties").exists():
@@ -203,6 +257,16 @@ def _format_storage(state: ClusterState, heap: str) -> None:
             state.cluster_id,
             "-c",
             str(node.config_path),
+            *(
+                # The admin (super) user must exist before anyone can create users.
+                [
+                    "-S",
+                    f"{SCRAM_MECHANISM}=[name={security.admin_user},"
+                    f"password={security.admin_password}]",
+                ]
+                if security is not None
+                else []
+            ),
             log_dir=Path(node.dir),
         )
         procs.append(
@@ -243,7 +307,9 @@ def _spawn(state: ClusterState, node: NodeState, heap: str) -> None:
         time.sleep(0.01)
 
 
-async def _wait_ready(state: ClusterState, within: float, nodes: list[NodeState]) -> None:
+async def _wait_ready(
+    state: ClusterState, within: float, nodes: list[NodeState], client: dict[str, Any]
+) -> None:
     """Wait until every node answers a metadata request listing all expected brokers."""
     from aiokafka.admin import AIOKafkaAdminClient
 
@@ -263,7 +329,7 @@ async def _wait_ready(state: ClusterState, within: float, nodes: list[NodeState]
                 )
             if _port_open(node.port):
                 admin = AIOKafkaAdminClient(
-                    bootstrap_servers=f"{HOST}:{node.port}", request_timeout_ms=5000
+                    bootstrap_servers=f"{HOST}:{node.port}", request_timeout_ms=5000, **client
                 )
                 try:
                     await admin.start()
@@ -280,12 +346,17 @@ async def _wait_ready(state: ClusterState, within: float, nodes: list[NodeState]
             await asyncio.sleep(0.25)
 
 
-async def start_cluster(settings: Settings, nodes: int = 1) -> ClusterState:
+async def start_cluster(
+    settings: Settings, nodes: int = 1, security: ClusterSecurity | str | None = None
+) -> ClusterState:
     """Start (or reuse) the local cluster recorded in ``settings.cluster_dir``.
 
     A running cluster is reused as it is. A stopped one is restarted on its
-    ports with its data. A new one is formatted on free loopback ports.
+    ports with its data. A new one is formatted on free loopback ports, with
+    ``security`` (default ``none``). A recorded cluster keeps the security it was
+    formatted with; asking for another one is an error.
     """
+    wanted = ClusterSecurity(security) if security is not None else None
     if nodes not in (1, 3):
         raise KafkaLaunchError("a local cluster has 1 or 3 nodes")
     cluster_dir = settings.cluster_dir
@@ -302,20 +373,29 @@ async def start_cluster(settings: Settings, nodes: int = 1) -> ClusterState:
             f"{cluster_dir} holds a {len(state.nodes)}-node cluster; "
             "run `cxbroker kafka down --purge` to remove it, or use another CX_STATE_DIR"
         )
+    if state is not None and wanted is not None and state.security_mode is not wanted:
+        raise KafkaLaunchError(
+            f"{cluster_dir} holds a cluster with security {state.security!r}, not "
+            f"{wanted.value!r}; run `cxbroker kafka down --purge` first, or use another "
+            "CX_STATE_DIR"
+        )
     if state is not None and all(_is_our_process(n) for n in state.nodes):
         state.reused = True
         return state
     if state is None:
-        state = _new_cluster(cluster_dir, nodes, jars_dir)
+        state = _new_cluster(cluster_dir, nodes, jars_dir, wanted or ClusterSecurity.NONE)
     state.jars_dir = str(jars_dir)
-    _write_configs(state)
-    await asyncio.to_thread(_format_storage, state, settings.kafka_heap)
+    node_security = _node_security(settings, state)
+    _write_configs(state, node_security)
+    await asyncio.to_thread(_format_storage, state, settings.kafka_heap, node_security)
     to_start = [n for n in state.nodes if not _is_our_process(n)]
     try:
         for node in to_start:
             _spawn(state, node, settings.kafka_heap)
         _write_state(cluster_dir, state)
-        await _wait_ready(state, settings.kafka_start_timeout, state.nodes)
+        await _wait_ready(
+            state, settings.kafka_start_timeout, state.nodes, _admin_kwargs(settings, state)
+        )
     except BaseException:
         _stop_nodes(state, to_start, timeout=10)
         _write_state(cluster_dir, state)
@@ -398,10 +478,18 @@ class LocalKafka:
     ``kill_node`` and ``start_node`` let failure tests take one broker away.
     """
 
-    def __init__(self, settings: Settings, nodes: int = 1, *, keep_running: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        nodes: int = 1,
+        *,
+        keep_running: bool = False,
+        security: ClusterSecurity | str | None = None,
+    ) -> None:
         self.settings = settings
         self.nodes = nodes
         self.keep_running = keep_running
+        self.security = security
         self._state: ClusterState | None = None
 
     @property
@@ -415,7 +503,7 @@ class LocalKafka:
         return self.state.bootstrap_servers
 
     async def __aenter__(self) -> LocalKafka:
-        self._state = await start_cluster(self.settings, self.nodes)
+        self._state = await start_cluster(self.settings, self.nodes, self.security)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -442,7 +530,12 @@ class LocalKafka:
             return
         _spawn(self.state, node, self.settings.kafka_heap)
         _write_state(self.settings.cluster_dir, self.state)
-        await _wait_ready(self.state, self.settings.kafka_start_timeout, [node])
+        await _wait_ready(
+            self.state,
+            self.settings.kafka_start_timeout,
+            [node],
+            _admin_kwargs(self.settings, self.state),
+        )
 
 
 @contextlib.asynccontextmanager
