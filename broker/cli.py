@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "init": "broker.commands.init:init",
     "demo": "broker.commands.demo:demo",
     "access": "broker.commands.access:access",
+    "join": "consumers.cli:join",
+    "tail": "consumers.cli:tail",
     "contracts": "broker.commands.contracts:contracts",
 }
 

@@ -1,0 +1,167 @@
+"""``cxbroker join`` and ``cxbroker tail``: thin click wrappers around the joiner and the SDK."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import TypeVar
+
+import click
+
+from broker.settings import Settings
+from consumers.journey.processor import DEFAULT_GRACE
+
+__all__ = ["join", "parse_duration", "tail"]
+
+T = TypeVar("T")
+
+_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([smhd]?)$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90``/``90s``, ``15m``, ``1h``, ``30d`` → timedelta."""
+    match = _DURATION.match(text.strip())
+    if match is None:
+        raise click.BadParameter("use a number with an optional unit s, m, h or d (e.g. 1h)")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@click.command()
+@click.option(
+    "--until-idle",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    help="Exit once no record arrived for this long (default: run until SIGINT/SIGTERM).",
+)
+@click.option("--group", default="cx-joiner", show_default=True, help="Consumer group.")
+@click.option(
+    "--instance",
+    default="0",
+    show_default=True,
+    help="Stable id of this process in the group (transactional id and state dir).",
+)
+@click.option(
+    "--grace",
+    default=f"{int(DEFAULT_GRACE.total_seconds())}s",
+    show_default=True,
+    help="Events up to this far behind their journey are not counted as late (s/m/h/d).",
+)
+@click.option("--max-batch", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@click.option("--status-interval", type=float, default=10.0, show_default=True)
+def join(
+    until_idle: float | None,
+    group: str,
+    instance: str,
+    grace: str,
+    max_batch: int,
+    status_interval: float,
+) -> None:
+    """Join agency events into journeys (exactly once) and publish snapshots."""
+    from consumers.joiner.engine import Joiner
+
+    _logging()
+    settings = Settings()
+    joiner = Joiner(
+        settings,
+        group=group,
+        instance=instance,
+        grace=parse_duration(grace),
+        until_idle=until_idle,
+        max_batch=max_batch,
+        status_interval=status_interval,
+    )
+
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, joiner.stop_soon)
+        async with joiner:
+            await joiner.run()
+            return joiner.status_line()
+
+    click.echo(f"joiner stopped: {asyncio.run(main())}")
+
+
+@click.group()
+def tail() -> None:
+    """Follow joined journeys or dead letters live."""
+
+
+async def _until_idle(source: AsyncIterator[T], idle: float | None) -> AsyncIterator[T]:
+    # Stop when nothing arrived for ``idle`` seconds (None: follow forever).
+    try:
+        while True:
+            try:
+                yield await asyncio.wait_for(anext(source), idle)
+            except (TimeoutError, StopAsyncIteration):
+                return
+    finally:
+        with contextlib.suppress(Exception):
+            await source.aclose()  # type: ignore[attr-defined]
+
+
+_IDLE = click.option(
+    "--idle", type=float, default=None, metavar="SECONDS", help="Exit when idle this long."
+)
+_LATEST = click.option("--latest", is_flag=True, help="Only new records (default: from start).")
+
+
+@tail.command("joined")
+@click.argument("life_experience")
+@click.option("--group", default=None, help="Consumer group (keeps the position).")
+@_IDLE
+@_LATEST
+def tail_joined(life_experience: str, group: str | None, idle: float | None, latest: bool) -> None:
+    """Print journey snapshots of LIFE_EXPERIENCE, one line each (token shortened)."""
+    from consumers.subscribe import subscribe
+
+    async def main() -> None:
+        source = subscribe(
+            life_experience, group=group, settings=Settings(), from_beginning=not latest
+        )
+        async for snap in _until_idle(source, idle):
+            path = ">".join(f"{s.agency}:{s.stage.value}" for s in snap.agencies)
+            click.echo(
+                f"{snap.journey_token[:8]}… v{snap.snapshot_version} {snap.status.value:<9} "
+                f"events={snap.event_counts.total} late={snap.late_events} "
+                f"last={snap.last_event_at:%Y-%m-%d} {path}"
+            )
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+@tail.command("deadletter")
+@click.option("--group", default=None, help="Consumer group (keeps the position).")
+@_IDLE
+@_LATEST
+def tail_deadletter(group: str | None, idle: float | None, latest: bool) -> None:
+    """Print rejected records: reason code, detail and source coordinates (never payloads)."""
+    from consumers.subscribe import subscribe_deadletters
+
+    async def main() -> None:
+        source = subscribe_deadletters(group=group, settings=Settings(), from_beginning=not latest)
+        async for letter in _until_idle(source, idle):
+            click.echo(
+                f"{letter.reason:<24} {letter.topic}[{letter.partition}]@{letter.offset} "
+                f"{letter.detail}"
+            )
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())

@@ -1,0 +1,431 @@
+"""The joiner's Kafka edge: consume agency topics, fold, produce, all in one transaction.
+
+Per batch of ``getmany``: begin a Kafka transaction and a SQLite transaction per touched
+partition; per record verify, decode and fold (or dead-letter it); send the changelog
+records, snapshots and dead letters; add the consumed offsets to the transaction; commit
+Kafka; only then commit SQLite with the changelog position just written. Any error
+aborts the Kafka transaction and rolls SQLite back, so local state is never ahead of
+what Kafka committed; a restart restores whatever the local files missed from the
+changelog. One transactional producer per process, id ``<group>.<instance>``: a
+restarted instance fences its predecessor and aborts its open transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from aiokafka.abc import ConsumerRebalanceListener
+
+from broker.admin import admin_client
+from broker.settings import Settings
+from consumers.joiner.copartition import verify_copartitioning
+from consumers.joiner.validate import (
+    Rejection,
+    SignatureVerifier,
+    check_record,
+    deadletter_headers,
+)
+from consumers.journey.processor import DEFAULT_CACHE_SIZE, DEFAULT_GRACE, JourneyProcessor
+from consumers.journey.rules import JoinRules, load_rules
+from consumers.state.changelog import journey_entry, meta_entry
+from consumers.state.recovery import Restorer
+from consumers.state.sqlite import SqliteStore
+from contracts.catalog import load_catalog
+from contracts.registry import load_registry
+
+__all__ = ["SNAPSHOT_HEADERS", "Joiner", "JoinerStats"]
+
+log = logging.getLogger("cx.joiner")
+
+#: Headers of every snapshot record on ``cx.joined.<life experience>``.
+SNAPSHOT_HEADERS: list[tuple[str, bytes]] = [
+    ("content-type", b"application/json"),
+    ("cx_contract", b"urn:cx:contract:journey-snapshot:1.0.0"),
+]
+
+_POLL_MS = 250
+
+
+@dataclass
+class JoinerStats:
+    """Counters since start (never payload values)."""
+
+    records: int = 0
+    events: int = 0
+    duplicates: int = 0
+    late: int = 0
+    dead_letters: int = 0
+    snapshots: int = 0
+    transactions: int = 0
+    restored_records: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def line(self, journeys: int, partitions: list[int]) -> str:
+        """One status line."""
+        reasons = ",".join(f"{r}={n}" for r, n in sorted(self.reasons.items())) or "-"
+        return (
+            f"records={self.records} events={self.events} duplicates={self.duplicates} "
+            f"late={self.late} snapshots={self.snapshots} dead_letters={self.dead_letters} "
+            f"[{reasons}] txns={self.transactions} journeys={journeys} partitions={partitions}"
+        )
+
+
+@dataclass
+class _Partition:
+    store: SqliteStore
+    processor: JourneyProcessor
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Revocation waits for the in-flight batch; assignment queues restores."""
+
+    def __init__(self, joiner: Joiner) -> None:
+        self.joiner = joiner
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        joiner = self.joiner
+        joiner._generation += 1
+        async with joiner._lock:  # the in-flight transaction finishes (or aborts) first
+            joiner._owned -= set(revoked)
+            kept = {tp.partition for tp in joiner._owned}
+            for partition in sorted({tp.partition for tp in revoked} - kept):
+                joiner._release(partition)
+        log.info("revoked partitions %s", sorted({tp.partition for tp in revoked}))
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        joiner = self.joiner
+        joiner._generation += 1
+        joiner._owned |= set(assigned)
+        joiner._pending |= {tp.partition for tp in assigned} - set(joiner._parts)
+        joiner._last_activity = asyncio.get_running_loop().time()
+        joiner._assigned_once = True
+        log.info("assigned partitions %s", sorted({tp.partition for tp in assigned}))
+
+
+class Joiner:
+    """The cross-agency journey joiner (async context manager; :meth:`run` until stopped).
+
+    ``until_idle`` (seconds) makes :meth:`run` return once no record arrived for that
+    long after partitions were assigned; otherwise it runs until :meth:`stop_soon`.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        group: str = "cx-joiner",
+        instance: str = "0",
+        grace: timedelta = DEFAULT_GRACE,
+        until_idle: float | None = None,
+        verifier: SignatureVerifier | None = None,
+        max_batch: int = 1000,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        status_interval: float = 10.0,
+        rules: JoinRules | None = None,
+    ) -> None:
+        self.settings = settings
+        self.group = group
+        self.instance = instance
+        self.grace = grace
+        self.until_idle = until_idle
+        self.max_batch = max_batch
+        self.cache_size = cache_size
+        self.status_interval = status_interval
+        self.stats = JoinerStats()
+        self.rules = rules or load_rules()
+        self._verifier = verifier
+        self._registry = load_registry()
+        catalog = load_catalog()
+        topics = settings.topics
+        self._agency_of_topic = {topics.agency(a.id): a.id for a in catalog.agencies}
+        self.agency_topics = sorted(self._agency_of_topic)
+        self.changelog_topic = topics.changelog
+        self.deadletter_topic = topics.deadletter
+        self._joined = {le: topics.joined(le) for le in self.rules.by_id}
+        self.state_path: Path = settings.state_dir / "joiner" / group / instance
+        self.partitions = 0
+        self._lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self._owned: set[Any] = set()
+        self._pending: set[int] = set()
+        self._parts: dict[int, _Partition] = {}
+        self._generation = 0
+        self._last_activity = 0.0
+        self._assigned_once = False
+        self._producer: Any = None
+        self._consumer: Any = None
+        self._restorer: Restorer | None = None
+
+    @property
+    def transactional_id(self) -> str:
+        """Stable per (group, instance): a restart fences the previous incarnation."""
+        return f"{self.group}.{self.instance}"
+
+    async def __aenter__(self) -> Joiner:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Check co-partitioning, then connect the producer, restorer and consumer."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+        from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+
+        async with admin_client(self.settings) as admin:
+            self.partitions = await verify_copartitioning(
+                admin, self.agency_topics, self.changelog_topic
+            )
+        if self._verifier is None:
+            from consumers.joiner.keys import keyring_verifier
+
+            self._verifier = keyring_verifier(self.settings)
+        kwargs = self.settings.kafka_client_kwargs()
+        self._producer = AIOKafkaProducer(
+            transactional_id=self.transactional_id,
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=5,
+            **kwargs,
+        )
+        await self._producer.start()
+        self._restorer = Restorer(kwargs, self.changelog_topic)
+        await self._restorer.start()
+        # Range assignment gives one member the same partition number of every agency
+        # topic (round robin would split a journey's events across members).
+        self._consumer = AIOKafkaConsumer(
+            group_id=self.group,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            auto_offset_reset="earliest",
+            partition_assignment_strategy=(RangePartitionAssignor,),
+            **kwargs,
+        )
+        await self._consumer.start()
+        self._consumer.subscribe(self.agency_topics, listener=_Rebalance(self))
+        log.info(
+            "joiner %s started: %d agency topics x %d partitions, state in %s",
+            self.transactional_id,
+            len(self.agency_topics),
+            self.partitions,
+            self.state_path,
+        )
+
+    def stop_soon(self) -> None:
+        """Ask :meth:`run` to return after the batch in flight."""
+        self._stopping.set()
+
+    async def stop(self) -> None:
+        """Leave the group and close producer, restorer and stores."""
+        if self._consumer is not None:
+            with contextlib.suppress(Exception):
+                await self._consumer.stop()
+            self._consumer = None
+        async with self._lock:
+            for partition in list(self._parts):
+                self._release(partition)
+        if self._producer is not None:
+            with contextlib.suppress(Exception):
+                await self._producer.stop()
+            self._producer = None
+        if self._restorer is not None:
+            await self._restorer.stop()
+            self._restorer = None
+
+    def journeys(self) -> int:
+        """Journeys held in the stores of the owned partitions."""
+        return sum(part.processor.journeys() for part in self._parts.values())
+
+    def _release(self, partition: int) -> None:
+        part = self._parts.pop(partition, None)
+        if part is not None:
+            part.store.close()
+        self._pending.discard(partition)
+
+    async def _restore_pending(self) -> None:
+        assert self._restorer is not None
+        for partition in sorted(self._pending):
+            store = SqliteStore(self.state_path, partition)
+            try:
+                result = await self._restorer.restore(store)
+            except BaseException:
+                store.close()
+                raise
+            self.stats.restored_records += result.records
+            processor = JourneyProcessor(
+                store, self.rules, grace=self.grace, cache_size=self.cache_size
+            )
+            self._parts[partition] = _Partition(store, processor)
+        self._pending.clear()
+        self._last_activity = asyncio.get_running_loop().time()
+
+    async def run(self) -> JoinerStats:
+        """Join until stopped (or idle for ``until_idle`` seconds); return the counters."""
+        loop = asyncio.get_running_loop()
+        next_status = loop.time() + self.status_interval
+        while not self._stopping.is_set():
+            if self._pending:
+                async with self._lock:
+                    await self._restore_pending()
+            generation = self._generation
+            batch = await self._consumer.getmany(timeout_ms=_POLL_MS, max_records=self.max_batch)
+            now = loop.time()
+            if any(batch.values()):
+                async with self._lock:
+                    if generation == self._generation and not self._pending:
+                        await self._process(batch)
+                    else:
+                        self._rewind(batch)
+                self._last_activity = loop.time()
+            elif (
+                self.until_idle is not None
+                and self._assigned_once
+                and not self._pending
+                and now - self._last_activity >= self.until_idle
+            ):
+                log.info("idle for %.1f s: stopping", self.until_idle)
+                break
+            if now >= next_status:
+                log.info("status %s", self.status_line())
+                next_status = now + self.status_interval
+        log.info("final %s", self.status_line())
+        return self.stats
+
+    def _rewind(self, batch: dict[Any, list[Any]]) -> None:
+        # Fetched across a rebalance (or before a restore): not processed, so the
+        # partitions we still own must deliver these records again.
+        for tp, records in batch.items():
+            if records and tp in self._owned:
+                self._consumer.seek(tp, records[0].offset)
+
+    def status_line(self) -> str:
+        """Counters, journeys held and owned partitions."""
+        return self.stats.line(self.journeys(), sorted(self._parts))
+
+    async def _process(self, batch: dict[Any, list[Any]]) -> None:
+        items = [(tp, records) for tp, records in batch.items() if records and tp in self._owned]
+        if not items:
+            return
+        partitions = sorted({tp.partition for tp, _ in items})
+        parts = {p: self._parts[p] for p in partitions}
+        stream_before = {p: part.processor.stream_time for p, part in parts.items()}
+        producer = self._producer
+        verifier = self._verifier
+        assert verifier is not None
+        for part in parts.values():
+            part.store.begin()
+        changelog: dict[int, list[asyncio.Future[Any]]] = defaultdict(list)
+        others: list[asyncio.Future[Any]] = []
+        stats = JoinerStats()
+        try:
+            await producer.begin_transaction()
+            offsets = {}
+            for tp, records in items:
+                partition = tp.partition
+                processor = parts[partition].processor
+                agency = self._agency_of_topic.get(tp.topic)
+                for record in records:
+                    stats.records += 1
+                    headers = list(record.headers or ())
+                    outcome = check_record(
+                        agency, record.key, record.value, headers, verifier, self._registry
+                    )
+                    if isinstance(outcome, Rejection):
+                        stats.dead_letters += 1
+                        stats.reasons[outcome.reason] += 1
+                        others.append(
+                            await producer.send(
+                                self.deadletter_topic,
+                                record.value,
+                                key=record.key,
+                                headers=deadletter_headers(
+                                    headers, outcome, tp.topic, partition, record.offset
+                                ),
+                            )
+                        )
+                        continue
+                    step = processor.process(outcome.event)
+                    stats.events += 1
+                    stats.duplicates += step.duplicate
+                    stats.late += step.late
+                    for change in step.changes:
+                        entry = journey_entry(change.key, change.state, change.due)
+                        changelog[partition].append(
+                            await producer.send(
+                                self.changelog_topic,
+                                entry.value,
+                                key=entry.key,
+                                partition=partition,
+                                headers=list(entry.headers),
+                            )
+                        )
+                        snapshot = change.snapshot
+                        others.append(
+                            await producer.send(
+                                self._joined[snapshot.life_experience],
+                                snapshot.model_dump_json().encode("utf-8"),
+                                key=snapshot.journey_token.encode("ascii"),
+                                headers=SNAPSHOT_HEADERS,
+                            )
+                        )
+                        stats.snapshots += 1
+                offsets[tp] = records[-1].offset + 1
+            for partition, part in parts.items():
+                stream_time = part.processor.stream_time
+                if stream_time is not None and stream_time != stream_before[partition]:
+                    entry = meta_entry("stream_time", str(stream_time))
+                    changelog[partition].append(
+                        await producer.send(
+                            self.changelog_topic, entry.value, key=entry.key, partition=partition
+                        )
+                    )
+            await producer.send_offsets_to_transaction(offsets, self.group)
+            written = {p: await asyncio.gather(*futures) for p, futures in changelog.items()}
+            await asyncio.gather(*others)
+            await producer.commit_transaction()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await producer.abort_transaction()
+            for part in parts.values():
+                part.store.rollback()
+                part.processor.reload()
+            raise
+        # Kafka committed: now the local state may follow (a crash right here leaves it
+        # behind, and recovery reads the difference back from the changelog).
+        for partition, part in parts.items():
+            metadata = written.get(partition)
+            position = max(m.offset for m in metadata) + 1 if metadata else None
+            part.store.commit(changelog_position=position)
+        self._merge(stats)
+
+    def _merge(self, batch: JoinerStats) -> None:
+        s = self.stats
+        s.records += batch.records
+        s.events += batch.events
+        s.duplicates += batch.duplicates
+        s.late += batch.late
+        s.dead_letters += batch.dead_letters
+        s.snapshots += batch.snapshots
+        s.transactions += 1
+        s.reasons.update(batch.reasons)

@@ -1,0 +1,141 @@
+"""Per-record checks of the joiner: signature first, then the contract, then the topic.
+
+:func:`check_record` returns either the decoded event or a :class:`Rejection` with a
+stable reason code and a value-free detail; :func:`deadletter_headers` turns a rejection
+into the dead-letter headers. Nothing here raises for a bad record.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from broker.keyring import SignatureInvalid
+from contracts.envelope import HEADER_KEYID, HEADER_SIG, Decoded, Record, decode
+from contracts.errors import DecodeError
+from contracts.registry import Registry
+from contracts.signing import signing_input
+
+__all__ = [
+    "DLQ_DETAIL",
+    "DLQ_OFFSET",
+    "DLQ_PARTITION",
+    "DLQ_REASON",
+    "DLQ_TOPIC",
+    "JOINER_REASONS",
+    "Rejection",
+    "SignatureVerifier",
+    "check_record",
+    "deadletter_headers",
+]
+
+DLQ_REASON: Final = "cx_dlq_reason"
+DLQ_DETAIL: Final = "cx_dlq_detail"
+DLQ_TOPIC: Final = "cx_dlq_topic"
+DLQ_PARTITION: Final = "cx_dlq_partition"
+DLQ_OFFSET: Final = "cx_dlq_offset"
+
+#: Reason codes the joiner adds to the contracts' decode reasons and the keyring's.
+JOINER_REASONS: Final = frozenset(
+    {"unknown-agency-topic", "agency-topic-mismatch", "missing-signature", "bad-signature-encoding"}
+)
+
+_MAX_DETAIL = 400
+
+Headers = Sequence[tuple[str, bytes | None]]
+
+
+class SignatureVerifier(Protocol):
+    """Checks an Ed25519 signature (:class:`broker.keyring.PublicKeyring` is one).
+
+    ``verify_bytes`` raises a :class:`~broker.keyring.SignatureInvalid` (with its stable
+    ``reason``: ``bad-signature``, ``unknown-key-id``, ``key-agency-mismatch``) unless
+    ``key_id`` belongs to ``agency`` and the signature over ``data`` holds.
+    """
+
+    def verify_bytes(self, key_id: str, data: bytes, signature: bytes, *, agency: str) -> None:
+        """Verify ``signature`` over ``data`` by ``agency``'s key ``key_id``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a record goes to the dead-letter topic (code and value-free text)."""
+
+    reason: str
+    detail: str
+
+
+def _header(headers: Headers, name: str) -> bytes | None:
+    for header_name, value in headers:
+        if header_name == name:
+            return value
+    return None
+
+
+def check_record(
+    topic_agency: str | None,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Headers,
+    verifier: SignatureVerifier,
+    registry: Registry,
+) -> Decoded | Rejection:
+    """Verify, decode and attribute one record of an agency topic.
+
+    Checks the signature first (nothing untrusted is parsed before it holds), then the
+    contract (upcasting older minors), then that the event belongs to the topic's agency.
+    """
+    if topic_agency is None:
+        return Rejection("unknown-agency-topic", "the topic is not an agency topic of the catalog")
+    raw_key_id = _header(headers, HEADER_KEYID)
+    raw_sig = _header(headers, HEADER_SIG)
+    if raw_key_id is None or raw_sig is None:
+        return Rejection("missing-signature", "ce_cxkeyid or ce_cxsig is missing")
+    try:
+        key_id = raw_key_id.decode("ascii")
+        signature = base64.b64decode(raw_sig, validate=True)
+    except (UnicodeDecodeError, binascii.Error, ValueError):
+        return Rejection("bad-signature-encoding", "ce_cxkeyid or ce_cxsig is not ASCII/base64")
+    if any(v is None for _, v in headers):
+        return Rejection("bad-header-encoding", "a header has a null value")
+    record = Record(key or b"", value or b"", tuple((n, v) for n, v in headers if v is not None))
+    try:
+        message = signing_input(record)
+    except DecodeError as exc:
+        return Rejection(exc.reason, _short(str(exc)))
+    try:
+        # The topic's agency, not the record's claim: a key of agency A cannot vouch for
+        # a record on agency B's topic.
+        verifier.verify_bytes(key_id, message, signature, agency=topic_agency)
+    except SignatureInvalid as exc:
+        return Rejection(exc.reason, _short(str(exc)))
+    try:
+        decoded = decode(key, value, headers, registry=registry)
+    except DecodeError as exc:
+        return Rejection(exc.reason, _short(str(exc)))
+    if decoded.event.agency != topic_agency:
+        return Rejection("agency-topic-mismatch", "the event's agency does not own this topic")
+    return decoded
+
+
+def deadletter_headers(
+    headers: Headers, rejection: Rejection, topic: str, partition: int, offset: int
+) -> list[tuple[str, bytes]]:
+    """The original headers followed by the reason and the source coordinates."""
+    kept = [(name, v) for name, v in headers if v is not None]
+    return [
+        *kept,
+        (DLQ_REASON, rejection.reason.encode("ascii", "replace")),
+        (DLQ_DETAIL, rejection.detail.encode("utf-8")),
+        (DLQ_TOPIC, topic.encode("utf-8")),
+        (DLQ_PARTITION, str(partition).encode("ascii")),
+        (DLQ_OFFSET, str(offset).encode("ascii")),
+    ]
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"

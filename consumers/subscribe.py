@@ -1,0 +1,110 @@
+"""The data-team SDK: typed journey snapshots and dead letters from Kafka (``read_committed``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from broker.settings import Settings
+from consumers.errors import JoinerError
+from consumers.joiner.validate import DLQ_DETAIL, DLQ_OFFSET, DLQ_PARTITION, DLQ_REASON, DLQ_TOPIC
+from contracts.catalog import load_catalog
+from contracts.errors import UnknownEntry
+from contracts.joined import JourneySnapshot
+
+__all__ = ["DeadLetter", "subscribe", "subscribe_deadletters"]
+
+log = logging.getLogger("cx.subscribe")
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A rejected record's reason and source coordinates (never its payload)."""
+
+    reason: str
+    detail: str
+    topic: str
+    partition: int
+    offset: int
+    deadletter_offset: int
+
+
+def _consumer(settings: Settings, topic: str, group: str | None, from_beginning: bool) -> Any:
+    from aiokafka import AIOKafkaConsumer
+
+    return AIOKafkaConsumer(
+        topic,
+        group_id=group,
+        enable_auto_commit=group is not None,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        **settings.kafka_client_kwargs(),
+    )
+
+
+async def subscribe(
+    life_experience: str,
+    *,
+    group: str | None = None,
+    settings: Settings | None = None,
+    from_beginning: bool = True,
+) -> AsyncIterator[JourneySnapshot]:
+    """Yield every committed :class:`JourneySnapshot` of ``life_experience`` as it arrives.
+
+    With ``group`` the position is kept in that consumer group (a restart resumes);
+    without it every call reads from the start (or only new records). Records that are
+    not valid snapshots are logged by offset and skipped.
+    """
+    try:
+        load_catalog().life_experience(life_experience)
+    except UnknownEntry:
+        raise JoinerError(
+            "unknown life experience; see `cxbroker contracts list` for the ids"
+        ) from None
+    settings = settings or Settings()
+    consumer = _consumer(settings, settings.topics.joined(life_experience), group, from_beginning)
+    await consumer.start()
+    try:
+        async for record in consumer:
+            if record.value is None:
+                continue  # a tombstone: the journey was forgotten
+            try:
+                yield JourneySnapshot.model_validate_json(record.value)
+            except ValidationError:
+                log.warning(
+                    "skipping an invalid snapshot at partition %d offset %d",
+                    record.partition,
+                    record.offset,
+                )
+    finally:
+        await consumer.stop()
+
+
+def _text(headers: dict[str, bytes], name: str) -> str:
+    return headers.get(name, b"").decode("utf-8", "replace")
+
+
+async def subscribe_deadletters(
+    *, group: str | None = None, settings: Settings | None = None, from_beginning: bool = True
+) -> AsyncIterator[DeadLetter]:
+    """Yield the reason and source coordinates of every dead letter as it arrives."""
+    settings = settings or Settings()
+    consumer = _consumer(settings, settings.topics.deadletter, group, from_beginning)
+    await consumer.start()
+    try:
+        async for record in consumer:
+            headers = {name: value for name, value in record.headers or () if value is not None}
+            yield DeadLetter(
+                reason=_text(headers, DLQ_REASON),
+                detail=_text(headers, DLQ_DETAIL),
+                topic=_text(headers, DLQ_TOPIC),
+                partition=int(_text(headers, DLQ_PARTITION) or -1),
+                offset=int(_text(headers, DLQ_OFFSET) or -1),
+                deadletter_offset=record.offset,
+            )
+    finally:
+        await consumer.stop()
