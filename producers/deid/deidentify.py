@@ -16,7 +16,7 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from broker.keyring import LinkageKey, LinkageKeyMissing
-from contracts.envelope import Record
+from contracts.envelope import HEADER_SIG, Record
 from contracts.errors import describe_validation_error
 from contracts.events import ApplicationStatus, CxEvent, Feedback, ServiceInteraction
 from contracts.privacy import AgeBand, TokenRule, age_band, zip3_of
@@ -179,8 +179,12 @@ def guard_record(
 ) -> None:
     """Run the PII guard over a serialized event: key, value and every header.
 
+    Meant for the unsigned record (the signature is made over guarded bytes); if the record
+    is already signed, its signature is random by construction and treated as opaque.
     Raises :class:`~producers.errors.PiiLeak` naming the raw field that leaked.
     """
-    (guard or PiiGuard(raw)).check(
-        record.value, record.headers, key=record.key, opaque=opaque_values(event)
-    )
+    opaque = opaque_values(event)
+    signature = record.header(HEADER_SIG)
+    if signature:
+        opaque = (*opaque, signature)
+    (guard or PiiGuard(raw)).check(record.value, record.headers, key=record.key, opaque=opaque)

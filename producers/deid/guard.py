@@ -165,7 +165,8 @@ def _form_needles(field: str, candidates: Iterable[str]) -> Iterator[Needle]:
 def _name_needles(field: str, name: str) -> Iterator[Needle]:
     """A name: each word, the whole name, and its canonical linkage form (``OBRIENNUNEZ``)."""
     words = [w for w in re.split(r"[\W_]+", name) if w]
-    yield from _form_needles(field, {*words, " ".join(words), name})
+    # Each word, the whole name as written, with spaces, and glued ("OBrien").
+    yield from _form_needles(field, {*words, " ".join(words), "".join(words), name})
     joined = "".join(name_parts(name))
     if len(joined) >= MIN_WORD_LENGTH:
         yield Needle(field, joined.encode("utf-8"), _Boundary.WORD)
@@ -176,9 +177,10 @@ def _phrase_needles(field: str, phrase: str) -> Iterator[Needle]:
 
     Single words are not searched: "Main", "North" or "Street" identify nobody.
     """
-    words = phrase.split()
-    candidates = {phrase, " ".join(words)}
-    if words and words[0].isdigit() and len(words) > 1:
+    words = [w for w in re.split(r"[\W_]+", phrase) if w]
+    # As written, and without punctuation ("123 Main St." → "123 Main St").
+    candidates = {phrase, " ".join(phrase.split()), " ".join(words)}
+    if len(words) > 1 and words[0].isdigit():
         candidates.add(" ".join(words[1:]))
     yield from _form_needles(field, candidates)
 
@@ -261,7 +263,7 @@ def _needles(raw: RawRecord) -> Iterator[Needle]:
     if raw.phone:
         yield from _phone_needles(raw.phone)
     if raw.email:
-        for form in {raw.email, raw.email.lower()}:
+        for form in {raw.email, raw.email.lower(), raw.email.upper()}:
             yield Needle("email", form.encode("utf-8"), _Boundary.NONE)
     for field in ("account_number", "application_id"):
         value = getattr(raw, field)

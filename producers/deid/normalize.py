@@ -62,6 +62,8 @@ def fold(text: str) -> str:
 
     Punctuation and spaces are kept; :func:`normalize_name` removes them.
     """
+    if text.isascii():
+        return text.upper()  # the common case: nothing to decompose
     decomposed = unicodedata.normalize("NFKD", text.translate(_TRANSLITERATION))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return stripped.upper()

@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 
 from contracts.privacy import SCRUBBED_TEXT_MAX_LENGTH
 from producers.deid.normalize import fold, name_parts
@@ -74,55 +74,81 @@ _STREET_SUFFIX: Final = (
 )
 _TRAILING_PUNCTUATION: Final = ".,;:!?)]}'\""
 
+
+class _Shape(NamedTuple):
+    placeholder: Placeholder
+    pattern: re.Pattern[str]
+    #: A substring the text must contain for the pattern to match at all ("0": any digit).
+    #: Checking it first skips most regular expressions for most comments.
+    needs: str
+
+
 # Shapes, with the placeholder each becomes. Boundaries are deliberately loose (a digit
 # glued to letters is still found) because missing an identifier is worse than an extra
 # placeholder; the final digit-run pattern catches whatever separators defeat the others.
-_SHAPES: Final[tuple[tuple[Placeholder, re.Pattern[str]], ...]] = (
-    (
+_ANY_DIGIT: Final = "0"
+_SHAPES: Final[tuple[_Shape, ...]] = (
+    _Shape(
         Placeholder.URL,
-        re.compile(
-            r"(?:\b(?:https?|ftp)://|\bwww\.)[^\s<>\"']+"
-            r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24}/[^\s<>\"']*",
-            re.IGNORECASE,
-        ),
+        re.compile(r"\b(?:https?|ftp)://[^\s<>\"']+", re.IGNORECASE),
+        "://",
     ),
-    (
+    _Shape(Placeholder.URL, re.compile(r"\bwww\.[^\s<>\"']+", re.IGNORECASE), "www."),
+    _Shape(
+        Placeholder.URL,
+        re.compile(r"\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24}/[^\s<>\"']*", re.IGNORECASE),
+        "/",
+    ),
+    _Shape(
         Placeholder.EMAIL,
         re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+        "@",
     ),
-    (Placeholder.IP, re.compile(r"(?<![\w.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![\w]|\.[0-9])")),
-    (
+    _Shape(
+        Placeholder.IP,
+        re.compile(r"(?<![\w.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![\w]|\.[0-9])"),
+        _ANY_DIGIT,
+    ),
+    _Shape(
         Placeholder.IP,
         re.compile(
             r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}"
             r"(?:(?<=:)[0-9]{1,3}(?:\.[0-9]{1,3}){3})?(?:%[\w.]+)?(?![\w:])"
         ),
+        ":",
     ),
-    (Placeholder.SSN, re.compile(r"(?<![0-9])[0-9]{3}([ .-]?)[0-9]{2}\1[0-9]{4}(?![0-9])")),
-    (
+    _Shape(
+        Placeholder.SSN,
+        re.compile(r"(?<![0-9])[0-9]{3}([ .-]?)[0-9]{2}\1[0-9]{4}(?![0-9])"),
+        _ANY_DIGIT,
+    ),
+    _Shape(
         Placeholder.PHONE,
         re.compile(
             r"(?<![0-9])(?:\+?1[ .-]?)?(?:\([0-9]{3}\)[ .-]?|[0-9]{3}[ .-]?)[0-9]{3}[ .-]?[0-9]{4}"
             r"(?:\s*(?:x|ext\.?|extension)\s*[0-9]{1,6})?(?![0-9])",
             re.IGNORECASE,
         ),
+        _ANY_DIGIT,
     ),
-    (
+    _Shape(
         Placeholder.DATE,
         re.compile(
             r"(?<![0-9])(?:[0-9]{1,2}[/.-][0-9]{1,2}[/.-](?:[0-9]{4}|[0-9]{2})"
             r"|[0-9]{4}[/.-][0-9]{1,2}[/.-][0-9]{1,2})(?![0-9])"
         ),
+        _ANY_DIGIT,
     ),
-    (
+    _Shape(
         Placeholder.DATE,
         re.compile(
             rf"\b{_MONTH}(?:\s+[0-9]{{1,2}}(?:st|nd|rd|th)?(?:,?\s+[0-9]{{4}})?|,?\s+[0-9]{{4}})\b"
             rf"|\b[0-9]{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+[0-9]{{4}})?\b",
             re.IGNORECASE,
         ),
+        _ANY_DIGIT,
     ),
-    (
+    _Shape(
         Placeholder.ADDRESS,
         re.compile(
             rf"\b[0-9]{{1,6}}[a-z]?\s+(?:[\w.'-]+\s+){{0,4}}?{_STREET_SUFFIX}\b\.?"
@@ -130,24 +156,27 @@ _SHAPES: Final[tuple[tuple[Placeholder, re.Pattern[str]], ...]] = (
             r"|\bp\.?\s?o\.?\s+box\s+[0-9]+",
             re.IGNORECASE,
         ),
+        _ANY_DIGIT,
     ),
-    (Placeholder.NUMBER, re.compile(r"[0-9](?:[ ./-]?[0-9]){5,}")),
+    _Shape(Placeholder.NUMBER, re.compile(r"[0-9](?:[ ./-]?[0-9]){5,}"), _ANY_DIGIT),
 )
+_HAS_DIGIT: Final = re.compile(r"[0-9]")
 
 
 @dataclass(frozen=True, slots=True)
 class OwnValues:
     """The record's own identifying values that scrubbing looks for, already folded.
 
-    Built from a raw record by :func:`producers.deid.raw.RawRecord.own_values`; holds raw
-    identifiers, so it never leaves memory and its repr shows nothing.
+    Built by :func:`own_values`; holds raw identifiers, so it never leaves memory and its
+    repr shows nothing. Matching uses no per-record regular expression (compiling one per
+    record would cost more than the rest of the scrubbing): the folded text is split into
+    words once and the words are compared.
     """
 
     name_parts: frozenset[str] = frozenset()
-    phrases: tuple[str, ...] = ()  # street, street name, city: folded word sequences
+    #: Word sequences (street, street name, city, e-mail user, account) and their placeholder.
+    phrases: tuple[tuple[tuple[str, ...], Placeholder], ...] = ()
     zip5: str | None = None
-    email_user: str | None = None
-    accounts: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return "OwnValues(<redacted>)"
@@ -171,7 +200,10 @@ def _is_ip(candidate: str) -> bool:
 
 
 def _shape_spans(text: str) -> Iterator[_Span]:
-    for placeholder, pattern in _SHAPES:
+    has_digit = _HAS_DIGIT.search(text) is not None
+    for placeholder, pattern, needs in _SHAPES:
+        if not (has_digit if needs == _ANY_DIGIT else needs in text):
+            continue
         for match in pattern.finditer(text):
             start, end = match.span()
             if placeholder is Placeholder.URL:
@@ -201,45 +233,43 @@ def _folded_with_index(text: str) -> tuple[str, list[int] | None]:
     return "".join(pieces), index
 
 
-_LETTER_BEFORE: Final = r"(?<![^\W\d_])"
-_LETTER_AFTER: Final = r"(?![^\W\d_])"
-
-
-def _own_patterns(own: OwnValues) -> Iterator[tuple[Placeholder, re.Pattern[str]]]:
-    """Patterns over the *folded* text for the record's own values."""
-    # Single letters (initials) are left alone: replacing every "A" would wreck the text
-    # and an initial does not identify anyone.
-    parts = sorted((p for p in own.name_parts if len(p) >= 2), key=len, reverse=True)
-    if parts:
-        words = "|".join(re.escape(p) for p in parts)
-        yield Placeholder.NAME, re.compile(rf"{_LETTER_BEFORE}(?:{words}){_LETTER_AFTER}")
-    for phrase in own.phrases:
-        words = r"[\W_]+".join(re.escape(w) for w in phrase.split())
-        yield Placeholder.ADDRESS, re.compile(rf"(?<![^\W_]){words}(?![^\W_])")
-    if own.zip5:
-        yield Placeholder.ADDRESS, re.compile(rf"(?<![0-9]){own.zip5}(?![0-9])")
-    if own.email_user:
-        user = re.escape(own.email_user)
-        yield Placeholder.EMAIL, re.compile(rf"(?<![\w.+-]){user}(?![\w+-]|\.\w)")
-    for account in own.accounts:
-        escaped = re.escape(account)
-        yield Placeholder.NUMBER, re.compile(rf"(?<![^\W_]){escaped}(?![^\W_])")
+_LETTER_RUN: Final = re.compile(r"[^\W\d_]+")
+_ALNUM_RUN: Final = re.compile(r"[^\W_]+")
+_DIGIT_RUN: Final = re.compile(r"[0-9]+")
 
 
 def _own_spans(text: str, own: OwnValues) -> Iterator[_Span]:
-    patterns = list(_own_patterns(own))
-    if not patterns:
+    """Spans of the record's own values, found as whole words of the *folded* text."""
+    if not (own.name_parts or own.phrases or own.zip5):
         return
     folded, index = _folded_with_index(text)
-    for placeholder, pattern in patterns:
-        for match in pattern.finditer(folded):
-            start, end = match.span()
-            if end <= start:
-                continue
-            if index is None:
-                yield _Span(start, end, placeholder)
-            else:
-                yield _Span(index[start], index[end - 1] + 1, placeholder)
+
+    def span(start: int, end: int, placeholder: Placeholder) -> _Span:
+        if index is None:
+            return _Span(start, end, placeholder)
+        return _Span(index[start], index[end - 1] + 1, placeholder)
+
+    if own.name_parts:
+        # Letter runs: "Garcia84" still yields GARCIA; "Annual" is not ANN.
+        for match in _LETTER_RUN.finditer(folded):
+            if match.group() in own.name_parts:
+                yield span(match.start(), match.end(), Placeholder.NAME)
+    if own.phrases:
+        # Separators between the words do not matter: "4821  larkspur-crescent" matches.
+        matches = list(_ALNUM_RUN.finditer(folded))
+        words_only = [m.group() for m in matches]
+        by_first: dict[str, list[tuple[tuple[str, ...], Placeholder]]] = {}
+        for phrase in own.phrases:
+            by_first.setdefault(phrase[0][0], []).append(phrase)
+        for i, word in enumerate(words_only):
+            for words, placeholder in by_first.get(word, ()):
+                end = i + len(words)
+                if tuple(words_only[i:end]) == words:
+                    yield span(matches[i].start(), matches[end - 1].end(), placeholder)
+    if own.zip5:
+        for match in _DIGIT_RUN.finditer(folded):
+            if match.group() == own.zip5:
+                yield span(match.start(), match.end(), Placeholder.ADDRESS)
 
 
 def _merge(spans: Iterable[_Span]) -> list[_Span]:
@@ -301,30 +331,26 @@ def own_values(
         # Every run of consecutive words, joined: "O'Brien" is also written "OBrien".
         for start in range(len(words)):
             for end in range(start + 1, len(words) + 1):
-                parts.add("".join(words[start:end]))
-    phrases: list[str] = []
+                part = "".join(words[start:end])
+                # Single letters (initials) are left alone: replacing every "A" would wreck
+                # the text, and an initial does not identify anyone.
+                if len(part) >= 2:
+                    parts.add(part)
+    phrases: list[tuple[tuple[str, ...], Placeholder]] = []
     if street_address:
         words = name_parts(street_address)
         if words:
-            phrases.append(" ".join(words))
+            phrases.append((words, Placeholder.ADDRESS))
         # The street without its house number ("MAPLE AVENUE") identifies too.
-        street = [w for w in words if not w.isdigit()]
-        if street and street != list(words) and len("".join(street)) >= 5:
-            phrases.append(" ".join(street))
-    if city:
-        words = name_parts(city)
-        if words:
-            phrases.append(" ".join(words))
-    user = email.split("@", 1)[0] if email and "@" in email else None
-    accounts = tuple(
-        fold(value.strip())
-        for value in (account_number, application_id)
-        if value and len(value.strip()) >= 4
-    )
-    return OwnValues(
-        name_parts=frozenset(parts),
-        phrases=tuple(phrases),
-        zip5=zip5,
-        email_user=fold(user) if user and len(user) >= 4 else None,
-        accounts=accounts,
-    )
+        street = tuple(w for w in words if not w.isdigit())
+        if street and street != words and len("".join(street)) >= 5:
+            phrases.append((street, Placeholder.ADDRESS))
+    if city and name_parts(city):
+        phrases.append((name_parts(city), Placeholder.ADDRESS))
+    user = email.split("@", 1)[0] if email and "@" in email else ""
+    if len(user) >= 4 and name_parts(user):
+        phrases.append((name_parts(user), Placeholder.EMAIL))
+    for account in (account_number, application_id):
+        if account and len(account.strip()) >= 4 and name_parts(account):
+            phrases.append((name_parts(account), Placeholder.NUMBER))
+    return OwnValues(name_parts=frozenset(parts), phrases=tuple(phrases), zip5=zip5)
