@@ -8,7 +8,7 @@ It looks for two things:
 
 * **the record's own identifier values**, each in the spellings a leak would take: as
   written, upper case, title case, without diacritics; SSN, phone and account digits bare
-  and in the usual separators; the date of birth in ten numeric and textual formats; the
+  and in the usual separators; the date of birth in a dozen numeric and textual formats; the
   e-mail address in any case; JSON ``\\u`` escapes of non-ASCII values;
 * **generic shapes** any identifier of a kind has: a formatted SSN, an e-mail address, a
   formatted US phone number.
@@ -30,6 +30,12 @@ Choices that keep it fast and free of false alarms (it runs on every event):
   token or a ``wait_seconds`` of 20001.0.
 * Occurrences inside the caller's *opaque* values (the journey token: a keyed hash, random
   by construction) and inside scrubbing placeholders such as ``[NAME]`` are ignored.
+* Streets and cities are searched as whole phrases only: "Main" or "Street" alone
+  identifies nobody.
+
+One consequence is deliberate: an event that happens on the person's date of birth (a
+newborn's record on the day of birth) carries that date in ``occurred_at`` and is refused,
+because publishing it would disclose the birth date.
 """
 
 from __future__ import annotations

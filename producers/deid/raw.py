@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Final
+from typing import Annotated, Any, Final
 from uuid import UUID, uuid4
 
 from pydantic import (
@@ -104,7 +104,8 @@ class RawRecord(BaseModel):
 
     Service facts: ``event_id`` (generated when absent; give it to make redelivery
     idempotent), ``agency``, ``life_experience``, ``kind``, ``occurred_at`` and the fields of
-    the kind's contract (``service_id``, ``stage``, ``channel``, ...).
+    the kind's contract (``service_id``, ``stage``, ``channel``, ...). Free text reaches
+    only a ``feedback`` event, scrubbed, as its ``comment``; other kinds drop it.
     """
 
     model_config = ConfigDict(
@@ -157,8 +158,6 @@ class RawRecord(BaseModel):
     equity_transparency: Annotated[Likert | None, _Blank] = None
     employee_helpfulness: Annotated[Likert | None, _Blank] = None
     humanity: Annotated[Likert | None, _Blank] = None
-
-    identifier_fields: ClassVar[tuple[str, ...]] = IDENTIFIER_FIELDS
 
     @field_validator("ssn")
     @classmethod
