@@ -164,3 +164,11 @@ def test_feedback_record_end_to_end_passes_the_guard() -> None:
     comment = json.loads(encoded.value)["comment"]
     assert "[SSN]" in comment
     assert "[NAME]" in comment
+
+
+def test_event_on_the_birth_date_is_refused_because_it_discloses_it() -> None:
+    record = raw(date_of_birth="2026-04-03")  # the event's own date (T0)
+    event = deidentify(record, keys())
+    with pytest.raises(PiiLeak) as caught:
+        guard_record(encode_unsigned(event), record, event)
+    assert caught.value.field == "date_of_birth"
