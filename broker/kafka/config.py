@@ -47,6 +47,11 @@ class ClusterSecurity(StrEnum):
             ClusterSecurity.SASL_TLS: "SASL_SSL",
         }[self]
 
+    @property
+    def controller_protocol(self) -> str:
+        """The security protocol of the controller listener (always on 127.0.0.1)."""
+        return "PLAINTEXT" if self is ClusterSecurity.NONE else "SASL_PLAINTEXT"
+
 
 @dataclass(frozen=True)
 class NodeSecurity:
@@ -64,18 +69,17 @@ class NodeSecurity:
 
 
 def super_users(admin_user: str) -> list[str]:
-    """Principals the authorizer lets do everything.
+    """Principals the authorizer lets do everything: the admin user only.
 
-    ``User:ANONYMOUS`` is the principal of every PLAINTEXT connection, and the only
-    PLAINTEXT listener of a secured node is the controller listener on 127.0.0.1:
-    brokers register and heartbeat there (CLUSTER_ACTION on the cluster), and
-    without this entry the StandardAuthorizer refuses them and the node never
-    becomes ready. The client listener always authenticates, so no client is
-    ANONYMOUS there. Anyone who can open a loopback port of this host can still
-    act as ANONYMOUS on the controller port: acceptable for a local cluster, not
-    for a shared host (there, use SASL PLAIN on the controller listener).
+    Brokers and controllers authenticate to each other as the admin user too
+    (SCRAM on CLIENT, PLAIN on CONTROLLER), so they need no other entry. In
+    particular not ``User:ANONYMOUS``: with a PLAINTEXT controller listener the
+    nodes register as ANONYMOUS and it must be a super user (the controller
+    refuses CONTROLLER_REGISTRATION without CLUSTER_ACTION), which lets any local
+    process add ACLs through the controller port (``AclCommand
+    --bootstrap-controller``) - verified against Kafka 4.1.1.
     """
-    return [f"User:{admin_user}", "User:ANONYMOUS"]
+    return [f"User:{admin_user}"]
 
 
 def security_properties(security: NodeSecurity) -> dict[str, str]:
@@ -83,11 +87,22 @@ def security_properties(security: NodeSecurity) -> dict[str, str]:
     if security.mode is ClusterSecurity.NONE:
         return {}
     prefix = f"listener.name.{CLIENT_LISTENER.lower()}"
+    controller = f"listener.name.{CONTROLLER_LISTENER.lower()}"
+    user, password = security.admin_user, security.admin_password
     jaas = (
         "org.apache.kafka.common.security.scram.ScramLoginModule required "
-        f'username="{security.admin_user}" password="{security.admin_password}";'
+        f'username="{user}" password="{password}";'
+    )
+    # SCRAM cannot serve the controller listener (its users live in the metadata the
+    # controllers serve), so nodes use PLAIN there, with one static user: the admin.
+    controller_jaas = (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{user}" password="{password}" user_{user}="{password}";'
     )
     props = {
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        f"{controller}.sasl.enabled.mechanisms": "PLAIN",
+        f"{controller}.plain.sasl.jaas.config": controller_jaas,
         "sasl.enabled.mechanisms": SCRAM_MECHANISM,
         f"{prefix}.sasl.enabled.mechanisms": SCRAM_MECHANISM,
         "sasl.mechanism.inter.broker.protocol": SCRAM_MECHANISM,
@@ -169,7 +184,8 @@ def broker_properties(
         "inter.broker.listener.name": CLIENT_LISTENER,
         "controller.listener.names": CONTROLLER_LISTENER,
         "listener.security.protocol.map": (
-            f"{CONTROLLER_LISTENER}:PLAINTEXT,{CLIENT_LISTENER}:{mode.client_protocol}"
+            f"{CONTROLLER_LISTENER}:{mode.controller_protocol},"
+            f"{CLIENT_LISTENER}:{mode.client_protocol}"
         ),
         "log.dirs": str(node.data_dir),
     }

@@ -147,9 +147,12 @@ def test_secured_node_properties(tmp_path: Path) -> None:
         ClusterSecurity.SASL_TLS, "admin", "pw", tmp_path / "ks.pem", tmp_path / "ts.pem"
     )
     props = broker_properties(node(), [node()], security)
-    assert props["listener.security.protocol.map"] == "CONTROLLER:PLAINTEXT,CLIENT:SASL_SSL"
+    assert props["listener.security.protocol.map"] == "CONTROLLER:SASL_PLAINTEXT,CLIENT:SASL_SSL"
     assert props["authorizer.class.name"].endswith("StandardAuthorizer")
-    assert props["super.users"] == "User:admin;User:ANONYMOUS"
+    # No ANONYMOUS super user: the controller port is not an unauthenticated way in.
+    assert props["super.users"] == "User:admin"
+    assert props["sasl.mechanism.controller.protocol"] == "PLAIN"
+    assert 'user_admin="pw"' in props["listener.name.controller.plain.sasl.jaas.config"]
     assert props["listener.name.client.sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
     assert props["sasl.mechanism.inter.broker.protocol"] == "SCRAM-SHA-512"
     assert (
@@ -163,7 +166,9 @@ def test_secured_node_properties(tmp_path: Path) -> None:
 
 def test_sasl_without_tls_and_none_are_as_before() -> None:
     sasl = broker_properties(node(), [node()], NodeSecurity(ClusterSecurity.SASL, "admin", "pw"))
-    assert sasl["listener.security.protocol.map"].endswith("CLIENT:SASL_PLAINTEXT")
+    assert sasl["listener.security.protocol.map"] == (
+        "CONTROLLER:SASL_PLAINTEXT,CLIENT:SASL_PLAINTEXT"
+    )
     assert not any("ssl" in key for key in sasl)
     plain = broker_properties(node(), [node()])
     assert plain == broker_properties(
