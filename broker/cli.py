@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "join": "consumers.cli:join",
     "tail": "consumers.cli:tail",
     "contracts": "broker.commands.contracts:contracts",
+    "keys": "broker.commands.keys:keys",
 }
 
 
