@@ -39,6 +39,8 @@ def _logging() -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # aiokafka's INFO lines list every assigned partition: keep the log to our status lines.
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
 
 
 @click.command()
@@ -95,7 +97,18 @@ def join(
             await joiner.run()
             return joiner.status_line()
 
-    click.echo(f"joiner stopped: {asyncio.run(main())}")
+    from aiokafka.errors import KafkaError
+
+    from consumers.errors import JoinerError
+    from consumers.state.base import StoreError
+
+    try:
+        line = asyncio.run(main())
+    except (KafkaError, StoreError) as exc:
+        # The transaction in flight was aborted and local state rolled back: a restart
+        # resumes from the last commit.
+        raise JoinerError(f"joiner stopped on {type(exc).__name__}: {exc}; restart it") from exc
+    click.echo(f"joiner stopped: {line}")
 
 
 @click.group()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -232,30 +233,59 @@ async def test_joined_output_equals_reference_for_shuffled_duplicated_workload(e
     }
 
 
-def start_joiner(env: Env, instance: str = "0", *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "broker",
-            "join",
-            "--group",
-            env.group,
-            "--instance",
-            instance,
-            "--grace",
-            "30d",
-            "--until-idle",
-            "3",
-            "--status-interval",
-            "2",
-            *extra,
-        ],
-        env=env.cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+@dataclass
+class JoinerProcess:
+    """``python -m broker join`` writing to a log file (a full pipe could block it)."""
+
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def kill(self) -> str:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        return self.output()
+
+    async def finish(self, limit: float = 120) -> str:
+        await asyncio.to_thread(self.proc.wait, timeout=limit)
+        assert self.proc.returncode == 0, self.output()[-3000:]
+        return self.output()
+
+
+def start_joiner(env: Env, instance: str = "0", *extra: str) -> JoinerProcess:
+    logs = env.settings.state_dir.parent / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    path = logs / f"joiner-{instance}-{len(list(logs.iterdir()))}.log"
+    with path.open("wb") as sink:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "broker",
+                "join",
+                "--group",
+                env.group,
+                "--instance",
+                instance,
+                "--grace",
+                "30d",
+                "--until-idle",
+                "3",
+                "--status-interval",
+                "2",
+                *extra,
+            ],
+            env=env.cli_env(),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    return JoinerProcess(proc, path)
+
+
+def restored_records(log: str) -> int:
+    return sum(int(n) for n in re.findall(r"restored (\d+) changelog records", log))
 
 
 async def count_committed_snapshots(settings: Settings) -> int:
@@ -274,19 +304,13 @@ async def count_committed_snapshots(settings: Settings) -> int:
 
 
 async def wait_for(
-    condition: Callable[[], Any], limit: float, what: str, proc: subprocess.Popen[str]
+    condition: Callable[[], Any], limit: float, what: str, joiner: JoinerProcess
 ) -> None:
     async with asyncio.timeout(limit):
         while not await condition():
-            if proc.poll() is not None:
-                raise AssertionError(f"joiner exited early ({what}): {proc.stderr.read()[-2000:]}")  # type: ignore[union-attr]
+            if joiner.proc.poll() is not None:
+                raise AssertionError(f"joiner exited early ({what}): {joiner.output()[-2000:]}")
             await asyncio.sleep(0.05)
-
-
-async def finish(proc: subprocess.Popen[str], limit: float = 120) -> str:
-    out, err = await asyncio.to_thread(proc.communicate, timeout=limit)
-    assert proc.returncode == 0, err[-3000:]
-    return out + err
 
 
 async def test_sigkill_at_several_points_then_restart_gives_reference_output(env: Env) -> None:
@@ -295,22 +319,23 @@ async def test_sigkill_at_several_points_then_restart_gives_reference_output(env
     expected = reference(events)
     expected_snapshots = len(events)  # one version per distinct event, no closes here
     kill_points = [expected_snapshots // 6, expected_snapshots // 3, expected_snapshots // 2]
+    logs = []
     for round_, point in enumerate(kill_points):
-        proc = start_joiner(env, "0", "--max-batch", "7")
+        joiner = start_joiner(env, "0", "--max-batch", "7")
 
         async def progressed(point: int = point) -> bool:
             return await count_committed_snapshots(env.settings) >= point
 
         try:
-            await wait_for(progressed, 90, f"kill point {point}", proc)
+            await wait_for(progressed, 90, f"kill point {point}", joiner)
         finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=10)
+            logs.append(joiner.kill())
         if round_ == 1:
             # Lose the local state entirely: it must come back from the changelog.
             shutil.rmtree(env.settings.state_dir / "joiner")
-    log = await finish(start_joiner(env, "0"))
-    assert "restored" in log
+    await start_joiner(env, "0").finish()
+    # The run after the wipe rebuilt its stores from the changelog alone.
+    assert restored_records(logs[2]) > 0
     assert_matches_reference(await joined_history(env.settings), expected)
 
 
@@ -319,7 +344,7 @@ async def test_two_processes_in_one_group_give_the_same_output_as_one(env: Env) 
     await produce(env, sign(env, noisy(events, 5)))
     first = start_joiner(env, "a", "--max-batch", "20")
     second = start_joiner(env, "b", "--max-batch", "20")
-    logs = await finish(first) + await finish(second)
+    logs = await first.finish() + await second.finish()
     assert "assigned partitions" in logs
     assert_matches_reference(await joined_history(env.settings), reference(events))
 

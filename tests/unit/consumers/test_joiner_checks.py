@@ -1,0 +1,153 @@
+"""Record checks (signature, contract, topic) and the co-partition rule, without Kafka."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from broker.keyring import Keyring, PublicKeyring
+from consumers.errors import CoPartitionError, MissingTopics
+from consumers.joiner.copartition import check_copartitioned
+from consumers.joiner.validate import (
+    DLQ_OFFSET,
+    DLQ_PARTITION,
+    DLQ_REASON,
+    DLQ_TOPIC,
+    Rejection,
+    check_record,
+    deadletter_headers,
+)
+from contracts.envelope import (
+    HEADER_DATASCHEMA,
+    HEADER_KEYID,
+    HEADER_SIG,
+    HEADER_TYPE,
+    Decoded,
+    Record,
+    encode_unsigned,
+)
+from contracts.registry import load_registry
+from tests.unit.consumers.journey_workload import T0, make_event, make_workload
+
+
+@pytest.fixture(scope="module")
+def keyring(tmp_path_factory: pytest.TempPathFactory) -> Keyring:
+    ring = Keyring(tmp_path_factory.mktemp("keyring") / "ring")
+    ring.init(["ssa", "irs", "usda-fns"], ["having-a-child"])
+    return ring
+
+
+@pytest.fixture(scope="module")
+def public(keyring: Keyring) -> PublicKeyring:
+    return keyring.public_keyring()
+
+
+def ssa_record() -> Record:
+    event = make_event(
+        "interaction",
+        agency="ssa",
+        service_id="ssa.enumeration-at-birth",
+        life_experience="having-a-child",
+        journey_token=make_workload(1, 1)[0].journey_token,
+        at=T0,
+        event_id=UUID(int=99, version=4),
+    )
+    return encode_unsigned(event)
+
+
+def check(record: Record, public: PublicKeyring, agency: str | None = "ssa") -> Decoded | Rejection:
+    return check_record(
+        agency, record.key, record.value, list(record.headers), public, load_registry()
+    )
+
+
+def replaced(record: Record, **values: bytes) -> Record:
+    return Record(record.key, record.value, tuple((n, values.get(n, v)) for n, v in record.headers))
+
+
+def test_a_signed_valid_record_decodes(keyring: Keyring, public: PublicKeyring) -> None:
+    outcome = check(keyring.signer("ssa").sign(ssa_record()), public)
+    assert isinstance(outcome, Decoded)
+    assert outcome.event.agency == "ssa"
+
+
+def reason(outcome: Decoded | Rejection) -> str:
+    assert isinstance(outcome, Rejection)
+    assert outcome.detail
+    return outcome.reason
+
+
+def test_each_kind_of_bad_record_gets_its_reason(keyring: Keyring, public: PublicKeyring) -> None:
+    signer = keyring.signer("ssa")
+    good = signer.sign(ssa_record())
+    unsigned = ssa_record()
+    assert reason(check(Record(good.key, good.value + b" ", good.headers), public)) == (
+        "bad-signature"
+    )
+    assert reason(check(replaced(good, **{HEADER_KEYID: b"nobody-1"}), public)) == (
+        "unknown-key-id"
+    )
+    assert reason(check(unsigned, public)) == "missing-signature"
+    assert reason(check(replaced(good, **{HEADER_SIG: b"%%%"}), public)) == (
+        "bad-signature-encoding"
+    )
+    malformed = signer.sign(Record(unsigned.key, b"[1, 2", unsigned.headers))
+    assert reason(check(malformed, public)) == "malformed-json"
+    wrong = signer.sign(
+        replaced(
+            unsigned,
+            **{
+                HEADER_TYPE: b"gov.cx.feedback.v1",
+                HEADER_DATASCHEMA: b"urn:cx:contract:feedback:1.1.0",
+            },
+        )
+    )
+    assert reason(check(wrong, public)) == "contract-violation"
+    major = signer.sign(
+        replaced(
+            unsigned,
+            **{
+                HEADER_TYPE: b"gov.cx.service-interaction.v7",
+                HEADER_DATASCHEMA: b"urn:cx:contract:service-interaction:7.0.0",
+            },
+        )
+    )
+    assert reason(check(major, public)) == "unknown-major-version"
+    # A valid ssa record on the irs topic: the irs keys do not vouch for it.
+    assert reason(check(good, public, agency="irs")) == "key-agency-mismatch"
+    assert reason(check(good, public, agency=None)) == "unknown-agency-topic"
+
+
+def test_deadletter_headers_keep_the_original_and_add_coordinates() -> None:
+    original = [("ce_id", b"x"), ("trace", b"t")]
+    headers = deadletter_headers(
+        original, Rejection("bad-signature", "text"), "cx.events.ssa", 2, 41
+    )
+    assert headers[:2] == original
+    found = dict(headers)
+    assert found[DLQ_REASON] == b"bad-signature"
+    assert (found[DLQ_TOPIC], found[DLQ_PARTITION], found[DLQ_OFFSET]) == (
+        b"cx.events.ssa",
+        b"2",
+        b"41",
+    )
+
+
+def test_copartition_check_names_every_topic_and_count() -> None:
+    assert check_copartitioned({"a": 3, "b": 3, "log": 3}, "log") == 3
+    with pytest.raises(CoPartitionError, match=r"a=3, b=2, log=3"):
+        check_copartitioned({"a": 3, "b": 2, "log": 3}, "log")
+    with pytest.raises(MissingTopics, match=r"b.*cxbroker init"):
+        check_copartitioned({"a": 3, "b": None, "log": 3}, "log")
+
+
+def test_a_missing_public_keyring_is_a_clear_error(tmp_path: Path) -> None:
+    """The verifier loads from the configured keyring dir (a missing one is a clear error)."""
+    from broker.keyring import KeyringError
+    from broker.settings import Settings
+    from consumers.joiner.keys import keyring_verifier
+
+    with pytest.raises(KeyringError, match="no public keyring"):
+        keyring_verifier(Settings(keyring_dir=tmp_path / "none", state_dir=tmp_path))
