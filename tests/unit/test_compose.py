@@ -9,18 +9,39 @@ import yaml
 from broker.kafka.config import (
     CLIENT_LISTENER,
     CONTROLLER_LISTENER,
+    ClusterSecurity,
     NodeConfig,
+    NodeSecurity,
     broker_properties,
     cluster_settings,
+    security_properties,
 )
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
+# What docker compose substitutes; the tests compare with this stand-in for the password.
+PASSWORD_VAR = "${CX_KAFKA_ADMIN_PASSWORD:?set CX_KAFKA_ADMIN_PASSWORD}"
+PASSWORD = "PW"
+# Compose runs what `cxbroker kafka up --security sasl` runs (no TLS in compose yet).
+SECURITY = NodeSecurity(ClusterSecurity.SASL, "admin", PASSWORD)
+
+
+def property_name(env_key: str) -> str:
+    """The apache/kafka image's rule: "___" is "-", "__" is "_", "_" is ".", lower case."""
+    key = env_key.removeprefix("KAFKA_")
+    return (
+        key.replace("___", "\0")
+        .replace("__", "\1")
+        .replace("_", ".")
+        .replace("\0", "-")
+        .replace("\1", "_")
+        .lower()
+    )
 
 
 def env_to_properties(env: dict[str, str]) -> dict[str, str]:
-    """The apache/kafka image's rule: KAFKA_FOO_BAR=x becomes foo.bar=x."""
+    """The properties the apache/kafka image renders from KAFKA_* variables."""
     return {
-        key.removeprefix("KAFKA_").lower().replace("_", "."): str(value)
+        property_name(key): str(value).replace(PASSWORD_VAR, PASSWORD)
         for key, value in env.items()
         if key.startswith("KAFKA_")
     }
@@ -43,7 +64,7 @@ def test_compose_matches_launcher_configuration() -> None:
         assert service["image"].startswith("apache/kafka:")
         props = env_to_properties(service["environment"])
         node_id = int(props["node.id"])
-        launcher = broker_properties(voters[node_id - 1], voters)
+        launcher = broker_properties(voters[node_id - 1], voters, SECURITY)
         for key, value in cluster_settings(3).items():
             assert props.get(key) == value, f"{name}: {key}"
         for key in ("process.roles", "controller.listener.names", "inter.broker.listener.name"):
@@ -54,6 +75,31 @@ def test_compose_matches_launcher_configuration() -> None:
         for listener in (CLIENT_LISTENER, CONTROLLER_LISTENER):
             assert compose_map[listener] == launcher_map[listener], f"{name}: {listener}"
         assert listener_names(launcher["listeners"]) <= listener_names(props["listeners"])
+        # The host listener is secured like CLIENT.
+        assert compose_map["HOST"] == compose_map[CLIENT_LISTENER]
+        for key, value in launcher.items():
+            if key.startswith(f"listener.name.{CLIENT_LISTENER.lower()}."):
+                host_key = key.replace(f".{CLIENT_LISTENER.lower()}.", ".host.", 1)
+                assert props[host_key] == value, f"{name}: {host_key}"
+
+
+def test_compose_security_matches_launcher_sasl() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text())
+    want = security_properties(SECURITY)
+    assert "authorizer.class.name" in want
+    for name, service in compose["services"].items():
+        props = env_to_properties(service["environment"])
+        for key, value in want.items():
+            assert props.get(key) == value, f"{name}: {key}"
+        assert "User:ANONYMOUS" not in props["super.users"]
+
+
+def test_compose_formats_storage_with_the_admin_scram_user() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text())
+    for name, service in compose["services"].items():
+        script = "\n".join(service["command"])
+        assert "--add-scram" in script and "SCRAM-SHA-512=[name=admin," in script, name
+        assert script.rstrip().endswith("exec /etc/kafka/docker/run"), name
 
 
 def test_image_version_matches_pinned_kafka() -> None:
