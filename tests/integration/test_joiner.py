@@ -338,6 +338,26 @@ async def test_sigkill_at_several_points_then_restart_gives_reference_output(env
     assert restored_records(logs[2]) > 0
     assert_matches_reference(await joined_history(env.settings), expected)
 
+    # Phase B, far later in event time, closes phase-A journeys. Start it from an empty
+    # state dir (stream time and open journeys come back from the changelog) and kill once.
+    shutil.rmtree(env.settings.state_dir / "joiner")
+    phase_b = make_workload(32, 6, start=T0 + timedelta(days=200))
+    await produce(env, sign(env, noisy(phase_b, 6)))
+    mark = await count_committed_snapshots(env.settings) + len(phase_b) // 3
+    joiner = start_joiner(env, "0", "--max-batch", "7")
+
+    async def closing_progressed() -> bool:
+        return await count_committed_snapshots(env.settings) >= mark
+
+    try:
+        await wait_for(closing_progressed, 90, "phase B kill point", joiner)
+    finally:
+        joiner.kill()
+    await start_joiner(env, "0").finish()
+    both = reference(events, phase_b)
+    assert any(s.status is not JourneyStatus.ACTIVE for s in both.values())
+    assert_matches_reference(await joined_history(env.settings), both)
+
 
 async def test_two_processes_in_one_group_give_the_same_output_as_one(env: Env) -> None:
     events = make_workload(41, 12)
