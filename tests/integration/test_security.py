@@ -293,3 +293,47 @@ def test_broker_logs_contain_no_password(secured: Secured) -> None:
     assert "SCRAM" in text or "sasl" in text.lower()
     for password in _passwords(secured.state_dir):
         assert password not in text
+
+
+async def test_no_topic_contains_a_password_or_private_key(secured: Secured) -> None:
+    """Scan every byte (keys, values, headers) of every topic, internal ones included."""
+    from aiokafka import TopicPartition
+
+    admin_settings = secured.settings("admin")
+    tls = secured.state_dir / "kafka" / "tls"
+    secrets = [p.encode() for p in _passwords(secured.state_dir)]
+    for key_file in (tls / "ca.key", tls / "broker-keystore.pem"):
+        pem = key_file.read_bytes()
+        body = pem.split(b"-----")[2]  # the base64 of the first (private key) block
+        secrets += [b"PRIVATE KEY", body.strip()[:64]]
+    consumer = AIOKafkaConsumer(
+        **admin_settings.kafka_client_kwargs(),
+        enable_auto_commit=False,
+        group_id=None,
+        exclude_internal_topics=False,
+    )
+    await consumer.start()
+    scanned = 0
+    try:
+        async with admin_client(admin_settings) as admin:
+            described = await admin.describe_topics(list(await admin.list_topics()))
+        partitions = [
+            TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]
+        ]
+        assert TopicPartition(f"{PREFIX}cx.events.ssa", 0) in partitions
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        async with asyncio.timeout(30):
+            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    for r in records:
+                        blob = b"".join(
+                            [r.key or b"", r.value or b""] + [k.encode() + v for k, v in r.headers]
+                        )
+                        scanned += 1
+                        for secret in secrets:
+                            assert secret not in blob, f"secret material in {r.topic}"
+    finally:
+        await consumer.stop()
+    assert scanned >= 5  # the records the tests above produced, plus group offsets
