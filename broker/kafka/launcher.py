@@ -276,6 +276,8 @@ def _format_storage(state: ClusterState, heap: str, security: NodeSecurity | Non
         out, _ = proc.communicate(timeout=120)
         if proc.returncode != 0:
             text = out.decode(errors="replace").strip().splitlines()[-10:]
+            if security is not None:  # the tool may echo its arguments; never the password
+                text = [line.replace(security.admin_password, "***") for line in text]
             raise KafkaLaunchError(
                 f"formatting storage of node {node.node_id} failed:\n" + "\n".join(text)
             )
