@@ -254,7 +254,9 @@ class JoinerProcess:
         return self.output()
 
 
-def start_joiner(env: Env, instance: str = "0", *extra: str) -> JoinerProcess:
+def start_joiner(
+    env: Env, instance: str = "0", *extra: str, until_idle: bool = True
+) -> JoinerProcess:
     logs = env.settings.state_dir.parent / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     path = logs / f"joiner-{instance}-{len(list(logs.iterdir()))}.log"
@@ -271,8 +273,7 @@ def start_joiner(env: Env, instance: str = "0", *extra: str) -> JoinerProcess:
                 instance,
                 "--grace",
                 "30d",
-                "--until-idle",
-                "3",
+                *(["--until-idle", "3"] if until_idle else []),
                 "--status-interval",
                 "2",
                 *extra,
@@ -366,6 +367,22 @@ async def test_two_processes_in_one_group_give_the_same_output_as_one(env: Env) 
     second = start_joiner(env, "b", "--max-batch", "20")
     logs = await first.finish() + await second.finish()
     assert "assigned partitions" in logs
+    assert_matches_reference(await joined_history(env.settings), reference(events))
+
+
+async def test_sigterm_stops_the_joiner_cleanly_after_committing(env: Env) -> None:
+    events = make_workload(45, 2)
+    await produce(env, sign(env, events))
+    joiner = start_joiner(env, "0", until_idle=False)
+
+    async def joined_everything() -> bool:
+        history = await joined_history(env.settings)
+        return sum(len(snaps) for snaps in history.values()) >= len(events)
+
+    await wait_for(joined_everything, 60, "all events joined", joiner)
+    joiner.proc.send_signal(signal.SIGTERM)
+    log = await joiner.finish(30)
+    assert "joiner stopped: records=" in log
     assert_matches_reference(await joined_history(env.settings), reference(events))
 
 

@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS meta (
 """
 
 _POSITION = "changelog_position"
+# Rows read per page when listing due journeys.
+_DUE_PAGE = 256
 
 
 class SqliteStore:
@@ -81,13 +83,30 @@ class SqliteStore:
         self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
 
     def iter_due(self, until: int) -> Iterator[tuple[str, bytes]]:
-        """Entries with ``due <= until`` in (due, key) order (materialized: safe to write)."""
-        rows = self._db.execute(
-            "SELECT key, value FROM kv WHERE due IS NOT NULL AND due <= ? ORDER BY due, key",
-            (until,),
-        ).fetchall()
-        for key, value in rows:
-            yield key, bytes(value)
+        """Entries with ``due <= until`` in (due, key) order.
+
+        Read in pages after the last (due, key) seen, so memory stays bounded however
+        many journeys are due, and the caller may update the rows it was given.
+        """
+        after: tuple[int, str] | None = None
+        while True:
+            if after is None:
+                rows = self._db.execute(
+                    "SELECT key, value, due FROM kv WHERE due IS NOT NULL AND due <= ?"
+                    " ORDER BY due, key LIMIT ?",
+                    (until, _DUE_PAGE),
+                ).fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT key, value, due FROM kv WHERE due IS NOT NULL AND due <= ?"
+                    " AND (due > ? OR (due = ? AND key > ?)) ORDER BY due, key LIMIT ?",
+                    (until, after[0], after[0], after[1], _DUE_PAGE),
+                ).fetchall()
+            for key, value, due in rows:
+                yield key, bytes(value)
+                after = (int(due), key)
+            if len(rows) < _DUE_PAGE:
+                return
 
     def min_due(self) -> int | None:
         """The smallest due time, or None."""

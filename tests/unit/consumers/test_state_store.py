@@ -130,3 +130,17 @@ def test_changelog_entries_rebuild_the_same_store(tmp_path: Path) -> None:
 def dump(store: SqliteStore) -> list[tuple[str, bytes, int | None]]:
     rows = store._db.execute("SELECT key, value, due FROM kv ORDER BY key").fetchall()
     return [(k, bytes(v), d) for k, v, d in rows]
+
+
+def test_sqlite_lists_many_due_entries_in_pages_while_they_are_updated(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path, 0)
+    store.begin()
+    for n in range(1000):
+        store.put(f"k{n:04d}", b"v", due=n // 3)
+    seen = []
+    for key, _ in store.iter_due(200):
+        store.put(key, b"closed", due=None)  # what closing does to each yielded row
+        seen.append(key)
+    store.commit()
+    assert seen == [f"k{n:04d}" for n in range(603)]
+    assert store.min_due() == 201
