@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "tail": "consumers.cli:tail",
     "contracts": "broker.commands.contracts:contracts",
     "keys": "broker.commands.keys:keys",
+    "publish": "producers.cli:publish",
 }
 
 

@@ -163,7 +163,7 @@ def test_one_owner_at_a_time(tmp_path: Path) -> None:
 def test_files_are_private(tmp_path: Path) -> None:
     with Spool(tmp_path / "s") as spool:
         spool.append([record(0)])
-        spool.commit(list(spool.pending())[0][0], 1)
+        spool.commit(next(iter(spool.pending()))[0], 1)
     assert os.stat(tmp_path / "s").st_mode & 0o777 == 0o700
     for name in (LOG_FILE, COMMITTED_FILE):
         assert os.stat(tmp_path / "s" / name).st_mode & 0o777 == 0o600

@@ -1,0 +1,481 @@
+"""The agency publisher: raw record in, signed de-identified event on ``cx.events.<agency>``.
+
+Each record goes through de-identification (journey token, age band, ZIP3, scrubbed text),
+contract validation (the event model), the PII guard over the final bytes (key, value,
+headers), Ed25519 signing, and an idempotent producer (``acks=all``) keyed by the journey
+token, so every event of one journey lands on one partition in publish order.
+
+While Kafka cannot be reached (the producer does not start, a send times out or loses its
+connection) the signed records go to the agency's outage spool (:mod:`producers.spool`)
+instead, and every later record queues behind them until the spool drained: per-key order
+is kept across an outage. A background task retries the drain; opening a publisher drains
+what an earlier process left.
+
+Delivery from the spool is at least once: a send that timed out may still have been
+written, and is then sent again. The copies carry the same ``ce_id``/``event_id``, which
+consumers use to drop duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Final
+from uuid import UUID
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+    OutOfOrderSequenceNumber,
+    ProducerClosed,
+    TopicAuthorizationFailedError,
+)
+
+from broker.errors import AccessDenied, BrokerUnavailable, CxError
+from broker.keyring import Keyring, LinkageKey, Signer, SigningKeyMissing
+from broker.settings import Settings
+from contracts.envelope import Record, encode_unsigned
+from contracts.errors import ContractViolation
+from producers.deid import DeidPolicy, PiiGuard, RawRecord, deidentify, guard_record
+from producers.errors import DeidentificationError, PiiLeak
+from producers.spool import DEFAULT_MAX_BYTES, Spool
+
+__all__ = [
+    "AgencyMismatch",
+    "AgencyPublisher",
+    "ContractViolation",
+    "DeliveryResult",
+    "DeliveryStatus",
+    "EventPreparer",
+    "PiiLeak",
+    "PreparedEvent",
+    "SigningKeyMissing",
+    "spool_dir",
+]
+
+_log = logging.getLogger(__name__)
+
+#: Records sent per round while draining the spool.
+DRAIN_CHUNK: Final = 500
+
+
+class AgencyMismatch(DeidentificationError):
+    """A raw record of another agency was given to this agency's publisher."""
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedEvent:
+    """A de-identified, guarded, signed record ready to send (no raw value inside)."""
+
+    event_id: UUID
+    record: Record
+
+
+class EventPreparer:
+    """De-identify, validate, guard and sign raw records of one agency (CPU only, no I/O).
+
+    Loads the agency's current signing key and every current linkage key from the keyring
+    (raises :class:`~broker.keyring.SigningKeyMissing` when the agency has none).
+    """
+
+    def __init__(self, agency: str, keyring: Keyring, policy: DeidPolicy | None = None) -> None:
+        self.agency = agency
+        self.policy = policy or DeidPolicy()
+        self._signer: Signer = keyring.signer(agency)
+        self._linkage: dict[str, LinkageKey] = keyring.linkage_keys()
+
+    def __repr__(self) -> str:
+        return f"EventPreparer(agency={self.agency!r})"
+
+    def prepare(self, raw: RawRecord) -> PreparedEvent:
+        """The signed record of ``raw``; raises a value-free error when it cannot be made."""
+        if raw.agency != self.agency:
+            raise AgencyMismatch(
+                f"a record of agency {raw.agency} was given to the publisher of {self.agency}"
+            )
+        event = deidentify(raw, self._linkage, self.policy)
+        record = encode_unsigned(event)
+        guard_record(record, raw, event, PiiGuard(raw))
+        return PreparedEvent(event.event_id, self._signer.sign(record))
+
+
+class DeliveryStatus(StrEnum):
+    """Where a published event is: acknowledged by Kafka, or durably in the outage spool."""
+
+    SENT = "sent"
+    SPOOLED = "spooled"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """The outcome of one publish. ``partition``/``offset`` are set when ``SENT``."""
+
+    event_id: UUID
+    status: DeliveryStatus
+    topic: str
+    partition: int | None = None
+    offset: int | None = None
+
+
+def spool_dir(settings: Settings, agency: str) -> Path:
+    """The spool directory of one agency under the state dir."""
+    return settings.state_dir / "spool" / agency
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """True for errors that mean "Kafka is not reachable now", which the spool absorbs."""
+    if isinstance(exc, KafkaConnectionError | KafkaTimeoutError | OutOfOrderSequenceNumber):
+        return True
+    if isinstance(exc, ProducerClosed | asyncio.TimeoutError | OSError):
+        return True
+    return isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False))
+
+
+def _fatal(exc: BaseException, topic: str) -> CxError:
+    if isinstance(exc, TopicAuthorizationFailedError):
+        return AccessDenied(f"this principal may not write to {topic}")
+    return CxError(f"Kafka refused the records for {topic}: {type(exc).__name__}")
+
+
+class AgencyPublisher:
+    """Publish one agency's raw records as signed, de-identified events.
+
+    ``async with AgencyPublisher(settings, "ssa") as publisher:`` loads the agency's
+    signing key and the linkage keys from ``keyring`` (default: ``settings.keyring_path``),
+    opens the outage spool, starts the producer and drains the spool. Kafka being down at
+    start is not an error while the spool is enabled (records spool until it returns).
+
+    Errors per record: :class:`AgencyMismatch`, :class:`~contracts.errors.ContractViolation`,
+    :class:`~producers.errors.TokenInputMissing`, :class:`~producers.errors.PiiLeak`,
+    :class:`~broker.keyring.LinkageKeyMissing`; at start :class:`SigningKeyMissing`; on
+    delivery :class:`~broker.errors.BrokerUnavailable` (spool disabled),
+    :class:`~producers.spool.SpoolError` (spool unwritable or full),
+    :class:`~broker.errors.AccessDenied`. None of their messages holds a raw value.
+
+    Deliveries are serialized (one batch at a time) so that a failure can move the rest of
+    a batch to the spool without reordering a key; use :meth:`publish_many` for throughput.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        agency: str,
+        *,
+        keyring: Keyring | None = None,
+        policy: DeidPolicy | None = None,
+        spool: bool = True,
+        spool_max_bytes: int = DEFAULT_MAX_BYTES,
+        send_timeout: float = 30.0,
+        retry_interval: float = 2.0,
+        linger_ms: int = 5,
+    ) -> None:
+        self.settings = settings
+        self.agency = agency
+        self.topic = settings.topics.agency(agency)
+        self.policy = policy or DeidPolicy()
+        self._keyring = keyring or Keyring(settings.keyring_path)
+        self._use_spool = spool
+        self._spool_max_bytes = spool_max_bytes
+        self._send_timeout = send_timeout
+        self._retry_interval = retry_interval
+        self._linger_ms = linger_ms
+        self._preparer: EventPreparer | None = None
+        self._spool: Spool | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+        self._drained = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._drainer: asyncio.Task[None] | None = None
+        self._next_attempt = 0.0
+        self.sent_from_spool = 0
+
+    def __repr__(self) -> str:
+        return f"AgencyPublisher(agency={self.agency!r}, topic={self.topic!r})"
+
+    # ----- lifecycle
+
+    async def __aenter__(self) -> AgencyPublisher:
+        self._preparer = EventPreparer(self.agency, self._keyring, self.policy)
+        if self._use_spool:
+            self._spool = Spool(
+                spool_dir(self.settings, self.agency), max_bytes=self._spool_max_bytes
+            ).open()
+        try:
+            async with self._lock:
+                await self._connect()
+                if self._spool is not None and len(self._spool):
+                    await self._drain_locked()
+        except BaseException:
+            await self._shutdown()
+            raise
+        self._update_drained()
+        if self._spool is not None:
+            self._drainer = asyncio.create_task(self._drain_loop(), name=f"spool-{self.agency}")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._drainer is not None:
+            self._drainer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._drainer
+            self._drainer = None
+        async with self._lock:
+            if self._spool is not None and len(self._spool):
+                await self._drain_locked()
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        await self._drop_producer()
+        if self._spool is not None:
+            left = len(self._spool)
+            if left:
+                _log.warning(
+                    "%d records of %s stay in the outage spool until Kafka is reachable",
+                    left,
+                    self.agency,
+                )
+            self._spool.close()
+            self._spool = None
+
+    # ----- state
+
+    @property
+    def spooled(self) -> int:
+        """Records waiting in the outage spool."""
+        return len(self._spool) if self._spool is not None else 0
+
+    @property
+    def preparer(self) -> EventPreparer | None:
+        """The record preparer (None until the publisher is started)."""
+        return self._preparer
+
+    @property
+    def connected(self) -> bool:
+        """True while a started producer is available."""
+        return self._producer is not None
+
+    async def wait_drained(self) -> None:
+        """Return once the spool is empty (wrap in ``asyncio.wait_for`` for a deadline)."""
+        self._wake.set()
+        await self._drained.wait()
+
+    async def drain(self) -> int:
+        """Try to send the spooled records now; returns how many remain."""
+        async with self._lock:
+            if self._producer is None:
+                await self._connect()
+            if self._spool is not None and len(self._spool):
+                await self._drain_locked()
+            self._update_drained()
+            return self.spooled
+
+    # ----- publishing
+
+    def prepare(self, raw: RawRecord) -> PreparedEvent:
+        """De-identify, validate, guard and sign one raw record (no I/O)."""
+        if self._preparer is None:
+            raise CxError("the publisher is not started; use `async with AgencyPublisher(...)`")
+        return self._preparer.prepare(raw)
+
+    async def publish(self, raw: RawRecord) -> DeliveryResult:
+        """Publish one raw record; see :meth:`publish_many` for batches."""
+        (result,) = await self.deliver([self.prepare(raw)])
+        return result
+
+    async def publish_many(self, raws: Iterable[RawRecord]) -> list[DeliveryResult]:
+        """Publish records pipelined (sent together, awaited together), in order per key.
+
+        Every record is prepared first: if one fails de-identification, validation or the
+        PII guard, its error is raised and none of the batch is sent.
+        """
+        return await self.deliver([self.prepare(raw) for raw in raws])
+
+    async def deliver(self, events: Sequence[PreparedEvent]) -> list[DeliveryResult]:
+        """Send prepared events in order, spooling them when Kafka is unreachable."""
+        if not events:
+            return []
+        async with self._lock:
+            if self._spool is not None and len(self._spool):
+                # Older records wait in the spool: try to clear them first (rate-limited
+                # while Kafka stays down), and queue behind them if they remain.
+                if self._producer is not None or time.monotonic() >= self._next_attempt:
+                    if self._producer is None:
+                        await self._connect()
+                    await self._drain_locked()
+                if len(self._spool):
+                    return self._to_spool(events)
+            elif self._producer is None:
+                await self._connect()
+                if self._producer is None:
+                    return self._to_spool(events)
+            outcomes = await self._send([e.record for e in events])
+            failures = [o for o in outcomes if isinstance(o, BaseException)]
+            if failures:
+                await self._on_failure(failures[0])
+                # Only the failed records go to the spool (in order): the others are in
+                # Kafka already, and sending them again would duplicate them.
+                self._spool_records(
+                    [
+                        e
+                        for e, o in zip(events, outcomes, strict=True)
+                        if isinstance(o, BaseException)
+                    ],
+                    len(events),
+                )
+            results: list[DeliveryResult] = []
+            for event, outcome in zip(events, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    results.append(
+                        DeliveryResult(event.event_id, DeliveryStatus.SPOOLED, self.topic)
+                    )
+                else:
+                    partition, offset = outcome
+                    results.append(
+                        DeliveryResult(
+                            event.event_id, DeliveryStatus.SENT, self.topic, partition, offset
+                        )
+                    )
+            return results
+
+    # ----- internals
+
+    def _to_spool(self, events: Sequence[PreparedEvent]) -> list[DeliveryResult]:
+        self._spool_records(events, len(events))
+        return [DeliveryResult(e.event_id, DeliveryStatus.SPOOLED, self.topic) for e in events]
+
+    def _spool_records(self, events: Sequence[PreparedEvent], batch: int) -> None:
+        if self._spool is None:
+            raise BrokerUnavailable(
+                f"Kafka is unreachable and the outage spool is disabled: {len(events)} of "
+                f"{batch} events of {self.agency} were not sent"
+            )
+        self._spool.append([e.record for e in events])
+        self._drained.clear()
+
+    async def _connect(self) -> None:
+        """Start a producer if there is none; stays disconnected when Kafka is down."""
+        if self._producer is not None:
+            return
+        producer = AIOKafkaProducer(
+            **self.settings.kafka_client_kwargs(),
+            acks="all",
+            enable_idempotence=True,
+            request_timeout_ms=int(self._send_timeout * 1000),
+            linger_ms=self._linger_ms,
+            max_batch_size=256 * 1024,
+        )
+        try:
+            await producer.start()
+            # Fails fast here (instead of spooling forever) when the topic does not exist.
+            await asyncio.wait_for(producer.partitions_for(self.topic), self._send_timeout)
+        except BaseException as exc:
+            await self._stop(producer)
+            self._next_attempt = time.monotonic() + self._retry_interval
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            if not _unavailable(exc):
+                raise _fatal(exc, self.topic) from None
+            if self._spool is None:
+                raise BrokerUnavailable(
+                    f"cannot reach Kafka for {self.topic} ({type(exc).__name__}); "
+                    "check CX_BOOTSTRAP_SERVERS or `cxbroker kafka status`"
+                ) from None
+            _log.info("Kafka unreachable for %s (%s); spooling", self.agency, type(exc).__name__)
+            return
+        self._producer = producer
+
+    async def _send(self, records: Sequence[Record]) -> list[tuple[int, int] | BaseException]:
+        """Enqueue every record (the producer batches them), then await all acks."""
+        producer = self._producer
+        assert producer is not None
+        futures: list[asyncio.Future[Any]] = []
+        failure: BaseException | None = None
+        for record in records:
+            try:
+                futures.append(
+                    await producer.send(
+                        self.topic, record.value, key=record.key, headers=list(record.headers)
+                    )
+                )
+            except KafkaError as exc:
+                failure = exc
+                break
+        settled = await asyncio.gather(*futures, return_exceptions=True)
+        outcomes: list[tuple[int, int] | BaseException] = [
+            o if isinstance(o, BaseException) else (o.partition, o.offset) for o in settled
+        ]
+        if failure is not None:
+            outcomes += [failure] * (len(records) - len(futures))
+        return outcomes
+
+    async def _on_failure(self, exc: BaseException) -> None:
+        if not _unavailable(exc):
+            raise _fatal(exc, self.topic) from None
+        # A fresh producer (new producer id, no stale sequence numbers) sends the spool.
+        await self._drop_producer()
+        self._next_attempt = time.monotonic() + self._retry_interval
+        _log.info("Kafka unreachable for %s (%s); spooling", self.agency, type(exc).__name__)
+
+    async def _drain_locked(self) -> None:
+        """Send spooled records in order, committing each acknowledged prefix."""
+        spool = self._spool
+        assert spool is not None
+        while len(spool) and self._producer is not None:
+            chunk = list(spool.pending(DRAIN_CHUNK))
+            outcomes = await self._send([record for _, record in chunk])
+            sent = 0
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    break
+                sent += 1
+            if sent:
+                spool.commit(chunk[sent - 1][0], sent)
+                self.sent_from_spool += sent
+            if sent < len(chunk):
+                failure = outcomes[sent]
+                assert isinstance(failure, BaseException)
+                await self._on_failure(failure)
+        self._update_drained()
+
+    def _update_drained(self) -> None:
+        if self.spooled == 0:
+            self._drained.set()
+        else:
+            self._drained.clear()
+
+    async def _drain_loop(self) -> None:
+        """Retry the drain while records wait, every ``retry_interval`` or when woken."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._retry_interval)
+            self._wake.clear()
+            if not self.spooled:
+                continue
+            try:
+                await self.drain()
+            except CxError as exc:
+                # Keep the records; the error is reported again on the next publish.
+                _log.warning("draining the outage spool of %s failed: %s", self.agency, exc)
+            except Exception as exc:  # the loop must outlive one bad round
+                _log.warning(
+                    "draining the outage spool of %s failed: %s", self.agency, type(exc).__name__
+                )
+
+    async def _drop_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await self._stop(producer)
+
+    async def _stop(self, producer: AIOKafkaProducer) -> None:
+        # Nothing is pending when this runs (every send was awaited), so stop is quick;
+        # the timeout only guards against a client stuck on a dead connection.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(producer.stop(), self._send_timeout)
