@@ -1,0 +1,191 @@
+"""Insights aggregation on hand-made snapshots with figures known in advance."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from consumers.insights.aggregate import (
+    ALL,
+    CellKey,
+    Figure,
+    InsightMetric,
+    compute_figures,
+    compute_insights,
+    count_tables,
+    latest_snapshots,
+    stall_handoffs,
+)
+from consumers.insights.suppression import derivable_cells, is_small
+from contracts.catalog import LifeExperience, load_catalog
+from contracts.joined import InsightCell, JourneySnapshot, Metric, PeriodKind
+from contracts.vocabulary import JourneyStatus, Stage
+from tests.unit.insights.snapshots import journey, random_journeys
+
+LE = "recovering-from-a-disaster"
+MONDAY = datetime(2026, 3, 2, 9, tzinfo=UTC)  # ISO week 2026-W10
+DAY, WEEK = "2026-03-02", "2026-W10"
+
+
+@pytest.fixture
+def disaster() -> LifeExperience:
+    return load_catalog().life_experience(LE)
+
+
+def by_key(figures: list[Figure]) -> dict[CellKey, Figure]:
+    return {f.key: f for f in figures}
+
+
+def known_population() -> list[JourneySnapshot]:
+    """12 completed at FEMA/receive (1..12 days, satisfaction 4), 15 active at FEMA/apply."""
+    done = [
+        journey(
+            i,
+            steps=(("fema", Stage.RECEIVE),),
+            days=float(i),
+            status=JourneyStatus.COMPLETED,
+            satisfaction=4.0,
+        )
+        for i in range(1, 13)
+    ]
+    waiting = [journey(100 + i, steps=(("fema", Stage.APPLY),)) for i in range(15)]
+    return done + waiting
+
+
+def test_counts_rates_and_times_on_known_figures(disaster: LifeExperience) -> None:
+    figures = by_key(compute_figures(known_population(), disaster))
+
+    def value(agency: str, stage: str, metric: InsightMetric, period: str = DAY) -> float | None:
+        figure = figures[CellKey(period, agency, stage, metric)]
+        assert not figure.suppressed
+        return figure.value
+
+    for period in (DAY, WEEK):
+        assert value(ALL, ALL, InsightMetric.JOURNEYS_STARTED, period) == 27
+        assert value("fema", ALL, InsightMetric.JOURNEYS_COMPLETED, period) == 12
+    assert value("fema", "receive", InsightMetric.JOURNEYS_STARTED) == 12
+    assert value("fema", "apply", InsightMetric.JOURNEYS_STARTED) == 15
+    assert value("fema", "apply", InsightMetric.JOURNEYS_COMPLETED) == 0
+    assert value("fema", ALL, InsightMetric.COMPLETION_RATE) == pytest.approx(12 / 27)
+    assert value("fema", "receive", InsightMetric.COMPLETION_RATE) == 1.0
+    assert value("fema", "apply", InsightMetric.COMPLETION_RATE) == 0.0
+    assert value("fema", "receive", InsightMetric.MEDIAN_DAYS_TO_COMPLETE) == 6.5
+    assert value("fema", "receive", InsightMetric.P90_DAYS_TO_COMPLETE) == 11.0  # rank 11 of 12
+    assert value("fema", "apply", InsightMetric.MEDIAN_DAYS_TO_COMPLETE) is None  # none done
+    assert value("fema", "apply", InsightMetric.MEAN_ELAPSED_DAYS) == 1.0
+    assert value("fema", "receive", InsightMetric.SATISFACTION) == 4.0
+    assert value("fema", "apply", InsightMetric.SATISFACTION) is None  # nobody answered
+    assert not any(f.key.metric is InsightMetric.JOURNEYS_ACTIVE for f in figures.values())
+
+
+def test_only_the_latest_snapshot_of_a_journey_counts(disaster: LifeExperience) -> None:
+    population = known_population()
+    # Journey 1 first showed up at FEMA/discover; its later version (v2) is the one above.
+    early = journey(1, steps=(("fema", Stage.DISCOVER),), version=1)
+    later = [
+        s.model_copy(update={"snapshot_version": 2})
+        if s.journey_token == early.journey_token
+        else s
+        for s in population
+    ]
+    for ordering in ([early, *later], [*later, early]):
+        figures = by_key(compute_figures(ordering, disaster))
+        assert figures[CellKey(DAY, ALL, ALL, InsightMetric.JOURNEYS_STARTED)].count == 27
+        assert figures[CellKey(DAY, "fema", "discover", InsightMetric.JOURNEYS_STARTED)].count == 0
+    assert len(latest_snapshots([early, *later])) == 27
+
+
+def test_small_counts_are_suppressed_with_their_statistics(disaster: LifeExperience) -> None:
+    stalled = [
+        journey(
+            200 + i, steps=(("fema", Stage.APPLY),), status=JourneyStatus.STALLED, satisfaction=1.0
+        )
+        for i in range(3)
+    ]
+    figures = by_key(compute_figures(known_population() + stalled, disaster))
+    for period in (DAY, WEEK):
+        stall = figures[CellKey(period, "fema", "apply", InsightMetric.JOURNEYS_STALLED)]
+        assert stall.suppressed and stall.value is None and stall.count is None
+    for figure in figures.values():
+        if figure.count is not None:
+            assert not is_small(figure.count)
+        if figure.suppressed:
+            assert figure.value is None
+
+
+def test_statistics_of_a_small_population_are_suppressed(disaster: LifeExperience) -> None:
+    few = [
+        journey(
+            i,
+            steps=(("sba", Stage.DECISION),),
+            status=JourneyStatus.COMPLETED,
+            days=3.0,
+            satisfaction=5.0,
+        )
+        for i in range(4)
+    ]
+    figures = by_key(compute_figures(few, disaster))
+    for metric in (
+        InsightMetric.JOURNEYS_STARTED,
+        InsightMetric.COMPLETION_RATE,
+        InsightMetric.MEDIAN_DAYS_TO_COMPLETE,
+        InsightMetric.MEAN_ELAPSED_DAYS,
+        InsightMetric.SATISFACTION,
+    ):
+        assert figures[CellKey(DAY, "sba", "decision", metric)].suppressed
+
+
+def test_no_small_value_is_derivable_from_the_published_cells(disaster: LifeExperience) -> None:
+    snapshots = random_journeys(120, seed=7, days=9)
+    figures = by_key(compute_figures(snapshots, disaster))
+    tables = count_tables(snapshots, disaster)
+    assert tables
+    for table in tables:
+        published = {key: figures[key].count for key in table.counts if key not in table.hidden}
+        assert all((value is None) == figures[key].suppressed for key, value in published.items())
+        leaks = derivable_cells(published, table.margins)
+        assert not any(is_small(table.counts[key]) for key in leaks)
+
+
+def test_insight_cells_follow_the_contract_and_keys_are_unique(disaster: LifeExperience) -> None:
+    snapshots = random_journeys(60, seed=3)
+    cells = compute_insights(snapshots, disaster)
+    assert cells == compute_insights(list(reversed(snapshots)), disaster)  # deterministic
+    keys = [cell.key() for cell in cells]
+    assert len(keys) == len(set(keys))
+    for cell in cells:
+        assert InsightCell.model_validate_json(cell.model_dump_json()) == cell
+    kinds = {cell.period_kind for cell in cells}
+    assert kinds == {PeriodKind.DAY, PeriodKind.WEEK}
+    assert {cell.metric for cell in cells} <= set(Metric)
+
+
+def test_week_figures_add_up_the_days(disaster: LifeExperience) -> None:
+    snapshots = [
+        journey(i, start=MONDAY + timedelta(days=i % 3), steps=(("fema", Stage.APPLY),))
+        for i in range(40)
+    ]
+    figures = by_key(compute_figures(snapshots, disaster))
+    days = ["2026-03-02", "2026-03-03", "2026-03-04"]
+    counts = [figures[CellKey(d, ALL, ALL, InsightMetric.JOURNEYS_STARTED)].count for d in days]
+    assert counts == [14, 13, 13]
+    assert figures[CellKey(WEEK, ALL, ALL, InsightMetric.JOURNEYS_STARTED)].count == 40
+
+
+def test_the_hand_off_with_most_stalls_comes_first(disaster: LifeExperience) -> None:
+    fema_only = (("fema", Stage.DECISION),)
+    fema_sba = (("fema", Stage.RECEIVE), ("sba", Stage.APPLY))
+    everything = (("fema", Stage.RECEIVE), ("sba", Stage.RECEIVE), ("hud", Stage.APPLY))
+    snapshots = (
+        [journey(i, steps=fema_only, status=JourneyStatus.STALLED) for i in range(5)]
+        + [journey(10 + i, steps=fema_sba, status=JourneyStatus.STALLED) for i in range(7)]
+        + [journey(20 + i, steps=everything, status=JourneyStatus.STALLED) for i in range(2)]
+        + [journey(30 + i, steps=fema_sba, status=JourneyStatus.COMPLETED) for i in range(9)]
+    )
+    handoffs = stall_handoffs(snapshots, disaster, PeriodKind.WEEK)[WEEK]
+    assert [(h.from_agency, h.to_agency, h.stalls) for h in handoffs] == [
+        ("sba", "hud", 7),
+        ("fema", "sba", 5),
+        ("hud", None, 2),
+    ]
