@@ -51,7 +51,14 @@ async def describe_partition_counts(admin: Any, topics: Sequence[str]) -> dict[s
     return counts
 
 
-async def verify_copartitioning(admin: Any, agency_topics: Sequence[str], changelog: str) -> int:
-    """Describe the topics and check them; return the common partition count."""
-    counts = await describe_partition_counts(admin, [*agency_topics, changelog])
-    return check_copartitioned(counts, changelog)
+async def verify_copartitioning(
+    admin: Any, agency_topics: Sequence[str], changelog: str, outputs: Sequence[str] = ()
+) -> int:
+    """Check the inputs are co-partitioned and every output exists; return the count."""
+    counts = await describe_partition_counts(admin, [*agency_topics, changelog, *outputs])
+    missing = sorted(topic for topic in outputs if counts.get(topic) is None)
+    if missing:
+        raise MissingTopics(
+            f"topics missing: {', '.join(missing)}; run `cxbroker init` to create them"
+        )
+    return check_copartitioned({t: counts[t] for t in [*agency_topics, changelog]}, changelog)

@@ -195,7 +195,10 @@ class Joiner:
 
         async with admin_client(self.settings) as admin:
             self.partitions = await verify_copartitioning(
-                admin, self.agency_topics, self.changelog_topic
+                admin,
+                self.agency_topics,
+                self.changelog_topic,
+                [*self._joined.values(), self.deadletter_topic],
             )
         if self._verifier is None:
             from consumers.joiner.keys import keyring_verifier
