@@ -21,7 +21,9 @@ __all__ = ["RestoreResult", "Restorer", "apply_entries"]
 
 log = logging.getLogger("cx.joiner.recovery")
 
-_POLL_MS = 500
+# Short polls: the tail of a partition is often only a transaction marker, which a
+# fetch consumes without returning records (getmany would wait out its timeout).
+_POLL_MS = 100
 
 
 @dataclass(frozen=True, slots=True)

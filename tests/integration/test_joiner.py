@@ -370,6 +370,43 @@ async def test_two_processes_in_one_group_give_the_same_output_as_one(env: Env) 
     assert_matches_reference(await joined_history(env.settings), reference(events))
 
 
+async def committed_snapshots(settings: Settings) -> int:
+    return sum(len(snaps) for snaps in (await joined_history(settings)).values())
+
+
+async def test_rebalance_hands_journeys_over_to_a_second_process(env: Env) -> None:
+    events = make_workload(43, 12)
+    delivery = noisy(events, 7)
+    half = len(delivery) // 2
+    first_half = delivery[:half]
+    await produce(env, sign(env, first_half))
+    a = start_joiner(env, "a", until_idle=False)
+    distinct_first = len({e.event_id for e in first_half})
+
+    async def first_half_joined() -> bool:
+        return await committed_snapshots(env.settings) >= distinct_first
+
+    await wait_for(first_half_joined, 60, "first half joined", a)
+    b = start_joiner(env, "b", until_idle=False)
+
+    async def b_owns_partitions() -> bool:
+        return re.search(r"assigned partitions \[\d", b.output()) is not None
+
+    await wait_for(b_owns_partitions, 60, "second process assigned", b)
+    await produce(env, sign(env, delivery[half:]))
+
+    async def all_joined() -> bool:
+        return await committed_snapshots(env.settings) >= len(events)
+
+    await wait_for(all_joined, 60, "everything joined", a)
+    for joiner in (a, b):
+        joiner.proc.send_signal(signal.SIGTERM)
+    log_a, log_b = await a.finish(30), await b.finish(30)
+    assert re.search(r"revoked partitions \[\d", log_a)  # a gave partitions away...
+    assert restored_records(log_b) > 0  # ...and b took their journeys over from the changelog
+    assert_matches_reference(await joined_history(env.settings), reference(events))
+
+
 async def test_sigterm_stops_the_joiner_cleanly_after_committing(env: Env) -> None:
     events = make_workload(45, 2)
     await produce(env, sign(env, events))
