@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "contracts": "broker.commands.contracts:contracts",
     "keys": "broker.commands.keys:keys",
     "publish": "producers.cli:publish",
+    "simulate": "producers.simulate_cli:simulate",
     "insights": "consumers.insights.cli:insights",
 }
 

@@ -1,0 +1,163 @@
+"""Publishing a simulation through the agency publishers real agencies use.
+
+Each record is prepared (de-identified, validated, PII-guarded, signed) by an
+:class:`~producers.publisher.EventPreparer` made with the token rule of its life experience
+(:func:`~producers.simulator.policy.policy_for`): one agency can take part in two life
+experiences with different rules (SSA links newborn journeys by name, retirement claims by
+SSN), which a single per-publisher policy cannot express. The prepared events are then sent
+by the agency's :class:`~producers.publisher.AgencyPublisher` (``deliver``), outage spool
+included, in delivery order per agency.
+
+:func:`publish_deliveries` takes the preparer and the delivery functions as arguments, so it
+runs without Kafka in tests and in ``--dry-run``; ``--rate`` pacing uses an injectable clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from broker.keyring import Keyring
+from contracts.errors import ContractViolation
+from producers.deid.raw import RawRecord
+from producers.errors import DeidentificationError, PiiLeak
+from producers.publisher import DeliveryResult, DeliveryStatus, EventPreparer, PreparedEvent
+from producers.simulator.engine import Delivery
+from producers.simulator.policy import policy_for
+
+__all__ = [
+    "DEFAULT_BATCH",
+    "Deliver",
+    "PublishTally",
+    "SimulationPreparer",
+    "chunk_size",
+    "publish_deliveries",
+]
+
+#: Events prepared and sent together when no rate is set.
+DEFAULT_BATCH: Final = 500
+
+#: Sends prepared events of one agency, in order (``AgencyPublisher.deliver``).
+Deliver = Callable[[Sequence[PreparedEvent]], Awaitable[list[DeliveryResult]]]
+
+
+class SimulationPreparer:
+    """Prepares raw records with the right policy per (agency, life experience).
+
+    One :class:`EventPreparer` per pair, made on first use from ``keyring``; raises
+    :class:`~broker.keyring.SigningKeyMissing` / ``LinkageKeyMissing`` when keys are missing.
+    """
+
+    def __init__(self, keyring: Keyring) -> None:
+        self._keyring = keyring
+        self._preparers: dict[tuple[str, str], EventPreparer] = {}
+
+    def __repr__(self) -> str:
+        return f"SimulationPreparer({len(self._preparers)} preparers)"
+
+    def prepare(self, raw: RawRecord) -> PreparedEvent:
+        """The signed, de-identified record of ``raw``."""
+        pair = (raw.agency, raw.life_experience)
+        preparer = self._preparers.get(pair)
+        if preparer is None:
+            preparer = EventPreparer(raw.agency, self._keyring, policy_for(*pair))
+            self._preparers[pair] = preparer
+        return preparer.prepare(raw)
+
+
+@dataclass
+class PublishTally:
+    """What happened to the deliveries (counts only; failures by error class, no values)."""
+
+    prepared: int = 0
+    sent: Counter[str] = field(default_factory=Counter)
+    spooled: Counter[str] = field(default_factory=Counter)
+    failed: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total_sent(self) -> int:
+        """Events acknowledged by Kafka."""
+        return sum(self.sent.values())
+
+    @property
+    def total_spooled(self) -> int:
+        """Events waiting in outage spools."""
+        return sum(self.spooled.values())
+
+    @property
+    def total_failed(self) -> int:
+        """Records that could not be prepared."""
+        return sum(self.failed.values())
+
+
+def chunk_size(rate: float | None, batch: int = DEFAULT_BATCH) -> int:
+    """Events per send round: ``batch``, or about a tenth of a second's worth when paced."""
+    if rate is None:
+        return batch
+    return max(1, min(batch, int(rate / 10)))
+
+
+async def publish_deliveries(
+    deliveries: Iterable[Delivery],
+    prepare: Callable[[RawRecord], PreparedEvent],
+    deliver_for: Callable[[str], Awaitable[Deliver]] | None,
+    *,
+    rate: float | None = None,
+    batch: int = DEFAULT_BATCH,
+    on_round: Callable[[PublishTally], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> PublishTally:
+    """Prepare and send every delivery; ``deliver_for=None`` prepares only (dry run).
+
+    ``deliver_for(agency)`` returns that agency's send function (opening its publisher on
+    first use). With ``rate`` (events per second) rounds are paced so that the n-th event
+    is not sent before ``n / rate`` seconds. A record that cannot be prepared (PII guard,
+    contract, token input) is counted under its error class and skipped.
+    """
+    if rate is not None and rate <= 0:
+        raise ValueError("rate must be positive")
+    tally = PublishTally()
+    size = chunk_size(rate, batch)
+    began = clock()
+    handled = 0
+    pending: list[Delivery] = []
+
+    async def send_round() -> None:
+        nonlocal handled
+        by_agency: dict[str, list[PreparedEvent]] = {}
+        for delivery in pending:
+            raw = delivery.record
+            try:
+                prepared = prepare(raw)
+            except (DeidentificationError, ContractViolation, PiiLeak) as exc:
+                tally.failed[type(exc).__name__] += 1
+                continue
+            tally.prepared += 1
+            by_agency.setdefault(raw.agency, []).append(prepared)
+        handled += len(pending)
+        pending.clear()
+        if deliver_for is not None:
+            for agency, events in by_agency.items():
+                deliver = await deliver_for(agency)
+                for result in await deliver(events):
+                    target = tally.sent if result.status is DeliveryStatus.SENT else tally.spooled
+                    target[agency] += 1
+        if on_round is not None:
+            on_round(tally)
+        if rate is not None:
+            ahead = handled / rate - (clock() - began)
+            if ahead > 0:
+                await sleep(ahead)
+
+    for delivery in deliveries:
+        pending.append(delivery)
+        if len(pending) >= size:
+            await send_round()
+    if pending:
+        await send_round()
+    return tally
