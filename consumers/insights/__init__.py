@@ -3,32 +3,41 @@ suppressed (primary and complementary), published to ``cx.insights.<life-experie
 
 from consumers.insights.aggregate import (
     CellKey,
+    CountTable,
     Figure,
     HandOff,
     InsightMetric,
     compute_figures,
     compute_insights,
+    count_tables,
     latest_snapshots,
     stall_handoffs,
     to_insight_cells,
 )
 from consumers.insights.errors import InconsistentTable, InsightsError, SuppressionFailed
+from consumers.insights.service import CatchUpReport, InsightsService, read_insights, read_joined
 from consumers.insights.suppression import Margin, Suppression, derivable_cells, suppress
 
 __all__ = [
+    "CatchUpReport",
     "CellKey",
+    "CountTable",
     "Figure",
     "HandOff",
     "InconsistentTable",
     "InsightMetric",
     "InsightsError",
+    "InsightsService",
     "Margin",
     "Suppression",
     "SuppressionFailed",
     "compute_figures",
     "compute_insights",
+    "count_tables",
     "derivable_cells",
     "latest_snapshots",
+    "read_insights",
+    "read_joined",
     "stall_handoffs",
     "suppress",
     "to_insight_cells",

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
+from broker.admin import admin_client
 from broker.settings import Settings
 from consumers.insights.aggregate import compute_insights
 from consumers.insights.errors import InsightsError
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 #: How long to wait for a topic to be read to its end before giving up.
 DEFAULT_CATCH_UP_TIMEOUT_S = 60.0
 _POLL_MS = 500
+_METADATA_RETRY_S = 0.2
 _HEADERS: list[tuple[str, bytes]] = [
     ("content-type", b"application/json"),
     ("ce_dataschema", InsightCell.contract_urn().encode()),
@@ -65,6 +67,21 @@ class CatchUpReport:
     published: dict[str, InsightCell] = field(default_factory=dict, repr=False)
 
 
+async def _partition_count(settings: Settings, topic: str, deadline: float) -> int:
+    """How many partitions ``topic`` has; a clear error when it does not exist."""
+    async with admin_client(settings) as admin:
+        if topic not in await admin.list_topics():
+            raise InsightsError(f"topic {topic} does not exist: run `cxbroker init` first")
+        while True:
+            # A topic created a moment ago may list no partitions until leaders are elected.
+            for described in await admin.describe_topics([topic]):
+                if described["error_code"] == 0 and described["partitions"]:
+                    return len(described["partitions"])
+            if time.monotonic() > deadline:
+                raise InsightsError(f"topic {topic} has no partitions in the cluster metadata")
+            await asyncio.sleep(_METADATA_RETRY_S)
+
+
 async def _read_to_end(
     settings: Settings,
     topic: str,
@@ -82,14 +99,12 @@ async def _read_to_end(
     )
     await consumer.start()
     try:
-        if topic not in await consumer.topics():
-            raise InsightsError(f"topic {topic} does not exist: run `cxbroker init` first")
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        deadline = time.monotonic() + within
+        partitions = await _partition_count(settings, topic, deadline)
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)
-        deadline = time.monotonic() + within
         pending = {tp for tp in tps if end[tp] > 0}
         while pending:
             if time.monotonic() > deadline:

@@ -37,11 +37,14 @@ value it can by
 * **elimination**: an equation with a single unknown gives it away;
 * **bounds**: suppressed values are >= 1, hidden ones >= 0; interval propagation through the
   equations catches e.g. a row ``[*, *]`` whose suppressed cells sum to 2 (both must be 1);
-* **linear algebra**: exact Gaussian elimination (fractions) over the remaining equations:
-  a value is determined iff its unit vector is in the row space of the system.
+* **linear algebra**: Gaussian elimination over the remaining equations: a value is
+  determined iff its unit vector is in the row space of the system. It runs in exact integer
+  arithmetic modulo a 61-bit prime, which agrees with rational arithmetic unless the prime
+  divides a minor of the small +-1 system (vanishingly unlikely).
 
 It is sound (everything it returns is truly implied) but, for bound reasoning, not complete:
-interval propagation is not integer programming. Exact linear disclosure is found completely.
+interval propagation is not integer programming, so a value pinned only by a combination of
+bounds that propagation misses is not reported. Exact linear disclosure is found completely.
 """
 
 from __future__ import annotations
