@@ -299,7 +299,7 @@ class Joiner:
                     if generation == self._generation and not self._pending:
                         await self._process(batch)
                     else:
-                        self._rewind(batch)
+                        await self._rewind(batch)
                 self._last_activity = loop.time()
             elif (
                 self.until_idle is not None
@@ -315,12 +315,17 @@ class Joiner:
         log.info("final %s", self.status_line())
         return self.stats
 
-    def _rewind(self, batch: dict[Any, list[Any]]) -> None:
-        # Fetched across a rebalance (or before a restore): not processed, so the
-        # partitions we still own must deliver these records again.
+    async def _rewind(self, batch: dict[Any, list[Any]]) -> None:
+        # Fetched around a rebalance: not processed. Every partition we own goes back to
+        # its committed offset (everything we processed is committed, and nothing is in
+        # flight while we hold the lock), whichever assignment the records came from.
         for tp, records in batch.items():
             if records and tp in self._owned:
-                self._consumer.seek(tp, records[0].offset)
+                committed = await self._consumer.committed(tp)
+                if committed is None:
+                    await self._consumer.seek_to_beginning(tp)
+                else:
+                    self._consumer.seek(tp, committed)
 
     def status_line(self) -> str:
         """Counters, journeys held and owned partitions."""
