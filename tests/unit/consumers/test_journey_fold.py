@@ -7,6 +7,8 @@ from datetime import timedelta
 from uuid import UUID
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from consumers.journey import JourneyProcessor, JourneyState, reference_fold, reference_run
 from consumers.journey.rules import load_rules
@@ -237,3 +239,19 @@ def test_cache_stays_bounded_and_results_match_an_unbounded_cache() -> None:
 def test_negative_grace_is_refused() -> None:
     with pytest.raises(ValueError, match="grace"):
         JourneyProcessor(MemoryStore(), load_rules(), grace=timedelta(seconds=-1))
+
+
+_PROPERTY_EVENTS = make_workload(9, 2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    order=st.permutations(range(len(_PROPERTY_EVENTS))),
+    repeats=st.lists(st.integers(0, len(_PROPERTY_EVENTS) - 1), max_size=20),
+)
+def test_any_order_with_any_duplicates_folds_to_the_same_journeys(
+    order: list[int], repeats: list[int]
+) -> None:
+    delivery = [_PROPERTY_EVENTS[i] for i in order + repeats]
+    grace = timedelta(days=30)
+    assert reference_fold(delivery, grace=grace) == reference_fold(_PROPERTY_EVENTS, grace=grace)
