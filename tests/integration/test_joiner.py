@@ -59,7 +59,7 @@ JourneyId = tuple[str, str]
 
 def partition_of(token: str, partitions: int = PARTITIONS) -> int:
     """Kafka's default partitioner for a journey-token key (murmur2)."""
-    return (murmur2(token.encode("ascii")) & 0x7FFFFFFF) % partitions
+    return int(murmur2(token.encode("ascii")) & 0x7FFFFFFF) % partitions
 
 
 @dataclass
