@@ -4,6 +4,7 @@ realistic drop-offs, application statuses, A-11 feedback, and marked delivery qu
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from itertools import pairwise
 from statistics import mean
 
 import pytest
@@ -129,7 +130,7 @@ def test_application_statuses_follow_the_lifecycle(deliveries: list[Delivery]) -
         assert terminal in ([], [len(states) - 1])  # at most one decision, and it is the last
         if terminal:
             assert ApplicationState.IN_REVIEW in states[:-1]
-        for before, after in zip(states, states[1:], strict=False):
+        for before, after in pairwise(states):
             if after is ApplicationState.MORE_INFO_REQUESTED:
                 assert before is ApplicationState.IN_REVIEW
     seen = Counter(s for states in by_application.values() for s in states)
