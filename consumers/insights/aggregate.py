@@ -66,9 +66,11 @@ __all__ = [
     "compute_figures",
     "compute_insights",
     "count_tables",
+    "journeys_by_week",
     "latest_snapshots",
     "stall_handoffs",
     "to_insight_cells",
+    "week_insights",
 ]
 
 #: The "all agencies" / "all stages" marker inside a :class:`CellKey`.
@@ -341,21 +343,43 @@ class _WeekTables:
         return figures
 
 
+def journeys_by_week(
+    snapshots: Iterable[JourneySnapshot], life_experience: LifeExperience
+) -> dict[str, list[JourneySnapshot]]:
+    """The latest snapshot of each journey of ``life_experience``, grouped by the ISO week the
+    journey started in (weeks sorted). Each week is an independent unit of suppression."""
+    by_week: dict[str, list[JourneySnapshot]] = {}
+    for journey in latest_snapshots(snapshots):
+        if journey.life_experience == life_experience.id:
+            by_week.setdefault(_week_of(journey), []).append(journey)
+    return {week: by_week[week] for week in sorted(by_week)}
+
+
+def _week_tables(
+    week: str, journeys: Sequence[JourneySnapshot], life_experience: LifeExperience
+) -> _WeekTables:
+    agencies = _agency_order(
+        life_experience, (step.agency for j in journeys for step in j.agencies)
+    )
+    return _WeekTables(week, journeys, agencies)
+
+
 def _weeks(
     snapshots: Iterable[JourneySnapshot], life_experience: LifeExperience
 ) -> list[_WeekTables]:
-    journeys = [s for s in latest_snapshots(snapshots) if s.life_experience == life_experience.id]
-    by_week: dict[str, list[JourneySnapshot]] = {}
-    for journey in journeys:
-        by_week.setdefault(_week_of(journey), []).append(journey)
-    weeks: list[_WeekTables] = []
-    for week in sorted(by_week):
-        members = by_week[week]
-        agencies = _agency_order(
-            life_experience, (step.agency for j in members for step in j.agencies)
-        )
-        weeks.append(_WeekTables(week, members, agencies))
-    return weeks
+    return [
+        _week_tables(week, journeys, life_experience)
+        for week, journeys in journeys_by_week(snapshots, life_experience).items()
+    ]
+
+
+def week_insights(
+    week: str, journeys: Sequence[JourneySnapshot], life_experience: LifeExperience
+) -> list[InsightCell]:
+    """The cells of one ISO week and its days, from that week's latest snapshots (see
+    :func:`journeys_by_week`); :func:`compute_insights` is this over every week."""
+    figures = _week_tables(week, journeys, life_experience).figures()
+    return to_insight_cells(life_experience.id, figures)
 
 
 def count_tables(

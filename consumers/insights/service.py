@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from broker.admin import admin_client
 from broker.settings import Settings
-from consumers.insights.aggregate import compute_insights
+from consumers.insights.aggregate import journeys_by_week, week_insights
 from consumers.insights.errors import InsightsError
 from contracts.catalog import LifeExperience, load_catalog
 from contracts.joined import InsightCell, JourneySnapshot
@@ -191,6 +191,8 @@ class InsightsService:
         self.settings = settings
         self.life_experiences: list[LifeExperience] = [catalog.life_experience(i) for i in ids]
         self.within = within
+        self._cache: dict[tuple[str, str], tuple[frozenset[tuple[str, int]], list[InsightCell]]]
+        self._cache = {}
 
     async def catch_up(self) -> list[CatchUpReport]:
         """Read every joined topic to its end, compute, publish the differences."""
@@ -208,7 +210,7 @@ class InsightsService:
         snapshots, report.invalid_records = await read_joined(
             self.settings, life_experience.id, within=self.within
         )
-        cells = compute_insights(snapshots, life_experience)
+        cells = self._cells(snapshots, life_experience)
         report.journeys = len({s.journey_token for s in snapshots})
         report.cells = len(cells)
         report.suppressed = sum(cell.suppressed for cell in cells)
@@ -227,6 +229,27 @@ class InsightsService:
             report.tombstones,
         )
         return report
+
+    def _cells(
+        self, snapshots: Sequence[JourneySnapshot], life_experience: LifeExperience
+    ) -> list[InsightCell]:
+        """Cells of every week; a week whose journeys did not change comes from the cache
+        (suppression is the costly part and each week is suppressed on its own)."""
+        cells: list[InsightCell] = []
+        cache: dict[tuple[str, str], tuple[frozenset[tuple[str, int]], list[InsightCell]]] = {}
+        for week, journeys in journeys_by_week(snapshots, life_experience).items():
+            fingerprint = frozenset((j.journey_token, j.snapshot_version) for j in journeys)
+            cached = self._cache.get((life_experience.id, week))
+            if cached is not None and cached[0] == fingerprint:
+                week_cells = cached[1]
+            else:
+                week_cells = week_insights(week, journeys, life_experience)
+            cache[(life_experience.id, week)] = (fingerprint, week_cells)
+            cells += week_cells
+        # Keep only weeks that still exist, so the cache never outgrows the data.
+        self._cache = {k: v for k, v in self._cache.items() if k[0] != life_experience.id}
+        self._cache.update(cache)
+        return cells
 
     async def _publish(
         self,

@@ -14,8 +14,10 @@ from consumers.insights.aggregate import (
     compute_figures,
     compute_insights,
     count_tables,
+    journeys_by_week,
     latest_snapshots,
     stall_handoffs,
+    week_insights,
 )
 from consumers.insights.suppression import derivable_cells, is_small
 from contracts.catalog import LifeExperience, load_catalog
@@ -189,3 +191,11 @@ def test_the_hand_off_with_most_stalls_comes_first(disaster: LifeExperience) -> 
         ("fema", "sba", 5),
         ("hud", None, 2),
     ]
+
+
+def test_weeks_are_independent_units(disaster: LifeExperience) -> None:
+    snapshots = random_journeys(90, seed=9, days=16)  # three ISO weeks
+    weeks = journeys_by_week(snapshots, disaster)
+    assert len(weeks) == 3 and sum(map(len, weeks.values())) == 90
+    per_week = [c for week, js in weeks.items() for c in week_insights(week, js, disaster)]
+    assert per_week == compute_insights(snapshots, disaster)
