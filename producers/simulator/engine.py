@@ -1,12 +1,14 @@
 """The simulation: journeys arriving over time, their records delivered like agencies send them.
 
-Journeys start as a Poisson process over ``config.span`` from ``start``. Each journey is
+Journeys start as a Poisson process over ``config.span`` from ``start`` (stretched when more
+than ``config.max_journeys_per_day`` would start per day). Each journey is
 planned from its own ``random.Random`` (seeded from the simulation seed and its number);
 arrivals, person reuse and delivery quirks come from the simulation's own ``Random``.
 No global random state and no wall clock are used, so one seed gives one data set.
 
 Records are delivered in event-time order, streamed through a heap: once the next journey
-starts, nothing earlier can appear any more, so memory holds only journeys in progress.
+starts, nothing earlier can appear any more, so memory holds only journeys in progress
+(a few thousand at the default arrival cap, whatever the number of journeys).
 Two delivery quirks are deliberate and marked on each :class:`Delivery`:
 
 * **late** deliveries arrive hours to days after their event time (a batch that missed its
@@ -54,6 +56,9 @@ class SimulationConfig:
     duplicate_rate: float = 0.02
     #: Share of journeys lived by someone already in another life experience.
     second_life_experience_rate: float = 0.1
+    #: At most this many journeys start per day on average: more journeys stretch the span,
+    #: which bounds the journeys in progress at once (and so the memory the ordering needs).
+    max_journeys_per_day: float = 250.0
     #: Relative frequency of each life experience (default: all equally likely).
     life_experience_weights: Mapping[str, float] | None = None
 
@@ -64,6 +69,12 @@ class SimulationConfig:
                 raise ValueError(f"{name} must be between 0 and 1")
         if self.span <= timedelta(0):
             raise ValueError("span must be positive")
+        if self.max_journeys_per_day <= 0:
+            raise ValueError("max_journeys_per_day must be positive")
+
+    def arrival_span(self, journeys: int) -> timedelta:
+        """The period over which ``journeys`` journeys start."""
+        return max(self.span, timedelta(days=journeys / self.max_journeys_per_day))
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +96,29 @@ class Delivery:
 
 @dataclass(order=True, slots=True)
 class _Pending:
+    """A planned record waiting for its delivery time: plain columns, validated on release
+    (a validated record takes about as much memory again)."""
+
     delivered_at: datetime
     sequence: int
-    delivery: Delivery = field(compare=False)
+    columns: Mapping[str, Any] = field(compare=False)
+    journey: int = field(compare=False)
+    person: int = field(compare=False)
+    late: bool = field(compare=False)
+    duplicate: bool = field(compare=False)
+
+    def delivery(self) -> Delivery:
+        record = RawRecord.model_validate(self.columns)
+        row = {column: self.columns.get(column) for column in COLUMNS}
+        return Delivery(
+            record,
+            row,
+            self.journey,
+            self.person,
+            self.delivered_at,
+            late=self.late,
+            duplicate=self.duplicate,
+        )
 
 
 COLUMNS: Final[tuple[str, ...]] = tuple(RawRecord.model_fields)
@@ -129,7 +160,7 @@ class Simulation:
         )
         for le_id in weights:
             catalog.life_experience(le_id)  # unknown ids fail early, with UnknownEntry
-        mean_gap = self.config.span.total_seconds() / max(self.journeys, 1)
+        mean_gap = self.config.arrival_span(self.journeys).total_seconds() / max(self.journeys, 1)
         pool: deque[tuple[Person, set[str]]] = deque(maxlen=_POOL_SIZE)
         heap: list[_Pending] = []
         sequence = 0
@@ -139,7 +170,7 @@ class Simulation:
         for index in range(self.journeys):
             arrival += timedelta(seconds=round(rng.expovariate(1.0) * mean_gap))
             while heap and heap[0].delivered_at <= arrival:
-                yield heapq.heappop(heap).delivery
+                yield heapq.heappop(heap).delivery()
             le_id = weighted(rng, weights)
             journey_rng = random.Random(f"cx-broker simulator/{self.seed}/{index}")
             person = _returning_person(rng, pool, le_id, arrival, self.config)
@@ -151,29 +182,27 @@ class Simulation:
             for planned in sorted(
                 plan_journey(journey_rng, person, le_id, arrival), key=lambda p: p.occurred_at
             ):
-                record = RawRecord.model_validate(planned.columns)
-                row = {column: planned.columns.get(column) for column in COLUMNS}
                 late = chance(rng, self.config.late_rate)
                 delivered = planned.occurred_at + (
                     lognormal_delay(rng, timedelta(hours=18), 1.0, low=timedelta(hours=1))
                     if late
                     else timedelta(0)
                 )
-                first = Delivery(record, row, index, person.number, delivered, late=late)
-                heapq.heappush(heap, _Pending(delivered, sequence, first))
-                sequence += 1
+                copies = [delivered]
                 if chance(rng, self.config.duplicate_rate):
-                    again = delivered + lognormal_delay(
-                        rng, timedelta(minutes=30), 1.5, low=timedelta(seconds=5)
+                    copies.append(
+                        delivered
+                        + lognormal_delay(rng, timedelta(minutes=30), 1.5, low=timedelta(seconds=5))
                     )
-                    copy = Delivery(
-                        record, row, index, person.number, again, late=late, duplicate=True
+                for number, at in enumerate(copies):
+                    pending = _Pending(
+                        at, sequence, planned.columns, index, person.number, late, number > 0
                     )
-                    heapq.heappush(heap, _Pending(again, sequence, copy))
+                    heapq.heappush(heap, pending)
                     sequence += 1
             self.journeys_started = index + 1
         while heap:
-            yield heapq.heappop(heap).delivery
+            yield heapq.heappop(heap).delivery()
 
 
 def _returning_person(
