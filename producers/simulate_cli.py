@@ -212,8 +212,12 @@ def simulate(
 
     Journeys cross each life experience's agencies in the catalog's order, with realistic
     stages, delays, channels, drop-offs, A-11 feedback, people in two life experiences, and
-    some late or duplicated deliveries. The files hold SYNTHETIC identifiers (invented
-    people, example.* e-mail, 555-01xx phones) and are written with mode 0600.
+    some late or duplicated deliveries.
+
+    Without --out, every record goes through its agency's publisher, de-identified with its
+    life experience's token rule (name + DOB + ZIP3 where an agency has no SSNs, else SSN +
+    DOB), signed, and spooled while Kafka is unreachable. With --out, per-agency files hold
+    SYNTHETIC identifiers (invented people, example.* e-mail, 555-01xx phones), mode 0600.
     """
     simulation = Simulation(journeys, seed, _parse_start(start))
     console = Console(stderr=True)
