@@ -22,7 +22,11 @@ Published totals, i.e. the equations an outsider can use (the margins of the sup
 1. row: ``(a, *) = sum over stages of (a, s)``, per period and layer;
 2. column: ``(*, s) = sum over agencies of (a, s)``, per period and layer;
 3. status: ``started = completed + stalled + expired + active`` at every position;
-4. time: a week's cell = the sum of the same cell over the days of that week.
+4. time: a week's cell = the sum of the same cell over the days of that week;
+5. distinct journeys: ``(*, *)`` is not a linear total, but when the published started
+   counts show that every journey of a period touched agency ``a`` (``(a, *) = (*, *)``),
+   or that none touched two agencies (``sum of (a, *) = (*, *)``), an outsider knows the
+   same holds in every layer; those equalities are added as totals too.
 
 Suppression is therefore decided jointly per ISO week (the week and its days). Statistics
 of a position are published only when the counts they are computed from are:
@@ -241,7 +245,7 @@ class _WeekTables:
                     self.counts[CellKey(period, agency, stage, metric)] += 1
 
     def margins(self) -> list[Margin[CellKey]]:
-        """Every published total with its parts (module docstring, points 1-4)."""
+        """Every published total with its parts (module docstring, points 1-5)."""
         stages = self.columns[:-1]
         agencies = self.rows[:-1]
         result: list[Margin[CellKey]] = []
@@ -263,6 +267,25 @@ class _WeekTables:
                 for stage in self.columns:
                     parts = [CellKey(day, agency, stage, metric) for day in self.days]
                     result.append((CellKey(self.week, agency, stage, metric), parts))
+        result += self._distinct_links(agencies)
+        return result
+
+    def _distinct_links(self, agencies: list[str]) -> list[Margin[CellKey]]:
+        """Point 5 of the module docstring: when the started counts show that every journey
+        touched an agency, or that no journey touched two, the distinct count equals that
+        row total, or the sum of the row totals, in every layer."""
+        result: list[Margin[CellKey]] = []
+        started = InsightMetric.JOURNEYS_STARTED
+        for period in self.periods:
+            distinct = self.counts[CellKey(period, ALL, ALL, started)]
+            rows = {a: self.counts[CellKey(period, a, ALL, started)] for a in agencies}
+            linked = [[a] for a, n in rows.items() if n == distinct]
+            if sum(rows.values()) == distinct and len(agencies) > 1:
+                linked.append(agencies)
+            for group in linked:
+                for metric, _ in _LAYERS:
+                    parts = [CellKey(period, a, ALL, metric) for a in group]
+                    result.append((CellKey(period, ALL, ALL, metric), parts))
         return result
 
     def table(self) -> CountTable:

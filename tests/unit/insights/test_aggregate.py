@@ -199,3 +199,25 @@ def test_weeks_are_independent_units(disaster: LifeExperience) -> None:
     assert len(weeks) == 3 and sum(map(len, weeks.values())) == 90
     per_week = [c for week, js in weeks.items() for c in week_insights(week, js, disaster)]
     assert per_week == compute_insights(snapshots, disaster)
+
+
+def test_an_agency_every_journey_touched_links_its_row_to_the_distinct_count(
+    disaster: LifeExperience,
+) -> None:
+    snapshots = [journey(i, steps=(("fema", Stage.APPLY), ("sba", Stage.APPLY))) for i in range(3)]
+    snapshots += [journey(10 + i, steps=(("fema", Stage.RECEIVE),)) for i in range(12)]
+    (table,) = count_tables(snapshots, disaster)
+    links = {
+        (total, tuple(parts))
+        for total, parts in table.margins
+        if total.agency == ALL == total.stage
+    }
+    for metric in (InsightMetric.JOURNEYS_STARTED, InsightMetric.JOURNEYS_ACTIVE):
+        total = CellKey(DAY, ALL, ALL, metric)
+        assert (total, (CellKey(DAY, "fema", ALL, metric),)) in links  # all 15 touched FEMA
+        assert not any(
+            parts == (CellKey(DAY, "sba", ALL, metric),) for t, parts in links if t == total
+        )
+    # The outsider may use it: with FEMA's row shown, sba's 3 journeys stay hidden anyway.
+    figures = by_key(compute_figures(snapshots, disaster))
+    assert figures[CellKey(DAY, "sba", ALL, InsightMetric.JOURNEYS_STARTED)].suppressed
