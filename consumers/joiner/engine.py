@@ -52,6 +52,8 @@ SNAPSHOT_HEADERS: list[tuple[str, bytes]] = [
 ]
 
 _POLL_MS = 250
+# How long a batch may wait for more already-fetched records before it is processed.
+_LINGER_MS = 50
 
 
 @dataclass
@@ -292,7 +294,7 @@ class Joiner:
                 async with self._lock:
                     await self._restore_pending()
             generation = self._generation
-            batch = await self._consumer.getmany(timeout_ms=_POLL_MS, max_records=self.max_batch)
+            batch = await self._fetch()
             now = loop.time()
             if any(batch.values()):
                 async with self._lock:
@@ -314,6 +316,30 @@ class Joiner:
                 next_status = now + self.status_interval
         log.info("final %s", self.status_line())
         return self.stats
+
+    async def _fetch(self) -> dict[Any, list[Any]]:
+        """Up to ``max_batch`` records: wait for the first, then take what is already
+        fetched (for at most ``_LINGER_MS``), so one transaction covers many records."""
+        consumer = self._consumer
+        batch: dict[Any, list[Any]] = await consumer.getmany(
+            timeout_ms=_POLL_MS, max_records=self.max_batch
+        )
+        count = sum(len(records) for records in batch.values())
+        if not count:
+            return batch
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _LINGER_MS / 1000
+        while count < self.max_batch and (left := deadline - loop.time()) > 0:
+            more = await consumer.getmany(
+                timeout_ms=int(left * 1000), max_records=self.max_batch - count
+            )
+            added = sum(len(records) for records in more.values())
+            if not added:
+                break
+            for tp, records in more.items():
+                batch.setdefault(tp, []).extend(records)
+            count += added
+        return batch
 
     async def _rewind(self, batch: dict[Any, list[Any]]) -> None:
         # Fetched around a rebalance: not processed. Every partition we own goes back to
