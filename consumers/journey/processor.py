@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from consumers.journey.rules import JoinRules
+from consumers.journey.rules import JoinRules, duration_micros
 from consumers.journey.state import JourneyState, journey_key, to_micros
 from consumers.state.base import PartitionStore
 from contracts.events import CxEvent
@@ -30,7 +30,6 @@ __all__ = [
     "Change",
     "JourneyProcessor",
     "Step",
-    "to_micros_delta",
 ]
 
 #: Events up to this far behind their journey's latest event are not counted as late.
@@ -74,7 +73,9 @@ class JourneyProcessor:
     ) -> None:
         self.store = store
         self.rules = rules
-        self.grace_us = to_micros_delta(grace)
+        if grace < timedelta(0):
+            raise ValueError("grace must not be negative")
+        self.grace_us = duration_micros(grace)
         self.cache_size = max(1, cache_size)
         self._cache: OrderedDict[str, JourneyState] = OrderedDict()
         self.stream_time: int | None = None
@@ -158,11 +159,3 @@ class JourneyProcessor:
     def journeys(self) -> int:
         """Number of journeys held by the store."""
         return self.store.count()
-
-
-def to_micros_delta(delta: timedelta) -> int:
-    """A non-negative duration in whole microseconds."""
-    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    if micros < 0:
-        raise ValueError("grace must not be negative")
-    return micros

@@ -18,6 +18,7 @@ __all__ = [
     "PENDING_APPLICATION_STATES",
     "JoinRules",
     "LifeExperienceRules",
+    "duration_micros",
     "load_rules",
 ]
 
@@ -32,7 +33,8 @@ PENDING_APPLICATION_STATES: frozenset[ApplicationState] = frozenset(
 )
 
 
-def _micros(delta: timedelta) -> int:
+def duration_micros(delta: timedelta) -> int:
+    """A duration in whole microseconds (exact, unlike ``total_seconds() * 1e6``)."""
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
@@ -55,7 +57,7 @@ class LifeExperienceRules:
             id=life_experience.id,
             agencies=life_experience.agencies,
             milestones=tuple((m.agency, stage_rank(m.stage)) for m in life_experience.completion),
-            window_us=_micros(life_experience.window),
+            window_us=duration_micros(life_experience.window),
         )
 
     def agency_order(self, agency: str) -> int:
