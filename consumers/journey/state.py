@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from consumers.journey.rules import LifeExperienceRules
+from consumers.journey.rules import LifeExperienceRules, duration_micros
 from contracts.events import A11_DRIVERS, ApplicationStatus, CxEvent, Feedback, ServiceInteraction
 from contracts.joined import AgencyStep, DriverAverages, EventCounts, JourneySnapshot
 from contracts.vocabulary import STAGE_ORDER, ApplicationState, JourneyStatus, Outcome, stage_rank
@@ -43,8 +43,7 @@ _APPLICATION_STAGE: dict[ApplicationState, int] = {
 
 def to_micros(moment: datetime) -> int:
     """Microseconds since the Unix epoch (exact)."""
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return duration_micros(moment - _EPOCH)
 
 
 def from_micros(micros: int) -> datetime:
