@@ -210,3 +210,23 @@ async def test_the_cli_computes_and_prints_a_table(settings: Settings, tmp_path:
     code, out, err = await cxbroker(["insights", "-l", "no-such-thing"], env)
     assert code != 0
     assert err.strip().count("\n") == 0 and "unknown life experience" in err
+
+
+async def test_the_long_running_service_follows_new_snapshots(settings: Settings) -> None:
+    le = load_catalog().life_experience(LE)
+    service = InsightsService(settings, [LE], within=30)
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(interval=0.2, stop=stop))
+    published: list[JourneySnapshot] = []
+    try:
+        # The second batch reuses the first one's journeys (same tokens) and adds new ones.
+        for batch in (random_journeys(40, seed=21, days=4), random_journeys(70, seed=22, days=4)):
+            await publish_snapshots(settings, batch)
+            published += batch
+            expected = {c.key(): c for c in compute_insights(published, le)}
+            async with asyncio.timeout(40):
+                while await read_insights(settings, LE, within=30) != expected:
+                    assert not task.done(), task
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
