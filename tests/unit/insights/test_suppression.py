@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from consumers.insights.errors import InconsistentTable
@@ -167,3 +169,84 @@ def test_the_checker_only_recovers_true_values(
     published = {k: (None if k in hide and v > 0 else v) for k, v in counts.items()}
     for key, value in derivable_cells(published, margins).items():
         assert counts[key] == value
+
+
+SEARCH_BUDGET = 30_000
+
+
+def integer_solutions(
+    values: list[list[int]], published: Mapping[Key, int | None]
+) -> dict[Key, set[int]] | None:
+    """Brute force, independent of the checker: every value each suppressed inner cell takes
+    in some non-negative integer table that matches the published view (suppressed >= 1).
+    None when the search space exceeds :data:`SEARCH_BUDGET`."""
+    rows, cols = len(values), len(values[0])
+    unknown = [(i, j) for i in range(rows) for j in range(cols) if published[(i, j)] is None]
+    # The last unknown of a row with a published total follows from the others.
+    dependent: dict[Key, int] = {}
+    for i in range(rows):
+        in_row = [k for k in unknown if k[0] == i]
+        if in_row and published[(i, "*")] is not None:
+            dependent[in_row[-1]] = i
+    free = [k for k in unknown if k not in dependent]
+    # A cell is at most any published total it is part of (or a generous bound if none is).
+    fallback = 3 * sum(map(sum, values)) + 3
+    caps = [
+        min(
+            (t for t in (published[(i, "*")], published[("*", j)], published[("*", "*")]) if t),
+            default=fallback,
+        )
+        for i, j in free
+    ]
+    if math.prod(caps) > SEARCH_BUDGET:
+        return None
+    seen: dict[Key, set[int]] = {k: set() for k in unknown}
+    for combo in itertools.product(*(range(1, cap + 1) for cap in caps)):
+        cell: dict[Key, int | None] = {
+            (i, j): published[(i, j)] for i in range(rows) for j in range(cols)
+        }
+        cell.update(zip(free, combo, strict=True))
+        for key, row in dependent.items():
+            total = published[(row, "*")]
+            assert total is not None
+            cell[key] = total - sum(v or 0 for k, v in cell.items() if k[0] == row and k != key)
+        if any((cell[k] or 0) < 1 for k in dependent):
+            continue
+        full = {k: int(v or 0) for k, v in cell.items()}
+        sums: dict[Key, int] = {
+            (i, "*"): sum(full[(i, j)] for j in range(cols)) for i in range(rows)
+        }
+        sums.update({("*", j): sum(full[(i, j)] for i in range(rows)) for j in range(cols)})
+        sums[("*", "*")] = sum(full.values())
+        if all(
+            (published[k] == v) if published[k] is not None else v >= 1 for k, v in sums.items()
+        ):
+            for key in unknown:
+                seen[key].add(full[key])
+    return seen
+
+
+small_tables = st.sampled_from([(2, 2), (2, 3), (3, 2)]).flatmap(
+    lambda shape: st.lists(
+        st.lists(
+            st.one_of(st.just(0), st.integers(1, 10), st.integers(11, 14)),
+            min_size=shape[1],
+            max_size=shape[1],
+        ),
+        min_size=shape[0],
+        max_size=shape[0],
+    )
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(small_tables)
+def test_an_exhaustive_integer_attacker_pins_no_small_cell(values: list[list[int]]) -> None:
+    counts, margins = grid(values)
+    result = suppress(counts, margins)
+    solutions = integer_solutions(values, result.published)
+    event("searched" if solutions is not None else "search space too large")
+    for key, possible in (solutions or {}).items():
+        assert counts[key] in possible  # the brute force is right about the truth
+        if is_small(counts[key]):
+            assert len(possible) > 1, f"{key} is pinned to {possible}"
