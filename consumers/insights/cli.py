@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Iterable, Sequence
 
 import click
@@ -168,6 +169,8 @@ def insights(
     Cells computed from 1 to 10 journeys, and the cells that would give them away through
     published totals, are shown as *.
     """
+    # The client library logs connection failures itself; the CLI reports them as one line.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     catalog = load_catalog()
     for life_experience in life_experiences:
         try:

@@ -19,9 +19,11 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from broker.admin import admin_client
+from broker.errors import BrokerUnavailable
 from broker.settings import Settings
 from consumers.insights.aggregate import journeys_by_week, week_insights
 from consumers.insights.errors import InsightsError
@@ -90,6 +92,9 @@ async def _read_to_end(
     within: float,
 ) -> None:
     """Read ``topic`` from the beginning up to its last committed offset, then stop."""
+    deadline = time.monotonic() + within
+    # The admin client fails first, with one clear line, when Kafka is unreachable.
+    partitions = await _partition_count(settings, topic, deadline)
     consumer = AIOKafkaConsumer(
         group_id=None,
         enable_auto_commit=False,
@@ -99,8 +104,6 @@ async def _read_to_end(
     )
     await consumer.start()
     try:
-        deadline = time.monotonic() + within
-        partitions = await _partition_count(settings, topic, deadline)
         tps = [TopicPartition(topic, p) for p in range(partitions)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
@@ -197,7 +200,13 @@ class InsightsService:
     async def catch_up(self) -> list[CatchUpReport]:
         """Read every joined topic to its end, compute, publish the differences."""
         producer = self._producer()
-        await producer.start()
+        try:
+            await producer.start()
+        except KafkaError as exc:
+            await producer.stop()
+            raise BrokerUnavailable(
+                f"cannot reach Kafka to publish insights: {type(exc).__name__}"
+            ) from exc
         try:
             return [await self._catch_up_one(producer, le) for le in self.life_experiences]
         finally:
