@@ -43,6 +43,12 @@ Statistics at ``(*, stage)`` are over visits, like the count there; everything e
 journeys. Stall hand-offs (:func:`stall_handoffs`): a stalled journey stalls at the hand-off
 from the agency of its last event to the next participating agency (catalog order) that it
 has not reached yet (None when it had reached them all).
+
+What reaches Kafka: :func:`to_insight_cells` keeps the figures whose metric the
+``InsightCell`` contract names (1.0.0: the four journey counts, ``mean-elapsed-days`` and the
+eight A-11 drivers). ``completion-rate``, ``median-days-to-complete`` and
+``p90-days-to-complete`` are computed and suppressed here but wait for the contract to name
+them; stall hand-offs need a second agency field in the contract.
 """
 
 from __future__ import annotations
