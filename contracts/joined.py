@@ -4,6 +4,8 @@
   token): the latest state of one journey across agencies.
 * :class:`InsightCell` on ``cx.insights.<life-experience>``: one aggregate with small-cell
   suppression; the contract itself refuses to show a count of 1-10 (DESIGN.md §5).
+  1.1.0 (:class:`InsightCell`) adds metrics and ``to_agency``; 1.0.0 (:class:`InsightCellV1_0`)
+  is frozen and upcast on read.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ __all__ = [
     "DriverAverages",
     "EventCounts",
     "InsightCell",
+    "InsightCellV1_0",
     "JourneySnapshot",
     "Metric",
+    "MetricV1_0",
     "PeriodKind",
     "period_of",
 ]
@@ -128,9 +132,11 @@ class PeriodKind(StrEnum):
     WEEK = "week"
 
 
-class Metric(StrEnum):
+class MetricV1_0(StrEnum):
     """What an insight cell measures."""
 
+    # The metric vocabulary of insight-cell 1.0.0: frozen (its docstring is in the released
+    # schema too). New metrics go into :class:`Metric` with a new minor version.
     JOURNEYS_STARTED = "journeys-started"
     JOURNEYS_COMPLETED = "journeys-completed"
     JOURNEYS_STALLED = "journeys-stalled"
@@ -149,6 +155,40 @@ class Metric(StrEnum):
     HUMANITY = "humanity"
 
 
+# The released 1.0.0 schema names this enum "Metric"; keep its bytes identical on re-export.
+MetricV1_0.__name__ = MetricV1_0.__qualname__ = "Metric"
+
+
+class Metric(StrEnum):
+    """What an insight cell measures (insight-cell 1.1.0)."""
+
+    JOURNEYS_STARTED = "journeys-started"
+    JOURNEYS_COMPLETED = "journeys-completed"
+    JOURNEYS_STALLED = "journeys-stalled"
+    JOURNEYS_EXPIRED = "journeys-expired"
+    EVENTS = "events"
+    ABANDONMENT_RATE = "abandonment-rate"
+    MEAN_WAIT_SECONDS = "mean-wait-seconds"
+    MEAN_ELAPSED_DAYS = "mean-elapsed-days"
+    SATISFACTION = "satisfaction"
+    TRUST = "trust"
+    EFFECTIVENESS = "effectiveness"
+    EASE = "ease"
+    EFFICIENCY = "efficiency"
+    EQUITY_TRANSPARENCY = "equity-transparency"
+    EMPLOYEE_HELPFULNESS = "employee-helpfulness"
+    HUMANITY = "humanity"
+    # New in 1.1.0.
+    #: completed / started, 0-1.
+    COMPLETION_RATE = "completion-rate"
+    #: Median days from first to last event over completed journeys.
+    MEDIAN_DAYS_TO_COMPLETE = "median-days-to-complete"
+    #: 90th percentile (nearest rank) of the same.
+    P90_DAYS_TO_COMPLETE = "p90-days-to-complete"
+    #: Stalled journeys at the hand-off from ``agency`` to ``to_agency`` (a count).
+    STALLS_AT_HANDOFF = "stalls-at-handoff"
+
+
 def period_of(moment: datetime | date, kind: PeriodKind) -> str:
     """The period label containing ``moment``: ``2026-04-03`` or ISO week ``2026-W14``."""
     day = moment.date() if isinstance(moment, datetime) else moment
@@ -158,28 +198,21 @@ def period_of(moment: datetime | date, kind: PeriodKind) -> str:
     return f"{year:04d}-W{week:02d}"
 
 
-class InsightCell(ContractModel):
-    """One aggregate over journeys of a life experience; small cells are suppressed.
-
-    ``agency``/``stage`` of None mean "all agencies"/"all stages". A suppressed cell
-    shows neither value nor count; an unsuppressed one never shows a count of 1-10.
-    """
-
-    contract_name: ClassVar[str] = "insight-cell"
-    contract_version: ClassVar[str] = "1.0.0"
+class _InsightCellFields(ContractModel):
+    """The fields and rules every minor version of ``insight-cell`` 1.x shares."""
 
     life_experience: LifeExperienceId
     period_kind: PeriodKind
     period: Annotated[str, StringConstraints(max_length=10, pattern=PERIOD_PATTERN)]
     agency: AgencyId | None = None
     stage: Stage | None = None
-    metric: Metric
+    metric: StrEnum
     value: float | None = None
     count: _Count | None = None
     suppressed: bool
 
     @model_validator(mode="after")
-    def _consistent(self) -> InsightCell:
+    def _consistent(self) -> _InsightCellFields:
         is_week = "W" in self.period
         if is_week != (self.period_kind is PeriodKind.WEEK):
             raise ValueError("period does not match period_kind")
@@ -197,14 +230,69 @@ class InsightCell(ContractModel):
             raise ValueError(f"a count of 1-{SMALL_CELL_MAX} must be suppressed")
         return self
 
+    def _key_parts(self) -> tuple[str, ...]:
+        return (
+            self.life_experience,
+            self.period,
+            self.agency or "*",
+            self.stage.value if self.stage else "*",
+            self.metric.value,
+        )
+
+
+class InsightCellV1_0(_InsightCellFields):
+    """One aggregate over journeys of a life experience; small cells are suppressed.
+
+    ``agency``/``stage`` of None mean "all agencies"/"all stages". A suppressed cell
+    shows neither value nor count; an unsuppressed one never shows a count of 1-10.
+    """
+
+    # insight-cell 1.0.0: frozen, read and upcast only (the docstring above is part of the
+    # released schema, so it stays word for word).
+    # Titled as released, so that a re-export reproduces the released file byte for byte.
+    model_config = ConfigDict(title="InsightCell")
+    contract_name: ClassVar[str] = "insight-cell"
+    contract_version: ClassVar[str] = "1.0.0"
+
+    metric: MetricV1_0
+
     def key(self) -> str:
         """The Kafka key of this cell: ``<le>|<period>|<agency or *>|<stage or *>|<metric>``."""
-        return "|".join(
-            (
-                self.life_experience,
-                self.period,
-                self.agency or "*",
-                self.stage.value if self.stage else "*",
-                self.metric.value,
-            )
-        )
+        return "|".join(self._key_parts())
+
+
+class InsightCell(_InsightCellFields):
+    """One aggregate over journeys of a life experience; small cells are suppressed.
+
+    ``agency``/``stage`` of None mean "all agencies"/"all stages". A suppressed cell
+    shows neither value nor count; an unsuppressed one never shows a count of 1-10.
+    1.1.0 adds completion rate, median and p90 days to complete, and stalls at an agency
+    hand-off: ``agency`` is the agency a stalled journey last reached, ``to_agency`` the
+    one it was handed to (None: it had reached every participating agency).
+    """
+
+    contract_name: ClassVar[str] = "insight-cell"
+    contract_version: ClassVar[str] = "1.1.0"
+
+    metric: Metric
+    to_agency: AgencyId | None = None
+
+    @model_validator(mode="after")
+    def _handoff(self) -> InsightCell:
+        if self.metric is Metric.STALLS_AT_HANDOFF:
+            if self.agency is None:
+                raise ValueError("a stalls-at-handoff cell names the agency it stalled at")
+            if self.stage is not None:
+                raise ValueError("a stalls-at-handoff cell is over all stages")
+            if self.to_agency == self.agency:
+                raise ValueError("a hand-off goes to another agency")
+        elif self.to_agency is not None:
+            raise ValueError("to_agency is only set on a stalls-at-handoff cell")
+        return self
+
+    def key(self) -> str:
+        """The Kafka key of this cell: ``<le>|<period>|<agency or *>|<stage or *>|<metric>``,
+        and for a hand-off with a second agency ``|<to_agency>`` after it (unique per
+        hand-off; every 1.0.0 key is unchanged)."""
+        parts = self._key_parts()
+        return "|".join((*parts, self.to_agency) if self.to_agency else parts)

@@ -24,7 +24,7 @@ from contracts.events import (
     FeedbackV1_0,
     ServiceInteraction,
 )
-from contracts.joined import InsightCell, JourneySnapshot
+from contracts.joined import InsightCell, InsightCellV1_0, JourneySnapshot
 
 __all__ = [
     "CONTRACT_NAME_PATTERN",
@@ -177,6 +177,7 @@ def load_registry() -> Registry:
             ContractEntry(FeedbackV1_0, ContractKind.EVENT),
             ContractEntry(Feedback, ContractKind.EVENT),
             ContractEntry(JourneySnapshot, ContractKind.JOURNEY),
+            ContractEntry(InsightCellV1_0, ContractKind.INSIGHT),
             ContractEntry(InsightCell, ContractKind.INSIGHT),
         )
     )

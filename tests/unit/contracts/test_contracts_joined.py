@@ -10,7 +10,17 @@ from cx_contract_samples import T0, cell, snapshot
 from pydantic import ValidationError
 
 from contracts import JourneySnapshot, JourneyStatus, Metric, PeriodKind
-from contracts.joined import AgencyStep, DriverAverages, EventCounts, period_of
+from contracts.export import load_released_schemas
+from contracts.joined import (
+    AgencyStep,
+    DriverAverages,
+    EventCounts,
+    InsightCell,
+    InsightCellV1_0,
+    MetricV1_0,
+    period_of,
+)
+from contracts.registry import load_registry
 
 
 def test_snapshot_holds_the_journey_in_agency_order() -> None:
@@ -94,3 +104,56 @@ def test_zero_and_larger_counts_are_shown_and_suppressed_cells_hide_everything()
         cell(suppressed=True, count=None, value=3.0)
     with pytest.raises(ValidationError, match="neither value nor count"):
         cell(suppressed=True, count=12, value=None)
+
+
+def test_insight_cell_1_1_adds_metrics_and_a_handoff_agency_to_a_frozen_1_0() -> None:
+    assert (InsightCellV1_0.contract_version, InsightCell.contract_version) == ("1.0.0", "1.1.0")
+    new = {m.value for m in Metric} - {m.value for m in MetricV1_0}
+    assert new == {
+        "completion-rate",
+        "median-days-to-complete",
+        "p90-days-to-complete",
+        "stalls-at-handoff",
+    }
+    assert "to_agency" in InsightCell.model_fields
+    assert "to_agency" not in InsightCellV1_0.model_fields
+    released = load_released_schemas()
+    assert ("insight-cell", "1.0.0") in released and ("insight-cell", "1.1.0") in released
+    # The released 1.0.0 still refuses what only 1.1.0 can say.
+    fields = cell().model_dump(exclude={"to_agency"})
+    with pytest.raises(ValidationError):
+        InsightCellV1_0(**{**fields, "metric": "completion-rate", "value": 0.5, "count": None})
+
+
+def test_a_1_0_cell_is_read_and_upcast_with_its_key_unchanged() -> None:
+    fields = cell().model_dump(exclude={"to_agency"})
+    old = InsightCellV1_0.model_validate_json(InsightCellV1_0(**fields).model_dump_json())
+    upcast = load_registry().upcast(old)
+    assert isinstance(upcast, InsightCell)
+    assert upcast.to_agency is None and upcast.metric is Metric.JOURNEYS_STARTED
+    assert upcast.key() == old.key() == cell().key()
+
+
+def test_a_handoff_cell_is_keyed_by_both_agencies() -> None:
+    base = {"agency": "usda-fns", "stage": None, "metric": "stalls-at-handoff"}
+    to_ssa = cell(**base, to_agency="ssa")
+    to_none = cell(**base)
+    assert to_ssa.key() == "having-a-child|2026-W14|usda-fns|*|stalls-at-handoff|ssa"
+    assert to_none.key() == "having-a-child|2026-W14|usda-fns|*|stalls-at-handoff"
+    assert cell(**base, to_agency="hhs").key() != to_ssa.key()
+    assert InsightCell.model_validate_json(to_ssa.model_dump_json()) == to_ssa
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"metric": "stalls-at-handoff", "stage": None, "agency": None, "to_agency": "ssa"},
+        {"metric": "stalls-at-handoff", "stage": "apply", "to_agency": "ssa"},
+        {"metric": "stalls-at-handoff", "stage": None, "to_agency": "usda-fns"},
+        {"metric": "journeys-started", "to_agency": "ssa"},
+        {"metric": "stalls-at-handoff", "stage": None, "count": 4, "value": 4.0},
+    ],
+)
+def test_a_handoff_cell_must_be_well_formed(overrides: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        cell(**overrides)
