@@ -1,0 +1,110 @@
+"""Whole-cluster outage: a dedicated one-node cluster stops while a publisher publishes
+and the joiner runs; after the restart everything flows, nothing lost or duplicated.
+
+The publisher spools while Kafka is down (``producers.spool``) and drains after the
+restart; the joiner process must ride the outage out (waiting and retrying) rather than
+exit, and then join everything: one snapshot version per distinct event, equal to the
+pure reference over the events the agency topic holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from broker.kafka.launcher import LocalKafka
+from broker.settings import Settings
+from contracts.envelope import decode
+from producers import AgencyPublisher, DeliveryStatus, RawRecord
+from tests.integration.joiner_helpers import (
+    assert_matches_reference,
+    event_id_counts,
+    joined_history,
+    make_env,
+    read_all,
+    reference,
+    start_joiner,
+    wait_for,
+)
+from tests.unit.producers.test_ingest import AGENCY, good
+
+pytestmark = pytest.mark.kafka
+
+BATCH = 60
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def own_cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalKafka]:
+    """A dedicated one-node cluster this test stops and restarts."""
+    state_dir = tmp_path_factory.mktemp("reliability-outage")
+    async with LocalKafka(Settings(state_dir=state_dir), nodes=1) as cluster:
+        yield cluster
+
+
+def raws(start: int) -> list[RawRecord]:
+    return [RawRecord.model_validate(good(i % 4, start + i)) for i in range(BATCH)]
+
+
+async def snapshots(settings: Settings) -> int:
+    return sum(len(s) for s in (await joined_history(settings)).values())
+
+
+async def test_cluster_outage_spools_waits_and_then_loses_nothing(
+    own_cluster: LocalKafka, tmp_path: Path
+) -> None:
+    env = await make_env(own_cluster.bootstrap_servers, tmp_path, "outage", "joiner-outage")
+    options: dict[str, Any] = {"send_timeout": 3.0, "retry_interval": 0.5}
+    joiner = start_joiner(env, "0", until_idle=False)
+    try:
+        async with AgencyPublisher(env.settings, AGENCY, keyring=env.keyring, **options) as pub:
+            before = await pub.publish_many(raws(1000))
+            assert {r.status for r in before} == {DeliveryStatus.SENT}
+
+            async def first_batch_joined() -> bool:
+                return await snapshots(env.settings) >= BATCH
+
+            await wait_for(first_batch_joined, 60, "first batch joined", joiner)
+
+            await asyncio.to_thread(own_cluster.stop_node, 1)
+            during: list[Any] = []
+            for start in range(2000, 2000 + 3 * BATCH, BATCH):
+                during += await pub.publish_many(raws(start))
+            assert {r.status for r in during} == {DeliveryStatus.SPOOLED}
+            assert pub.spooled == 3 * BATCH
+            # The joiner has been cut off for at least the spooling time (several send
+            # timeouts): it must still be running, not have given up.
+            down_log = joiner.output()
+            assert joiner.proc.poll() is None, f"joiner exited in the outage:\n{down_log[-3000:]}"
+
+            await own_cluster.start_node(1)
+            after = await pub.publish_many(raws(3000))
+            await asyncio.wait_for(pub.wait_drained(), 90)
+            assert pub.spooled == 0
+        total = BATCH * 5
+
+        async def all_joined() -> bool:
+            return await snapshots(env.settings) >= total
+
+        await wait_for(all_joined, 90, "everything joined after the restart", joiner)
+    finally:
+        if joiner.proc.poll() is None:
+            joiner.proc.send_signal(signal.SIGTERM)
+    log = await joiner.finish(60)
+    assert "joiner stopped: records=" in log
+    assert {r.status for r in after} <= {DeliveryStatus.SENT, DeliveryStatus.SPOOLED}
+
+    records = await read_all(env.settings, [env.settings.topics.agency(AGENCY)])
+    counts = event_id_counts(records)
+    published = {str(r.event_id) for r in [*before, *during, *after]}
+    assert set(counts) == published  # nothing lost
+    assert set(counts.values()) == {1}  # nothing duplicated in the topic
+    events = [decode(r.key, r.value, r.headers).event for r in records]
+    history = await joined_history(env.settings)
+    assert_matches_reference(history, reference(events))
+    assert sum(len(s) for s in history.values()) == total
