@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "publish": "producers.cli:publish",
     "simulate": "producers.simulate_cli:simulate",
     "insights": "consumers.insights.cli:insights",
+    "bench": "broker.commands.bench:bench",
 }
 
 

@@ -1,0 +1,128 @@
+"""Section 3, latency: publish → ``JourneySnapshot`` visible to a ``read_committed``
+subscriber, at a steady rate.
+
+A joiner worker runs on fresh topics; this process publishes simulated records (no
+duplicates, no late deliveries, so each folds into one new snapshot) through the agency
+publishers at ``rate`` events/s, and a ``read_committed`` consumer on every
+``cx.joined.*`` topic notes when each snapshot arrives. An event's latency runs from the
+start of its preparation to the first committed snapshot of its journey after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from collections import defaultdict, deque
+from typing import Any
+
+from bench.consume import start_worker
+from bench.stats import latency_summary
+from bench.workload import BenchEnv, simulated_raws
+from contracts.catalog import load_catalog
+from producers.publisher import AgencyPublisher, PreparedEvent
+from producers.simulator.publish import SimulationPreparer
+
+__all__ = ["run_latency"]
+
+#: Publishing ticks per second (each tick sends what the rate owes so far).
+TICKS_PER_S = 50
+#: How long to wait for the last snapshots after publishing stopped.
+DRAIN_S = 15.0
+
+
+async def _subscriber(env: BenchEnv, ready: asyncio.Event, seen: Any) -> None:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    topics = [env.settings.topics.joined(le.id) for le in load_catalog().life_experiences]
+    consumer = AIOKafkaConsumer(
+        **env.settings.kafka_client_kwargs(),
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        tps = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+        consumer.assign(tps)
+        await consumer.seek_to_end(*tps)
+        for tp in tps:
+            await consumer.position(tp)
+        ready.set()
+        while True:
+            batch = await consumer.getmany(timeout_ms=100)
+            now = time.perf_counter()
+            for records in batch.values():
+                for record in records:
+                    seen(record.key, now)
+    finally:
+        await consumer.stop()
+
+
+async def run_latency(env: BenchEnv, rate: float, seconds: float, seed: int) -> dict[str, Any]:
+    """Publish ``rate * seconds`` events at ``rate``/s; p50/p99 publish → snapshot visible."""
+    total = max(1, int(rate * seconds))
+    raws = simulated_raws(total, seed, duplicates=False)
+    worker = await start_worker(env, "joiner", f"bench-lat-{secrets.token_hex(3)}", idle=0)
+    await worker.wait_assigned()
+    waiting: dict[bytes, deque[float]] = defaultdict(deque)
+    latencies: list[float] = []
+
+    all_seen = asyncio.Event()
+
+    def seen(key: bytes, now: float) -> None:
+        pending = waiting.get(key)
+        while pending:
+            latencies.append(now - pending.popleft())
+        if len(latencies) >= total:
+            all_seen.set()
+
+    ready = asyncio.Event()
+    subscriber = asyncio.create_task(_subscriber(env, ready, seen))
+    await ready.wait()
+    preparer = SimulationPreparer(env.keyring)
+    agencies = sorted({raw.agency for raw in raws})
+    publishers = {
+        a: AgencyPublisher(env.settings, a, keyring=env.keyring, spool=False) for a in agencies
+    }
+    behind = 0.0
+    try:
+        for publisher in publishers.values():
+            await publisher.__aenter__()
+        began = time.perf_counter()
+        sent = 0
+        while sent < total:
+            owed = min(total, int((time.perf_counter() - began) * rate) + 1) - sent
+            by_agency: dict[str, list[PreparedEvent]] = {}
+            for raw in raws[sent : sent + owed]:
+                started = time.perf_counter()
+                prepared = preparer.prepare(raw)
+                waiting[prepared.record.key].append(started)
+                by_agency.setdefault(raw.agency, []).append(prepared)
+            await asyncio.gather(*(publishers[a].deliver(e) for a, e in by_agency.items()))
+            sent += owed
+            next_at = began + sent / rate
+            pause = next_at - time.perf_counter()
+            if pause > 0:
+                await asyncio.sleep(max(pause, 1 / TICKS_PER_S))
+            else:
+                behind = max(behind, -pause)
+        published_s = time.perf_counter() - began
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_seen.wait(), DRAIN_S)
+    finally:
+        for publisher in publishers.values():
+            await publisher.__aexit__(None, None, None)
+        subscriber.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await subscriber
+        worker.terminate()
+    await worker.finish(limit=60)
+    return {
+        "target_events_per_s": rate,
+        "achieved_events_per_s": round(total / published_s, 1),
+        "events": total,
+        "max_behind_schedule_ms": round(behind * 1000, 1),
+        "unmatched": total - len(latencies),
+    } | latency_summary(latencies)

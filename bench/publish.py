@@ -1,0 +1,260 @@
+"""Section 1, publish: the same records through four producers, back to back.
+
+(a) Kafka's own ``ProducerPerformance`` (the JVM ceiling) at the payload's mean value size;
+(b) raw aiokafka sending the pre-signed records (``acks=all``, idempotent, pipelined);
+(c) FastStream publishing the decoded contract models;
+(d) ``AgencyPublisher`` end to end: de-identify, validate, guard, sign (``EventPreparer``,
+per agency and life experience as the simulator publishes) and ``deliver``.
+
+Latency is per record from the moment it is handed to the producer until its
+acknowledgement; for (d) from the start of its preparation until its round (500 records,
+the publisher's batch) is acknowledged, because ``deliver`` resolves a whole round at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from bench.profiling import profiled
+from bench.stats import latency_summary, rate
+from bench.workload import BenchEnv, Payload
+from broker.errors import CxError
+from broker.kafka.jars import ensure_jars, java_executable
+from contracts.envelope import decode
+from producers.publisher import AgencyPublisher, PreparedEvent
+from producers.simulator.publish import DEFAULT_BATCH, SimulationPreparer
+
+__all__ = [
+    "IN_FLIGHT",
+    "PerfSummary",
+    "parse_perf_summary",
+    "run_aiokafka",
+    "run_faststream",
+    "run_producer_performance",
+    "run_publisher",
+]
+
+#: Records in flight at once for the pipelined peers (b) and (c).
+IN_FLIGHT = 2000
+#: Producer tuning shared by every peer (the publisher's own settings).
+LINGER_MS = 5
+MAX_BATCH_BYTES = 256 * 1024
+
+PerfSummary = dict[str, float | int | None]
+
+_SUMMARY = re.compile(
+    r"(?P<records>\d+) records sent, (?P<rate>[\d.]+) records/sec \((?P<mb>[\d.]+) MB/sec\), "
+    r"(?P<avg>[\d.]+) ms avg latency, (?P<max>[\d.]+) ms max latency, (?P<p50>\d+) ms 50th, "
+    r"(?P<p95>\d+) ms 95th, (?P<p99>\d+) ms 99th, (?P<p999>\d+) ms 99\.9th"
+)
+
+
+def parse_perf_summary(output: str) -> PerfSummary:
+    """Figures of ProducerPerformance's final summary line (the last one in ``output``)."""
+    matches = list(_SUMMARY.finditer(output))
+    if not matches:
+        raise CxError("ProducerPerformance printed no summary line")
+    m = matches[-1]
+    return {
+        "events": int(m["records"]),
+        "events_per_s": float(m["rate"]),
+        "mb_per_s": float(m["mb"]),
+        "p50_ms": float(m["p50"]),
+        "p99_ms": float(m["p99"]),
+        "max_ms": float(m["max"]),
+        "samples": int(m["records"]),
+    }
+
+
+def run_producer_performance(
+    env: BenchEnv, topic: str, events: int, record_size: int, log_dir: Path
+) -> PerfSummary:
+    """Run Kafka's ProducerPerformance (same acks, idempotence, linger and batch size)."""
+    jars = ensure_jars(env.settings.cache_dir)
+    log_config = Path(str(files("broker.kafka").joinpath("log4j2.properties")))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        java_executable(),
+        "-Xmx256m",
+        f"-Dlog4j2.configurationFile={log_config}",
+        f"-Dcx.kafka.logdir={log_dir}",
+        "-cp",
+        f"{jars}/*",
+        "org.apache.kafka.tools.ProducerPerformance",
+        "--topic",
+        topic,
+        "--num-records",
+        str(events),
+        "--record-size",
+        str(record_size),
+        "--throughput",
+        "-1",
+        "--producer-props",
+        f"bootstrap.servers={env.settings.resolved_bootstrap()}",
+        "acks=all",
+        "enable.idempotence=true",
+        f"linger.ms={LINGER_MS}",
+        f"batch.size={MAX_BATCH_BYTES}",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
+        raise CxError(f"ProducerPerformance failed ({proc.returncode}):\n{tail}")
+    return parse_perf_summary(proc.stdout)
+
+
+async def _windowed(
+    count: int, send: Callable[[int], Awaitable[asyncio.Future[Any]]]
+) -> dict[str, Any]:
+    """Call ``send(i)`` for every record with at most :data:`IN_FLIGHT` unacknowledged;
+    per-record latency from the call to the acknowledgement."""
+    latencies: list[float] = []
+    window: deque[asyncio.Future[Any]] = deque()
+
+    def done(started: float) -> Callable[[asyncio.Future[Any]], None]:
+        def record(future: asyncio.Future[Any]) -> None:
+            if not future.cancelled() and future.exception() is None:
+                latencies.append(time.perf_counter() - started)
+
+        return record
+
+    began = time.perf_counter()
+    for index in range(count):
+        if len(window) >= IN_FLIGHT:
+            await window.popleft()
+        started = time.perf_counter()
+        future = await send(index)
+        future.add_done_callback(done(started))
+        window.append(future)
+    await asyncio.gather(*window)
+    elapsed = time.perf_counter() - began
+    if len(latencies) != count:
+        raise CxError(f"{count - len(latencies)} of {count} records were not acknowledged")
+    return {
+        "events": count,
+        "seconds": round(elapsed, 3),
+        "events_per_s": rate(count, elapsed),
+    } | latency_summary(latencies)
+
+
+async def run_aiokafka(env: BenchEnv, payload: Payload) -> dict[str, Any]:
+    """(b) Pre-serialized, pre-signed records through one idempotent aiokafka producer."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(
+        **env.settings.kafka_client_kwargs(),
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=LINGER_MS,
+        max_batch_size=MAX_BATCH_BYTES,
+    )
+    await producer.start()
+    try:
+        records = [p.record for p in payload.prepared]
+
+        async def send(i: int) -> asyncio.Future[Any]:
+            r = records[i]
+            future: asyncio.Future[Any] = await producer.send(
+                payload.topics[i], r.value, key=r.key, headers=list(r.headers)
+            )
+            return future
+
+        return await _windowed(len(records), send)
+    finally:
+        await producer.stop()
+
+
+async def run_faststream(env: BenchEnv, payload: Payload) -> dict[str, Any]:
+    """(c) FastStream's KafkaBroker publishing the contract models (FastStream serializes
+    them; the CloudEvents headers and signature are not sent: FastStream has no hook for
+    them, so this peer does less work than (d))."""
+    from faststream.kafka import KafkaBroker
+
+    events = [
+        decode(p.record.key, p.record.value, p.record.headers).event for p in payload.prepared
+    ]
+    broker = KafkaBroker(
+        env.settings.resolved_bootstrap(),
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=LINGER_MS,
+        max_batch_size=MAX_BATCH_BYTES,
+        logger=None,
+    )
+    await broker.start()
+    try:
+
+        async def send(i: int) -> asyncio.Future[Any]:
+            event = events[i]
+            future: asyncio.Future[Any] = await broker.publish(
+                event,
+                payload.topics[i],
+                key=event.journey_token.encode("ascii"),
+                no_confirm=True,
+            )
+            return future
+
+        return await _windowed(len(events), send)
+    finally:
+        await broker.stop()
+
+
+async def run_publisher(
+    env: BenchEnv, payload: Payload, profile: Path | None = None
+) -> dict[str, Any]:
+    """(d) Raw records → ``EventPreparer`` → ``AgencyPublisher.deliver``, in rounds of the
+    publisher's batch, every agency's round delivered concurrently."""
+    preparer = SimulationPreparer(env.keyring)
+    agencies = sorted({raw.agency for raw in payload.raws})
+    publishers = {
+        a: AgencyPublisher(env.settings, a, keyring=env.keyring, spool=False, linger_ms=LINGER_MS)
+        for a in agencies
+    }
+    for publisher in publishers.values():
+        await publisher.__aenter__()
+    latencies: list[float] = []
+    sent = 0
+    try:
+
+        async def all_rounds() -> float:
+            nonlocal sent
+            began = time.perf_counter()
+            raws = payload.raws
+            for start in range(0, len(raws), DEFAULT_BATCH):
+                by_agency: dict[str, list[PreparedEvent]] = {}
+                starts: list[float] = []
+                for raw in raws[start : start + DEFAULT_BATCH]:
+                    starts.append(time.perf_counter())
+                    by_agency.setdefault(raw.agency, []).append(preparer.prepare(raw))
+                results = await asyncio.gather(
+                    *(publishers[a].deliver(events) for a, events in by_agency.items())
+                )
+                acked = time.perf_counter()
+                sent += sum(1 for rs in results for r in rs if r.partition is not None)
+                latencies.extend(acked - s for s in starts)
+            return time.perf_counter() - began
+
+        if profile is None:
+            elapsed = await all_rounds()
+        else:
+            with profiled(profile):
+                elapsed = await all_rounds()
+    finally:
+        for publisher in publishers.values():
+            await publisher.__aexit__(None, None, None)
+    count = len(payload.raws)
+    if sent != count:
+        raise CxError(f"the publishers acknowledged {sent} of {count} records")
+    return {
+        "events": count,
+        "seconds": round(elapsed, 3),
+        "events_per_s": rate(count, elapsed),
+    } | latency_summary(latencies)

@@ -1,0 +1,75 @@
+"""``cxbroker bench --quick`` with tiny counts: every section completes and the results file
+is valid JSON with every section's figures. Speed is never checked here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from broker.cli import main
+from tests.kafka_fixture import KafkaEndpoint
+
+pytestmark = pytest.mark.kafka
+
+SECTIONS = ("publish", "join", "latency", "memory", "scale")
+
+
+def test_quick_bench_runs_every_section_and_writes_json(
+    kafka: KafkaEndpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CX_BOOTSTRAP_SERVERS", kafka.bootstrap_servers)
+    monkeypatch.setenv("CX_STATE_DIR", str(tmp_path / "state"))
+    out = tmp_path / "results"
+    result = CliRunner().invoke(
+        main,
+        [
+            "bench",
+            "--quick",
+            "--events",
+            "120",
+            "--latency-rate",
+            "100",
+            "--latency-seconds",
+            "1",
+            "--max-journeys",
+            "60",
+            "--partitions",
+            "2",
+            "--out",
+            str(out),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    (path,) = out.glob("*.json")
+    doc = json.loads(path.read_text())
+
+    assert set(doc["sections"]) == set(SECTIONS)
+    assert doc["machine"]["cores"] >= 1
+    assert len(doc["machine"]["load_average_start"]) == 3
+    publish = doc["sections"]["publish"]
+    for peer in ("a_producer_performance", "b_aiokafka", "c_faststream", "d_agency_publisher"):
+        assert publish[peer]["events"] == 120, peer
+        assert publish[peer]["events_per_s"] > 0, peer
+        assert publish[peer]["p99_ms"] >= publish[peer]["p50_ms"] >= 0, peer
+    assert publish["ratio_d_over_b"] > 0
+    join = doc["sections"]["join"]
+    assert join["passthrough"]["events"] == join["joiner"]["events"] == 120
+    assert join["ratio_b_over_a"] > 0
+    latency = doc["sections"]["latency"]
+    assert latency["events"] == 100
+    assert latency["samples"] + latency["unmatched"] == 100
+    assert latency["samples"] > 0
+    memory = doc["sections"]["memory"]
+    assert set(memory["steps"]) == {"20", "60"}
+    for size, step in memory["steps"].items():
+        assert step["fill"]["events"] == int(size)
+        assert step["at_size"]["journeys_held"] == int(size)
+        assert step["at_size"]["peak_rss_mib"] > 0
+    scale = doc["sections"]["scale"]
+    assert scale["1_process"]["events"] == scale["2_process"]["events"] == 120
+    assert len(scale["2_process"]["per_process_events"]) == 2
+    assert "(d)/(b)" in result.output
