@@ -1,0 +1,270 @@
+"""Soak: a steady event rate through the joiner for minutes; RSS and consumer lag over time.
+
+``python -m bench.soak --minutes 10 --rate 1000`` starts a one-node local cluster (or uses
+``--bootstrap``), a fresh deployment (topic prefix, keyring, state dir), the joiner as a
+separate process (``python -m broker join``), and publishes simulated records (de-identified
+and signed by the publisher's preparer, as agencies would) at ``--rate`` per second. Every
+``--sample`` seconds it prints and records: events sent, the achieved rate, the joiner's RSS,
+this process's RSS and the joiner group's lag (records of the agency topics not yet
+committed). At the end it waits for the lag to reach zero and prints a summary comparing
+the first and last thirds of the run (flat = the last third's mean within a few percent of
+the first's); the figures also go to ``bench/results/soak-<time>.json``.
+
+A benchmark, not a test: it prints figures and never fails on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from bench.machine import machine_info, rss_kib
+from bench.workload import BenchEnv, make_env
+from broker.admin import admin_client
+from broker.kafka.launcher import LocalKafka
+from broker.settings import Settings
+from contracts.catalog import load_catalog
+from producers.simulator import Simulation
+from producers.simulator.publish import SimulationPreparer
+
+__all__ = ["Sample", "consumer_lag", "main", "run_soak", "summarize"]
+
+RESULTS = Path(__file__).parent / "results"
+Sample = dict[str, float | int | None]
+
+
+async def consumer_lag(env: BenchEnv, group: str, consumer: AIOKafkaConsumer) -> int:
+    """Records of the agency topics that ``group`` has not committed yet."""
+    topics = [env.settings.topics.agency(a.id) for a in load_catalog().agencies]
+    tps = [TopicPartition(t, p) for t in topics for p in range(env.settings.partitions)]
+    # Committed offsets first: end offsets only grow, so the lag is never negative.
+    async with admin_client(env.settings) as admin:
+        committed = await admin.list_consumer_group_offsets(group)
+    ends = await consumer.end_offsets(tps)
+    done = {tp: meta.offset for tp, meta in committed.items() if meta.offset >= 0}
+    return sum(end - done.get(tp, 0) for tp, end in ends.items())
+
+
+def _mib(kib: int | None) -> float | None:
+    return None if kib is None else round(kib / 1024, 1)
+
+
+def _third_means(samples: list[Sample], field: str) -> tuple[float | None, float | None]:
+    values = [float(v) for s in samples if (v := s.get(field)) is not None]
+    if len(values) < 3:
+        return None, None
+    third = max(1, len(values) // 3)
+    return round(statistics.fmean(values[:third]), 1), round(statistics.fmean(values[-third:]), 1)
+
+
+def summarize(samples: list[Sample]) -> dict[str, Any]:
+    """First-third and last-third means of RSS and lag, and their maxima."""
+    out: dict[str, Any] = {}
+    for field in ("joiner_rss_mib", "soak_rss_mib", "lag"):
+        first, last = _third_means(samples, field)
+        values = [v for s in samples if (v := s.get(field)) is not None]
+        out[field] = {"first_third": first, "last_third": last, "max": max(values, default=None)}
+    return out
+
+
+async def _publish(
+    env: BenchEnv, rate: float, seconds: float, seed: int, sent: list[int]
+) -> dict[str, Any]:
+    """Publish simulated records at ``rate`` per second for ``seconds``; counts into sent[0]."""
+    preparer = SimulationPreparer(env.keyring)
+    simulation = Simulation(int(rate * seconds) // 3 + 100, seed)
+    deliveries = iter(simulation.deliveries())
+    producer = AIOKafkaProducer(
+        **env.settings.kafka_client_kwargs(), acks="all", enable_idempotence=True, linger_ms=5
+    )
+    await producer.start()
+    pending: deque[asyncio.Future[Any]] = deque()
+    failures = 0
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    # At most a quarter second's worth per tick: when the machine cannot keep up, the
+    # achieved rate drops (and is reported) instead of the run overshooting its duration.
+    per_tick = max(1, int(rate / 4))
+    try:
+        while (elapsed := loop.time() - started) < seconds:
+            due = min(per_tick, int(rate * elapsed) - sent[0])
+            for _ in range(max(0, due)):
+                delivery = next(deliveries, None)
+                if delivery is None:
+                    break
+                prepared = preparer.prepare(delivery.record)
+                topic = env.settings.topics.agency(delivery.record.agency)
+                pending.append(
+                    await producer.send(
+                        topic,
+                        prepared.record.value,
+                        key=prepared.record.key,
+                        headers=list(prepared.record.headers),
+                    )
+                )
+                sent[0] += 1
+            while pending and pending[0].done():
+                failures += pending.popleft().exception() is not None
+            await asyncio.sleep(0.05)  # pacing tick (a benchmark, not a test)
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        failures += sum(isinstance(r, BaseException) for r in results)
+    finally:
+        await producer.stop()
+    return {"sent": sent[0], "failed": failures, "seconds": round(loop.time() - started, 1)}
+
+
+async def run_soak(
+    minutes: float,
+    rate: float,
+    sample_every: float,
+    bootstrap: str | None,
+    partitions: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Run the soak and return its figures (samples, summary, drain time)."""
+    with tempfile.TemporaryDirectory(prefix="cx-soak-") as tmp:
+        work = Path(tmp)
+        async with contextlib.AsyncExitStack() as stack:
+            if bootstrap is None:
+                local = LocalKafka(Settings(state_dir=work / "kafka"), nodes=1)
+                await stack.enter_async_context(local)
+                bootstrap = local.bootstrap_servers
+            env = await make_env(bootstrap, work, "soak", partitions)
+            group = f"soak-{env.name}"
+            log_path = work / "joiner.log"
+            child_env = {k: v for k, v in os.environ.items() if not k.startswith("CX_")}
+            child_env.update(env.worker_env())
+            joiner = _start_joiner(group, child_env, log_path)
+            try:
+                figures = await _measure(env, group, joiner, minutes, rate, sample_every, seed)
+            finally:
+                joiner.send_signal(signal.SIGTERM)
+                try:
+                    joiner.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    joiner.kill()
+                    joiner.wait()
+            figures["joiner_exit"] = joiner.returncode
+            figures["joiner_last_line"] = (log_path.read_text().strip().splitlines() or [""])[-1]
+            return figures
+
+
+def _start_joiner(group: str, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """The joiner as its own process (its RSS is what the soak watches)."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "broker", "join", "--group", group],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def _measure(
+    env: BenchEnv,
+    group: str,
+    joiner: subprocess.Popen[bytes],
+    minutes: float,
+    rate: float,
+    sample_every: float,
+    seed: int,
+) -> dict[str, Any]:
+    consumer = AIOKafkaConsumer(**env.settings.kafka_client_kwargs())
+    await consumer.start()
+    sent = [0]
+    samples: list[Sample] = []
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    async def sample() -> Sample:
+        now = loop.time() - started
+        row: Sample = {
+            "t": round(now, 1),
+            "sent": sent[0],
+            "rate": round(sent[0] / now, 1) if now > 0 else 0.0,
+            "joiner_rss_mib": _mib(rss_kib(joiner.pid)["rss_kib"]),
+            "soak_rss_mib": _mib(rss_kib()["rss_kib"]),
+            "lag": await consumer_lag(env, group, consumer),
+        }
+        samples.append(row)
+        print(
+            f"t={row['t']:>7}s sent={row['sent']:>8} rate={row['rate']:>7}/s "
+            f"joiner_rss={row['joiner_rss_mib']} MiB soak_rss={row['soak_rss_mib']} MiB "
+            f"lag={row['lag']}",
+            flush=True,
+        )
+        return row
+
+    async def sampler() -> None:
+        while True:
+            await asyncio.sleep(sample_every)
+            if joiner.poll() is not None:
+                raise RuntimeError(f"the joiner exited with {joiner.returncode}")
+            await sample()
+
+    task = asyncio.create_task(sampler())
+    try:
+        published = await _publish(env, rate, minutes * 60, seed, sent)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    drain_started = loop.time()
+    drained = False
+    try:
+        while loop.time() - drain_started < 300:
+            if (await sample())["lag"] == 0:
+                drained = True
+                break
+            await asyncio.sleep(1)
+    finally:
+        await consumer.stop()
+    return {
+        "minutes": minutes,
+        "target_rate": rate,
+        "published": published,
+        "drained": drained,
+        "drain_seconds": round(loop.time() - drain_started, 1),
+        "summary": summarize(samples),
+        "samples": samples,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line entry point (``python -m bench.soak``)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=1000.0, help="events per second")
+    parser.add_argument("--sample", type=float, default=10.0, help="seconds between samples")
+    parser.add_argument("--bootstrap", default=None, help="an existing cluster (default: local)")
+    parser.add_argument("--partitions", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    started = time.time()
+    figures = asyncio.run(
+        run_soak(args.minutes, args.rate, args.sample, args.bootstrap, args.partitions, args.seed)
+    )
+    figures["machine"] = machine_info(None)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"soak-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(started))}.json"
+    out.write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in figures.items() if k != "samples"}, indent=2))
+    print(f"figures written to {out}")
+
+
+if __name__ == "__main__":
+    main()
