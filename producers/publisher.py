@@ -195,6 +195,7 @@ class AgencyPublisher:
         self._wake = asyncio.Event()
         self._drainer: asyncio.Task[None] | None = None
         self._next_attempt = 0.0
+        self._closing = False
         self.sent_from_spool = 0
 
     def __repr__(self) -> str:
@@ -223,9 +224,11 @@ class AgencyPublisher:
 
     async def __aexit__(self, *exc: object) -> None:
         if self._drainer is not None:
-            self._drainer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._drainer
+            # A flag, not cancel(): Python 3.11's wait_for can swallow a cancellation that
+            # races with its timeout, which would leave the loop running forever.
+            self._closing = True
+            self._wake.set()
+            await self._drainer
             self._drainer = None
         async with self._lock:
             if self._spool is not None and len(self._spool):
@@ -233,7 +236,7 @@ class AgencyPublisher:
         await self._shutdown()
 
     async def _shutdown(self) -> None:
-        await self._drop_producer()
+        await self._drop_producer(graceful=True)
         if self._spool is not None:
             left = len(self._spool)
             if left:
@@ -373,11 +376,11 @@ class AgencyPublisher:
             max_batch_size=256 * 1024,
         )
         try:
-            await producer.start()
+            await asyncio.wait_for(producer.start(), self._send_timeout)
             # Fails fast here (instead of spooling forever) when the topic does not exist.
             await asyncio.wait_for(producer.partitions_for(self.topic), self._send_timeout)
         except BaseException as exc:
-            await self._stop(producer)
+            await self._abort(producer)
             self._next_attempt = time.monotonic() + self._retry_interval
             if isinstance(exc, asyncio.CancelledError):
                 raise
@@ -393,7 +396,12 @@ class AgencyPublisher:
         self._producer = producer
 
     async def _send(self, records: Sequence[Record]) -> list[tuple[int, int] | BaseException]:
-        """Enqueue every record (the producer batches them), then await all acks."""
+        """Enqueue every record (the producer batches them), then await all acks.
+
+        An idempotent aiokafka producer never expires a batch: it retries until the broker
+        answers. A record not acknowledged within ``send_timeout`` counts as failed here
+        (it goes to the spool) and the caller aborts the producer so it cannot be sent twice.
+        """
         producer = self._producer
         assert producer is not None
         futures: list[asyncio.Future[Any]] = []
@@ -408,10 +416,20 @@ class AgencyPublisher:
             except KafkaError as exc:
                 failure = exc
                 break
-        settled = await asyncio.gather(*futures, return_exceptions=True)
-        outcomes: list[tuple[int, int] | BaseException] = [
-            o if isinstance(o, BaseException) else (o.partition, o.offset) for o in settled
-        ]
+        if futures:
+            await asyncio.wait(futures, timeout=self._send_timeout)
+        outcomes: list[tuple[int, int] | BaseException] = []
+        for future in futures:
+            if not future.done():
+                future.cancel()
+                outcomes.append(KafkaTimeoutError("no acknowledgement within the send timeout"))
+            elif future.cancelled():
+                outcomes.append(ProducerClosed())
+            elif (error := future.exception()) is not None:
+                outcomes.append(error)
+            else:
+                metadata = future.result()
+                outcomes.append((metadata.partition, metadata.offset))
         if failure is not None:
             outcomes += [failure] * (len(records) - len(futures))
         return outcomes
@@ -453,11 +471,12 @@ class AgencyPublisher:
 
     async def _drain_loop(self) -> None:
         """Retry the drain while records wait, every ``retry_interval`` or when woken."""
-        while True:
+        while not self._closing:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._retry_interval)
+                async with asyncio.timeout(self._retry_interval):
+                    await self._wake.wait()
             self._wake.clear()
-            if not self.spooled:
+            if self._closing or not self.spooled:
                 continue
             try:
                 await self.drain()
@@ -469,13 +488,30 @@ class AgencyPublisher:
                     "draining the outage spool of %s failed: %s", self.agency, type(exc).__name__
                 )
 
-    async def _drop_producer(self) -> None:
+    async def _drop_producer(self, *, graceful: bool = False) -> None:
         producer, self._producer = self._producer, None
-        if producer is not None:
-            await self._stop(producer)
+        if producer is None:
+            return
+        if graceful:
+            # Every send was awaited, so nothing is pending and stop() returns quickly.
+            try:
+                await asyncio.wait_for(producer.stop(), self._send_timeout)
+                return
+            except (TimeoutError, KafkaError, OSError):
+                pass
+        await self._abort(producer)
 
-    async def _stop(self, producer: AIOKafkaProducer) -> None:
-        # Nothing is pending when this runs (every send was awaited), so stop is quick;
-        # the timeout only guards against a client stuck on a dead connection.
+    async def _abort(self, producer: AIOKafkaProducer) -> None:
+        """Close a producer *without* delivering what it still holds.
+
+        ``stop()`` would flush, i.e. wait for the broker and then deliver records that are
+        already in the spool (duplicates). Cancelling the sender task first drops them:
+        aiokafka's sender then only finishes requests already on the wire.
+        """
+        sender = getattr(producer, "_sender", None)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(producer.stop(), self._send_timeout)
+            if sender is not None:
+                await asyncio.wait_for(sender.close(), self._send_timeout)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(producer.client.close(), self._send_timeout)
+        producer._closed = True  # keeps aiokafka's __del__ quiet
