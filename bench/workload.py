@@ -13,6 +13,7 @@ import random
 import secrets
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -171,8 +172,9 @@ def make_payload(env: BenchEnv, count: int, seed: int) -> Payload:
 
 def open_journey_records(
     env: BenchEnv, journeys: int, seed: int, *, events_per_journey: int = 1, offset: int = 0
-) -> list[tuple[str, Record]]:
-    """(topic, signed record) for ``events_per_journey`` events of each of ``journeys``
+) -> Iterator[tuple[str, Record]]:
+    """(topic, signed record), made lazily, for ``events_per_journey`` events of each of
+    ``journeys``
     journeys that stay open (all within ten minutes of event time, inside the joiner's
     default one-hour grace, and no outcome that closes a journey).
 
@@ -188,7 +190,6 @@ def open_journey_records(
     signers = {agency: env.keyring.signer(agency) for _, agency, _, _ in plans}
     rng = random.Random(seed)
     base = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    out: list[tuple[str, Record]] = []
     for index in range(journeys):
         le_id, agency, service_id, stage = plans[index % len(plans)]
         token = journey_token_from_digest(
@@ -215,5 +216,4 @@ def open_journey_records(
                 attempt=1,
             )
             record = signers[agency].sign(encode_unsigned(event))
-            out.append((env.settings.topics.agency(agency), record))
-    return out
+            yield env.settings.topics.agency(agency), record

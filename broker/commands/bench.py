@@ -129,6 +129,8 @@ def bench(
             profile_dir=profile_dir,
         )
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=130)  # piped (make bench | tee): keep rows on one line
     results = asyncio.run(runner.run_bench(config, Console(stderr=True)))
     path = runner.write_results(results, out)
     console.print(runner.render_table(results))

@@ -1,0 +1,152 @@
+"""CPU cost per event of each step of the publisher's and the joiner's hot paths, without
+Kafka: ``python -m bench.costs [--events N]`` prints microseconds per event per step.
+
+The same simulated records as the publish section; each step is timed over all events
+in CPU time (``time.process_time``: other work on the host inflates it less than wall
+time, though caches and frequency still vary). The joiner steps run on the records the
+publisher steps made, with an in-memory store.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from bench.workload import simulated_raws
+from broker.keyring import Keyring
+from contracts.catalog import load_catalog
+from contracts.envelope import Record, decode, encode_unsigned
+from contracts.registry import load_registry
+from contracts.signing import signing_input
+
+__all__ = ["joiner_costs", "main", "publisher_costs"]
+
+T = TypeVar("T")
+
+
+def _per_event(
+    name: str, items: Sequence[Any], step: Callable[[Any], T], out: dict[str, float]
+) -> list[T]:
+    began = time.process_time()
+    results = [step(item) for item in items]
+    out[name] = round((time.process_time() - began) / max(1, len(items)) * 1e6, 1)
+    return results
+
+
+def publisher_costs(keyring: Keyring, events: int, seed: int) -> tuple[dict[str, float], list[Any]]:
+    """µs per event of EventPreparer.prepare's steps; also returns the signed records."""
+    from producers.deid import PiiGuard, deidentify, guard_record
+    from producers.publisher import EventPreparer
+    from producers.simulator.policy import policy_for
+
+    raws = simulated_raws(events, seed)
+    linkage = keyring.linkage_keys()
+    signers = {a.id: keyring.signer(a.id) for a in load_catalog().agencies}
+    preparers: dict[tuple[str, str], EventPreparer] = {}
+    for raw in raws:
+        pair = (raw.agency, raw.life_experience)
+        if pair not in preparers:
+            preparers[pair] = EventPreparer(raw.agency, keyring, policy_for(*pair))
+    out: dict[str, float] = {}
+    evs = _per_event(
+        "deidentify",
+        raws,
+        lambda r: deidentify(r, linkage, policy_for(r.agency, r.life_experience)),
+        out,
+    )
+    records = _per_event("encode_unsigned", evs, encode_unsigned, out)
+    guards = _per_event("PiiGuard.__init__", raws, PiiGuard, out)
+    _per_event(
+        "guard_record (check)",
+        list(zip(records, raws, evs, guards, strict=True)),
+        lambda t: guard_record(*t),
+        out,
+    )
+    signed = _per_event(
+        "Signer.sign (incl. signing_input)",
+        list(zip(records, evs, strict=True)),
+        lambda t: signers[t[1].agency].sign(t[0]),
+        out,
+    )
+    _per_event(
+        "EventPreparer.prepare (all)",
+        raws,
+        lambda r: preparers[(r.agency, r.life_experience)].prepare(r),
+        out,
+    )
+    return out, signed
+
+
+def joiner_costs(keyring: Keyring, records: Sequence[Record]) -> dict[str, float]:
+    """µs per event of the joiner's per-record steps (verification, decoding, folding)."""
+    from consumers.joiner.validate import check_record
+    from consumers.journey.processor import JourneyProcessor
+    from consumers.journey.rules import load_rules
+    from consumers.state.memory import MemoryStore
+
+    verifier = keyring.public_keyring()
+    registry = load_registry()
+    out: dict[str, float] = {}
+    _per_event("signing_input", records, signing_input, out)
+    decoded = _per_event(
+        "decode (contract validation)",
+        records,
+        lambda r: decode(r.key, r.value, r.headers, registry=registry),
+        out,
+    )
+    inputs = [(signing_input(d.record), d) for d in decoded]
+    _per_event(
+        "Ed25519 verify (verify_bytes)",
+        inputs,
+        lambda t: verifier.verify_bytes(
+            t[1].key_id, t[0], t[1].signature, agency=t[1].event.agency
+        ),
+        out,
+    )
+    _per_event(
+        "check_record (all of the above)",
+        list(zip(records, decoded, strict=True)),
+        lambda t: check_record(
+            t[1].event.agency, t[0].key, t[0].value, list(t[0].headers), verifier, registry
+        ),
+        out,
+    )
+    rules = load_rules()
+    store = MemoryStore()
+    processor = JourneyProcessor(store, rules)
+    store.begin()
+    steps = _per_event(
+        "JourneyProcessor.process", decoded, lambda d: processor.process(d.event), out
+    )
+    changes = [c for s in steps for c in s.changes]
+    _per_event(
+        "JourneySnapshot.model_dump_json (per change)",
+        changes,
+        lambda c: c.snapshot.model_dump_json().encode(),
+        out,
+    )
+    return out
+
+
+@click.command()
+@click.option("--events", type=int, default=5000, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+def main(events: int, seed: int) -> None:
+    """Print µs per event of each hot-path step as JSON."""
+    with tempfile.TemporaryDirectory() as tmp:
+        catalog = load_catalog()
+        keyring = Keyring(Path(tmp) / "keyring")
+        keyring.init([a.id for a in catalog.agencies], [le.id for le in catalog.life_experiences])
+        publisher, signed = publisher_costs(keyring, events, seed)
+        joiner = joiner_costs(keyring, signed)
+    print(json.dumps({"events": events, "publisher_us": publisher, "joiner_us": joiner}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
