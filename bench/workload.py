@@ -174,8 +174,7 @@ def open_journey_records(
     env: BenchEnv, journeys: int, seed: int, *, events_per_journey: int = 1, offset: int = 0
 ) -> Iterator[tuple[str, Record]]:
     """(topic, signed record), made lazily, for ``events_per_journey`` events of each of
-    ``journeys``
-    journeys that stay open (all within ten minutes of event time, inside the joiner's
+    ``journeys`` journeys that stay open (all within ten minutes of event time, inside the joiner's
     default one-hour grace, and no outcome that closes a journey).
 
     Journey ``i`` has the same token for every ``offset``, so a second call with a new
