@@ -49,7 +49,9 @@ bounds that propagation misses is not reported. Exact linear disclosure is found
 
 from __future__ import annotations
 
+import heapq
 import math
+import random
 from collections import deque
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -76,6 +78,9 @@ _PRIME = (1 << 61) - 1
 # How many complementary candidates (cheapest first) are tried against one leak before
 # falling back to the cheapest one and letting the fixed-point loop continue.
 _MAX_TRIALS = 3
+
+# How many equation hops around a leak a candidate's trial looks at (see ``suppress``).
+_TRIAL_RADIUS = 2
 
 
 def is_small(count: int, threshold: int = SMALL_CELL_MAX) -> bool:
@@ -268,52 +273,82 @@ class _Outsider(Generic[K]):
 
 
 def _determined(rows: list[tuple[dict[K, int], int]]) -> dict[K, int]:
-    """Unknowns fixed by the rows ``sum(coefficients * x) = rhs``.
+    """Unknowns fixed by the rows ``sum(coefficients * x) = rhs``, with their values.
 
-    Reduced row echelon form; x is fixed iff a reduced row holds x alone. The arithmetic is
-    modulo the prime :data:`_PRIME` (fast, exact integers): ranks over it equal ranks over
-    the rationals unless the prime divides a minor of this small +-1 matrix, which is
-    vanishingly unlikely; fixed values are recovered exactly because counts are far below it.
+    Exact arithmetic modulo the prime :data:`_PRIME` (ranks over it equal ranks over the
+    rationals unless the prime divides a minor of this small +-1 matrix, which is vanishingly
+    unlikely; fixed values are recovered exactly because counts are far below it).
+
+    Sparse Gaussian elimination: the shortest row goes first, and within it the unknown that
+    occurs in the fewest other rows is the pivot (Markowitz), which keeps fill-in small on
+    these row/column/status/time tables. Back substitution then gives one particular solution
+    (free unknowns 0) and one random vector of the null space (free unknowns random). An
+    unknown is fixed iff every null-space vector is 0 there; a random combination of the
+    null-space basis is non-zero at an unfixed unknown except with probability 1/prime, and
+    that rare error would only call an unknown fixed (more suppression, never less).
     """
-    pivots: dict[K, tuple[dict[K, int], int]] = {}
-    for coefficients, rhs in rows:
+    active: dict[int, dict[K, int]] = {}
+    rhs: dict[int, int] = {}
+    occurs: dict[K, set[int]] = {}
+    for index, (coefficients, value) in enumerate(rows):
         row = {key: c % _PRIME for key, c in coefficients.items() if c % _PRIME}
-        value = rhs % _PRIME
-        for key in [k for k in row if k in pivots]:
-            factor = row.get(key)
-            if not factor:
-                continue
-            pivot_row, pivot_rhs = pivots[key]
-            for other, coefficient in pivot_row.items():
-                updated = (row.get(other, 0) - factor * coefficient) % _PRIME
-                if updated:
-                    row[other] = updated
-                else:
-                    row.pop(other, None)
-            value = (value - factor * pivot_rhs) % _PRIME
+        active[index] = row
+        rhs[index] = value % _PRIME
+        for key in row:
+            occurs.setdefault(key, set()).add(index)
+    unknowns = list(occurs)
+    heap = [(len(row), index) for index, row in active.items()]
+    heapq.heapify(heap)
+    # Pivot rows in elimination order: (pivot, row with pivot coefficient 1, rhs).
+    eliminated: list[tuple[K, dict[K, int], int]] = []
+    while heap:
+        length, index = heapq.heappop(heap)
+        popped = active.get(index)
+        if popped is None or len(popped) != length:
+            continue  # removed, or a stale heap entry (the row changed length since)
+        row = active.pop(index)
         if not row:
-            continue
-        pivot = next(iter(row))
+            continue  # a dependent row (its rhs is 0 for consistent input)
+        for key in row:
+            occurs[key].discard(index)
+        pivot = min(row, key=lambda k: len(occurs[k]))
         inverse = pow(row[pivot], -1, _PRIME)
         row = {key: c * inverse % _PRIME for key, c in row.items()}
-        value = value * inverse % _PRIME
-        # Keep every pivot row free of the new pivot (reduced form).
-        for key, (other_row, other_rhs) in list(pivots.items()):
-            factor = other_row.get(pivot)
-            if factor:
-                for other, coefficient in row.items():
-                    updated = (other_row.get(other, 0) - factor * coefficient) % _PRIME
-                    if updated:
-                        other_row[other] = updated
-                    else:
-                        other_row.pop(other, None)
-                pivots[key] = (other_row, (other_rhs - factor * value) % _PRIME)
-        pivots[pivot] = (row, value)
+        value = rhs.pop(index) * inverse % _PRIME
+        for other in list(occurs[pivot]):
+            target = active[other]
+            factor = target[pivot]
+            for key, coefficient in row.items():
+                updated = (target.get(key, 0) - factor * coefficient) % _PRIME
+                if updated:
+                    if key not in target:
+                        occurs[key].add(other)
+                    target[key] = updated
+                elif key in target:
+                    del target[key]
+                    occurs[key].discard(other)
+            rhs[other] = (rhs[other] - factor * value) % _PRIME
+            heapq.heappush(heap, (len(target), other))
+        eliminated.append((pivot, row, value))
+    pivots = {pivot for pivot, _, _ in eliminated}
+    # Seeded from the system's size: deterministic output for deterministic input.
+    rng = random.Random(len(unknowns) * 1_000_003 + len(eliminated))
+    particular: dict[K, int] = {key: 0 for key in unknowns if key not in pivots}
+    null: dict[K, int] = {key: rng.randrange(1, _PRIME) for key in particular}
+    for pivot, row, value in reversed(eliminated):
+        fixed = value
+        loose = 0
+        for key, coefficient in row.items():
+            if key != pivot:
+                fixed -= coefficient * particular[key]
+                loose -= coefficient * null[key]
+        particular[pivot] = fixed % _PRIME
+        null[pivot] = loose % _PRIME
     # A count is non-negative and far below the prime; anything else means inconsistent input.
     return {
-        key: rhs if rhs <= _PRIME // 2 else rhs - _PRIME
-        for key, (row, rhs) in pivots.items()
-        if len(row) == 1
+        key: particular[key] if particular[key] <= _PRIME // 2 else particular[key] - _PRIME
+        for key in pivots
+        if null[key] == 0
     }
 
 
@@ -378,10 +413,26 @@ def suppress(
             if published.get(key) is not None and counts[key] > 0 and key not in hidden_keys
         ]
 
-    def still_leaks(leak: K, extra: K) -> bool:
-        trial = dict(published)
-        trial[extra] = None
-        return leak in derivable_cells(trial, margins)
+    def still_leaks(leak: K, extra: K | None) -> bool:
+        # A local check: the outsider on the equations within _TRIAL_RADIUS hops of the leak
+        # (through keys unknown in the trial). It only chooses among candidates and orders
+        # the work; whether the table is safe is decided by the full check of the main loop.
+        def unknown(key: K) -> bool:
+            return key == extra or published.get(key) is None
+
+        near: set[int] = set()
+        frontier = {leak}
+        for _ in range(_TRIAL_RADIUS):
+            layer = {i for key in frontier for i in equations_of.get(key, ())} - near
+            near |= layer
+            frontier = {key for i in layer for key in equations[i] if unknown(key)}
+        local = [margins[i] for i in sorted(near)]
+        view: dict[K, int | None] = {}
+        for i in near:
+            for key in equations[i]:
+                if key in published:
+                    view[key] = None if key == extra else published[key]
+        return leak in derivable_cells(view, local)
 
     def complement_for(leak: K) -> K | None:
         # Candidates: the non-zero published neighbours of the leak, nearest equations first
@@ -435,7 +486,9 @@ def suppress(
                     complementary.add(pick)
                     changed = True
 
-    # Then the outsider's full arithmetic, until it recovers no small value.
+    # Then the outsider's full arithmetic, until it recovers no small value. One full check
+    # per round; the round answers its leaks one after the other (see below), and only a
+    # full check with no leak ends the loop.
     while True:
         recovered = derivable_cells(published, margins)
         leaks = sorted(
@@ -443,9 +496,20 @@ def suppress(
         )
         if not leaks:
             break
-        chosen = complement_for(leaks[0])
-        if chosen is None:
-            raise SuppressionFailed("no cell left to suppress, yet a small value is derivable")
-        published[chosen] = None
-        complementary.add(chosen)
+        touched: set[int] = set()
+        for position, leak in enumerate(leaks):
+            # A leak next to an earlier answer of this round is answered only if it still
+            # leaks locally (that answer may have covered it); leaks far apart cannot.
+            near = equations_of.get(leak, [])
+            if touched.intersection(near) and not still_leaks(leak, None):
+                continue
+            chosen = complement_for(leak)
+            if chosen is None:
+                if position:
+                    break  # the full check of the next round decides
+                raise SuppressionFailed("no cell left to suppress, yet a small value is derivable")
+            published[chosen] = None
+            complementary.add(chosen)
+            touched.update(near)
+            touched.update(equations_of.get(chosen, []))
     return Suppression(published, primary, frozenset(complementary))
