@@ -26,7 +26,16 @@ Published totals, i.e. the equations an outsider can use (the margins of the sup
 5. distinct journeys: ``(*, *)`` is not a linear total, but when the published started
    counts show that every journey of a period touched agency ``a`` (``(a, *) = (*, *)``),
    or that none touched two agencies (``sum of (a, *) = (*, *)``), an outsider knows the
-   same holds in every layer; those equalities are added as totals too.
+   same holds in every layer; those equalities are added as totals too;
+6. stall hand-offs: every stalled journey stalls at exactly one hand-off, so the
+   ``stalls-at-handoff`` counts of a period are the rows of a table whose total is the
+   life experience's stalled journeys, ``journeys-stalled`` at ``(*, *)``:
+   ``(*, *, stalled) = sum over hand-offs (a -> b) of stalls(a -> b)``, per period; and a
+   week's hand-off count is the sum over its days (point 4). Only hand-offs seen in the week
+   are listed (any other is 0). What these totals do not capture is an inequality: the
+   stalls from ``a`` are at most ``(a, *, stalled)``; it only bounds values from above, and
+   an upper bound pins a suppressed value (>= 1) only if it is 1, i.e. a published total of
+   1, which is never published.
 
 Suppression is therefore decided jointly per ISO week (the week and its days). Statistics
 of a position are published only when the counts they are computed from are:
@@ -40,15 +49,15 @@ of a position are published only when the counts they are computed from are:
   journeys with an answer for that driver.
 
 Statistics at ``(*, stage)`` are over visits, like the count there; everything else is over
-journeys. Stall hand-offs (:func:`stall_handoffs`): a stalled journey stalls at the hand-off
-from the agency of its last event to the next participating agency (catalog order) that it
-has not reached yet (None when it had reached them all).
+journeys. Stall hand-offs: a stalled journey stalls at the hand-off from the agency of its
+last event to the next participating agency (catalog order) that it has not reached yet
+(None when it had reached them all); published as ``stalls-at-handoff`` cells with
+``agency`` = from, ``to_agency`` = to, stage ``*`` (point 6).
 
 What reaches Kafka: :func:`to_insight_cells` keeps the figures whose metric the
-``InsightCell`` contract names (1.0.0: the four journey counts, ``mean-elapsed-days`` and the
-eight A-11 drivers). ``completion-rate``, ``median-days-to-complete`` and
-``p90-days-to-complete`` are computed and suppressed here but wait for the contract to name
-them; stall hand-offs need a second agency field in the contract.
+``InsightCell`` contract (1.1.0) names: the four journey counts, ``completion-rate``,
+``median-days-to-complete``, ``p90-days-to-complete``, ``stalls-at-handoff``,
+``mean-elapsed-days`` and the eight A-11 drivers; never the hidden active count.
 """
 
 from __future__ import annotations
@@ -101,6 +110,7 @@ class InsightMetric(StrEnum):
     COMPLETION_RATE = "completion-rate"
     MEDIAN_DAYS_TO_COMPLETE = "median-days-to-complete"
     P90_DAYS_TO_COMPLETE = "p90-days-to-complete"
+    STALLS_AT_HANDOFF = "stalls-at-handoff"
     MEAN_ELAPSED_DAYS = "mean-elapsed-days"
     SATISFACTION = "satisfaction"
     TRUST = "trust"
@@ -130,12 +140,14 @@ _DRIVER_METRICS: Final[dict[str, InsightMetric]] = {
 
 
 class CellKey(NamedTuple):
-    """Address of one figure: period label, agency or ``*``, stage or ``*``, metric."""
+    """Address of one figure: period label, agency or ``*``, stage or ``*``, metric, and for
+    a stall hand-off the agency handed to (None: the journey had reached every agency)."""
 
     period: str
     agency: str
     stage: str
     metric: InsightMetric
+    to_agency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -212,7 +224,13 @@ def _percentile(values: Sequence[float], fraction: float) -> float:
 class _WeekTables:
     """The count tables and members of one ISO week and its days (see the module docstring)."""
 
-    def __init__(self, week: str, journeys: Sequence[JourneySnapshot], agencies: list[str]):
+    def __init__(
+        self,
+        week: str,
+        journeys: Sequence[JourneySnapshot],
+        agencies: list[str],
+        life_experience: LifeExperience,
+    ):
         self.week = week
         days = sorted({period_of(j.first_event_at, PeriodKind.DAY) for j in journeys})
         self.periods = [*days, week]
@@ -232,11 +250,23 @@ class _WeekTables:
             for agency in self.rows
             for stage in self.columns
         }
+        # Stall hand-offs seen in this week; a pair never seen is 0 on every day (not listed).
+        self.handoffs = sorted(
+            {_handoff(j, life_experience) for j in journeys if j.status is JourneyStatus.STALLED},
+            key=lambda pair: (self.rows.index(pair[0]), pair[1] or ""),
+        )
+        for period in self.periods:
+            for source, target in self.handoffs:
+                self.counts[_handoff_key(period, source, target)] = 0
         for journey in journeys:
-            self._add(journey)
+            self._add(journey, life_experience)
 
-    def _add(self, journey: JourneySnapshot) -> None:
+    def _add(self, journey: JourneySnapshot, life_experience: LifeExperience) -> None:
         day = period_of(journey.first_event_at, PeriodKind.DAY)
+        if journey.status is JourneyStatus.STALLED:
+            source, target = _handoff(journey, life_experience)
+            for period in (day, self.week):
+                self.counts[_handoff_key(period, source, target)] += 1
         layers = [
             metric for metric, status in _LAYERS if status is None or status is journey.status
         ]
@@ -274,6 +304,14 @@ class _WeekTables:
                     parts = [CellKey(day, agency, stage, metric) for day in self.days]
                     result.append((CellKey(self.week, agency, stage, metric), parts))
         result += self._distinct_links(agencies)
+        # Point 6: every stalled journey stalls at exactly one hand-off.
+        if self.handoffs:
+            for period in self.periods:
+                parts = [_handoff_key(period, a, b) for a, b in self.handoffs]
+                result.append((CellKey(period, ALL, ALL, InsightMetric.JOURNEYS_STALLED), parts))
+            for source, target in self.handoffs:
+                parts = [_handoff_key(day, source, target) for day in self.days]
+                result.append((_handoff_key(self.week, source, target), parts))
         return result
 
     def _distinct_links(self, agencies: list[str]) -> list[Margin[CellKey]]:
@@ -309,6 +347,11 @@ class _WeekTables:
             for agency in self.rows:
                 for stage in self.columns:
                     figures += self._position(period, agency, stage, published)
+            for source, target in self.handoffs:
+                key = _handoff_key(period, source, target)
+                shown = published[key]
+                value = None if shown is None else float(shown)
+                figures.append(Figure(key, value, shown, shown is None))
         return figures
 
     def _position(
@@ -390,7 +433,7 @@ def _week_tables(
     agencies = _agency_order(
         life_experience, (step.agency for j in journeys for step in j.agencies)
     )
-    return _WeekTables(week, journeys, agencies)
+    return _WeekTables(week, journeys, agencies, life_experience)
 
 
 def _weeks(
@@ -451,6 +494,7 @@ def to_insight_cells(life_experience: str, figures: Iterable[Figure]) -> list[In
                 agency=None if figure.key.agency == ALL else figure.key.agency,
                 stage=None if figure.key.stage == ALL else figure.key.stage,
                 metric=metric,
+                to_agency=figure.key.to_agency,
                 value=figure.value,
                 count=figure.count,
                 suppressed=figure.suppressed,
@@ -482,13 +526,22 @@ def _next_agency(journey: JourneySnapshot, life_experience: LifeExperience) -> s
     return None
 
 
+def _handoff(journey: JourneySnapshot, life_experience: LifeExperience) -> tuple[str, str | None]:
+    """The hand-off a stalled journey stalls at: (agency of its last event, next agency)."""
+    return _last_agency(journey), _next_agency(journey, life_experience)
+
+
+def _handoff_key(period: str, source: str, target: str | None) -> CellKey:
+    return CellKey(period, source, ALL, InsightMetric.STALLS_AT_HANDOFF, target)
+
+
 def stall_handoffs(
     snapshots: Iterable[JourneySnapshot], life_experience: LifeExperience, kind: PeriodKind
 ) -> dict[str, list[HandOff]]:
-    """Stalled journeys per hand-off and period, most stalls first (raw counts).
+    """Stalled journeys per hand-off and period, most stalls first (raw, unsuppressed counts).
 
-    These counts are not published (the ``InsightCell`` contract has no second agency); a
-    caller that shows them must suppress them together with the published stall totals.
+    For audits and tests only: the published ``stalls-at-handoff`` cells come from
+    :func:`compute_insights`, suppressed together with the stall totals.
     """
     counts: dict[str, dict[tuple[str, str | None], int]] = {}
     for journey in latest_snapshots(snapshots):
@@ -496,7 +549,7 @@ def stall_handoffs(
             continue
         if journey.status is not JourneyStatus.STALLED:
             continue
-        handoff = (_last_agency(journey), _next_agency(journey, life_experience))
+        handoff = _handoff(journey, life_experience)
         period = counts.setdefault(period_of(journey.first_event_at, kind), {})
         period[handoff] = period.get(handoff, 0) + 1
     return {

@@ -221,3 +221,61 @@ def test_an_agency_every_journey_touched_links_its_row_to_the_distinct_count(
     # The outsider may use it: with FEMA's row shown, sba's 3 journeys stay hidden anyway.
     figures = by_key(compute_figures(snapshots, disaster))
     assert figures[CellKey(DAY, "sba", ALL, InsightMetric.JOURNEYS_STARTED)].suppressed
+
+
+def handoff_population() -> list[JourneySnapshot]:
+    """Same day: 14 stalled fema->sba, 3 stalled sba->hud, 12 stalled hud->(none)."""
+    fema = (("fema", Stage.DECISION),)
+    fema_sba = (("fema", Stage.RECEIVE), ("sba", Stage.APPLY))
+    everything = (("fema", Stage.RECEIVE), ("sba", Stage.RECEIVE), ("hud", Stage.APPLY))
+    stalled = JourneyStatus.STALLED
+    return (
+        [journey(i, steps=fema, status=stalled) for i in range(14)]
+        + [journey(100 + i, steps=fema_sba, status=stalled) for i in range(3)]
+        + [journey(200 + i, steps=everything, status=stalled) for i in range(12)]
+    )
+
+
+def test_stall_handoffs_are_published_with_both_agencies_and_suppressed(
+    disaster: LifeExperience,
+) -> None:
+    cells = compute_insights(handoff_population(), disaster)
+    handoffs = {
+        (c.period, c.agency, c.to_agency): c for c in cells if c.metric is Metric.STALLS_AT_HANDOFF
+    }
+    assert set(handoffs) == {
+        (p, a, b) for p in (DAY, WEEK) for a, b in (("fema", "sba"), ("sba", "hud"), ("hud", None))
+    }
+    assert handoffs[(WEEK, "fema", "sba")].count == 14
+    assert handoffs[(WEEK, "sba", "hud")].suppressed  # 3 journeys
+    # 29 stalled in all: with 3 suppressed, one more hand-off must go too.
+    assert sum(c.suppressed for (p, _, _), c in handoffs.items() if p == WEEK) >= 2
+    stalled = next(
+        c
+        for c in cells
+        if c.period == WEEK and c.metric is Metric.JOURNEYS_STALLED and c.agency is None
+        if c.stage is None
+    )
+    assert stalled.count == 29
+    assert all(c.stage is None for c in handoffs.values())
+    assert len({c.key() for c in cells}) == len(cells)
+
+
+def test_handoff_counts_are_rows_of_the_stalled_total(disaster: LifeExperience) -> None:
+    (table,) = count_tables(handoff_population(), disaster)
+    stalled = CellKey(WEEK, ALL, ALL, InsightMetric.JOURNEYS_STALLED)
+    rows = [parts for total, parts in table.margins if total == stalled]
+    handoff_rows = [p for p in rows if all(k.metric is InsightMetric.STALLS_AT_HANDOFF for k in p)]
+    assert len(handoff_rows) == 1
+    assert sum(table.counts[k] for k in handoff_rows[0]) == table.counts[stalled] == 29
+    # The outsider, given every published cell, recovers no small hand-off count.
+    figures = compute_figures(handoff_population(), disaster)
+    view = {f.key: f.count for f in figures if f.key in table.counts}
+    recovered = derivable_cells(view, table.margins)
+    assert not [k for k in recovered if is_small(table.counts[k])]
+    # Primary suppression alone would not do: 29 - 14 - 12 = 3.
+    primary = {
+        k: None if is_small(v) else v for k, v in table.counts.items() if k not in table.hidden
+    }
+    leaked = derivable_cells(primary, table.margins)
+    assert leaked[CellKey(WEEK, "sba", ALL, InsightMetric.STALLS_AT_HANDOFF, "hud")] == 3
