@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_METRICS",
     "PUBLISHED_METRICS",
     "format_value",
+    "handoff_table",
     "insights",
     "insights_table",
 ]
@@ -34,13 +35,17 @@ DEFAULT_METRICS: tuple[Metric, ...] = (
     Metric.JOURNEYS_COMPLETED,
     Metric.JOURNEYS_STALLED,
     Metric.JOURNEYS_EXPIRED,
-    Metric.MEAN_ELAPSED_DAYS,
+    Metric.COMPLETION_RATE,
+    Metric.MEDIAN_DAYS_TO_COMPLETE,
+    Metric.P90_DAYS_TO_COMPLETE,
     Metric.SATISFACTION,
-    Metric.TRUST,
 )
 SUPPRESSED_MARK = "*"
-#: Contract metrics this service publishes (the others belong to other producers).
-PUBLISHED_METRICS: list[str] = [m.value for m in Metric if m.value in set(InsightMetric)]
+#: Contract metrics this service publishes per (agency, stage) and can show as columns (the
+#: others belong to other producers; stalls per hand-off have a table of their own).
+PUBLISHED_METRICS: list[str] = [
+    m.value for m in Metric if m.value in set(InsightMetric) and m is not Metric.STALLS_AT_HANDOFF
+]
 
 
 def format_value(cell: InsightCell | None) -> str:
@@ -52,6 +57,8 @@ def format_value(cell: InsightCell | None) -> str:
     if cell.count is not None:
         return str(cell.count)
     assert cell.value is not None
+    if cell.metric is Metric.COMPLETION_RATE:
+        return f"{cell.value:.1%}"
     return f"{cell.value:.2f}"
 
 
@@ -72,7 +79,7 @@ def insights_table(
     catalog_order = list(load_catalog().life_experience(life_experience).agencies)
     grid: dict[tuple[str | None, str | None], dict[Metric, InsightCell]] = {}
     for cell in cells:
-        if cell.period == period:
+        if cell.period == period and cell.metric is not Metric.STALLS_AT_HANDOFF:
             stage = cell.stage.value if cell.stage else None
             grid.setdefault((cell.agency, stage), {})[cell.metric] = cell
     table = Table(title=f"{life_experience} · {period}", caption=f"{SUPPRESSED_MARK} suppressed")
@@ -93,6 +100,49 @@ def insights_table(
             continue
         agency, stage = place
         table.add_row(agency or "all", stage or "all", *(format_value(row.get(m)) for m in metrics))
+    return table
+
+
+def handoff_table(life_experience: str, period: str, cells: Iterable[InsightCell]) -> Table | None:
+    """Stalls per agency hand-off in one period, most first; None when nothing stalled.
+
+    Published counts come first, largest first; suppressed ones follow as ``*``. The caption
+    names the hand-off with most stalls only when the published figures prove it: the
+    suppressed hand-offs add up to the published stall total minus the published hand-offs,
+    and the top published count is at least that remainder (a suppressed count may be large:
+    complementary suppression hides large counts too).
+    """
+    period_cells = [cell for cell in cells if cell.period == period]
+    rows = [
+        cell
+        for cell in period_cells
+        if cell.metric is Metric.STALLS_AT_HANDOFF and (cell.suppressed or cell.count)
+    ]
+    if not rows:
+        return None
+    rows.sort(key=lambda c: (c.suppressed, -(c.count or 0), c.agency or "", c.to_agency or ""))
+    total = next(
+        (
+            cell.count
+            for cell in period_cells
+            if cell.metric is Metric.JOURNEYS_STALLED and cell.agency is None and cell.stage is None
+        ),
+        None,
+    )
+    top = rows[0]
+    hidden_sum = None if total is None else total - sum(cell.count or 0 for cell in rows)
+    if top.count is not None and hidden_sum is not None and top.count >= hidden_sum:
+        caption = f"most stalls: {top.agency} -> {top.to_agency or '(all reached)'}"
+        if any(cell.suppressed for cell in rows):
+            caption += f"; {SUPPRESSED_MARK} suppressed"
+    else:
+        caption = f"{SUPPRESSED_MARK} suppressed: the hand-off with most stalls may be among them"
+    table = Table(title=f"{life_experience} · {period} · stalls at hand-offs", caption=caption)
+    table.add_column("from agency")
+    table.add_column("to agency")
+    table.add_column("stalled journeys", justify="right")
+    for cell in rows:
+        table.add_row(cell.agency or "", cell.to_agency or "(all reached)", format_value(cell))
     return table
 
 
@@ -212,3 +262,6 @@ def insights(
             continue
         for period in periods:
             console.print(insights_table(life_experience, period, cells, metrics))
+            handoffs = handoff_table(life_experience, period, cells)
+            if handoffs is not None:
+                console.print(handoffs)
