@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from contracts.errors import CatalogError, UnknownEntry, describe_validation_error
+from contracts.privacy import TokenRule
 from contracts.vocabulary import Stage
 
 __all__ = [
@@ -147,6 +148,10 @@ class LifeExperience(_CatalogModel):
     window: timedelta
     #: A journey with no event for this long (but less than ``window``) is stalled.
     stall_after: timedelta
+    #: The token rule every participating agency links people with. Tokens made by
+    #: different rules never match, so the agencies of a life experience agree on one
+    #: (name + DOB + ZIP3 where a participant holds no SSNs, e.g. FEMA or USDA FNS).
+    token_rule: TokenRule
     #: Participating agencies in the order a journey typically meets them.
     participants: tuple[Participant, ...] = Field(min_length=1)
     #: The journey is completed when every milestone is reached.

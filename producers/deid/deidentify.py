@@ -16,6 +16,7 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from broker.keyring import LinkageKey, LinkageKeyMissing
+from contracts.catalog import load_catalog
 from contracts.envelope import HEADER_SIG, Record
 from contracts.errors import describe_validation_error
 from contracts.events import ApplicationStatus, CxEvent, Feedback, ServiceInteraction
@@ -23,7 +24,7 @@ from contracts.privacy import AgeBand, TokenRule, age_band, zip3_of
 from producers.deid.guard import PiiGuard
 from producers.deid.raw import EventKind, RawRecord
 from producers.deid.scrub import TextPolicy, own_values, scrub_text
-from producers.deid.tokens import DEFAULT_TOKEN_RULES, application_token, link
+from producers.deid.tokens import application_token, link
 from producers.errors import DeidentificationError
 
 __all__ = [
@@ -42,13 +43,20 @@ class DeidPolicy:
     """How an agency de-identifies: what happens to free text, which token rules it prefers.
 
     ``token_rules`` is tried in order; the first rule whose inputs the record has makes the
-    token. The default uses the SSN when there is one and the name rule otherwise. An agency
-    whose partners in a life experience have no SSNs should list only the name rule, since
-    the joiner only joins tokens made by the same rule.
+    token. The default (None) is the one rule the record's life experience agreed on in the
+    catalog (``LifeExperience.token_rule``): the joiner only joins tokens made by the same
+    rule, so every agency of a life experience must use it, and a record lacking its inputs
+    is refused rather than given a token no partner could match.
     """
 
     text: TextPolicy = TextPolicy.SCRUB
-    token_rules: tuple[TokenRule, ...] = DEFAULT_TOKEN_RULES
+    token_rules: tuple[TokenRule, ...] | None = None
+
+    def rules_for(self, life_experience: str) -> tuple[TokenRule, ...]:
+        """The rules to try for a record of ``life_experience``."""
+        if self.token_rules is not None:
+            return self.token_rules
+        return (load_catalog().life_experience(life_experience).token_rule,)
 
 
 def age_at(date_of_birth: date, on: date) -> int:
@@ -134,7 +142,7 @@ def deidentify(
             f"no linkage key for life experience {raw.life_experience}; "
             "run `cxbroker keys init` or load the agency's keyring"
         )
-    linkage = link(raw, key, policy.token_rules)
+    linkage = link(raw, key, policy.rules_for(raw.life_experience))
     payload: dict[str, Any] = {
         "event_id": raw.event_id,
         "agency": raw.agency,

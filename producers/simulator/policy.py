@@ -28,10 +28,7 @@ def token_rule_for(life_experience: str) -> TokenRule:
 
     Raises :class:`~contracts.errors.UnknownEntry` for a life experience not in the catalog.
     """
-    agencies = load_catalog().life_experience(life_experience).agencies
-    if SSN_LESS_AGENCIES.intersection(agencies):
-        return TokenRule.NAME_DOB_ZIP3
-    return TokenRule.SSN_DOB
+    return load_catalog().life_experience(life_experience).token_rule
 
 
 def policy_for(

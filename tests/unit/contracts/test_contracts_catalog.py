@@ -110,6 +110,7 @@ def test_adding_an_agency_and_a_life_experience_is_a_data_change() -> None:
             "display_name": "Going to college",
             "window": "P45D",
             "stall_after": "P10D",
+            "token_rule": "ssn-dob",
             "participants": [{"agency": "ed", "services": ["ed.student-aid"]}],
             "completion": [{"agency": "ed", "stage": "decision"}],
         }

@@ -23,7 +23,8 @@ def test_service_interaction_keeps_facts_and_generalizes_identity() -> None:
     event = deidentify(record, keys())
     assert isinstance(event, ServiceInteraction)
     assert event.event_id == record.event_id
-    assert event.token_rule is TokenRule.SSN_DOB
+    # the rule the life experience's agencies agreed on in the catalog (no SSN at USDA FNS)
+    assert event.token_rule is TokenRule.NAME_DOB_ZIP3
     assert event.linkage_key_id == "lk-having-a-child-20260101-1"
     assert event.age_band is AgeBand.AGE_35_39  # 35 on 2026-04-03
     assert event.zip3 == "323"
