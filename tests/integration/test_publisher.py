@@ -17,11 +17,12 @@ from aiokafka.structs import ConsumerRecord
 from click.testing import CliRunner
 
 from broker.commands.init import run_init
+from broker.errors import BrokerUnavailable
 from broker.kafka.launcher import LocalKafka
 from broker.keyring import Keyring
 from broker.settings import Settings
 from contracts.envelope import decode
-from producers import AgencyPublisher, DeliveryStatus, RawRecord
+from producers import AgencyMismatch, AgencyPublisher, DeliveryStatus, RawRecord
 from producers.cli import REJECTED_EXIT_CODE, publish
 from tests.kafka_fixture import KafkaEndpoint
 from tests.unit.producers.test_ingest import (
@@ -234,3 +235,55 @@ async def test_broker_outage_every_event_arrives_once_in_order_per_key(
     published_order: dict[str, int] = {str(r.event_id): n for n, r in enumerate(raws)}
     for ids in ids_by_key(got).values():  # per key, in publish order
         assert ids == sorted(ids, key=published_order.__getitem__)
+
+
+def test_cli_flush_spool_sends_what_an_outage_left(
+    kafka: KafkaEndpoint, tmp_path: Path, keyring: Keyring
+) -> None:
+    prefix = f"t-{uuid.uuid4().hex[:10]}."
+    online = make_settings(kafka.bootstrap_servers, tmp_path, prefix)
+    asyncio.run(run_init(online))
+    offline = online.model_copy(update={"bootstrap_servers": f"127.0.0.1:{_closed_port()}"})
+    raws = raw_events(12, start=7000)
+
+    async def spool_them() -> int:
+        async with AgencyPublisher(offline, AGENCY, keyring=keyring, retry_interval=60) as pub:
+            await pub.publish_many(raws)
+            return pub.spooled
+
+    assert asyncio.run(spool_them()) == 12
+    env = {
+        "CX_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "CX_TOPIC_PREFIX": prefix,
+        "CX_STATE_DIR": str(online.state_dir),
+        "CX_KEYRING_DIR": str(keyring.path),
+    }
+    result = CliRunner().invoke(publish, ["--agency", AGENCY, "--flush-spool"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "sent 12, left 0" in result.output
+    got = asyncio.run(consume_all(online, online.topics.agency(AGENCY), 12))
+    assert sorted(dict(r.headers)["ce_id"].decode() for r in got) == sorted(
+        str(r.event_id) for r in raws
+    )
+
+
+async def test_without_spool_an_unreachable_broker_is_an_error(
+    tmp_path: Path, keyring: Keyring
+) -> None:
+    offline = make_settings(f"127.0.0.1:{_closed_port()}", tmp_path, "x.")
+    with pytest.raises(BrokerUnavailable, match="cannot reach Kafka"):
+        async with AgencyPublisher(offline, AGENCY, keyring=keyring, spool=False):
+            pass
+
+
+async def test_records_of_another_agency_are_refused(tmp_path: Path, keyring: Keyring) -> None:
+    offline = make_settings(f"127.0.0.1:{_closed_port()}", tmp_path, "x.")
+    other = RawRecord.model_validate(
+        good(0, 1, agency="cms", service_id="cms.medicare-plan-choice")
+    )
+    async with AgencyPublisher(offline, AGENCY, keyring=keyring, retry_interval=60) as pub:
+        with pytest.raises(AgencyMismatch, match="agency cms"):
+            await pub.publish(other)
+        with pytest.raises(AgencyMismatch):
+            await pub.publish_many([*raw_events(2, start=8000), other])
+        assert pub.spooled == 0  # nothing of a refused batch is sent or spooled
