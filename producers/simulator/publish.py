@@ -142,9 +142,14 @@ async def publish_deliveries(
         handled += len(pending)
         pending.clear()
         if deliver_for is not None:
-            for agency, events in by_agency.items():
-                deliver = await deliver_for(agency)
-                for result in await deliver(events):
+            # Agencies send side by side (each keeps its own order); awaiting them one after
+            # another made a round cost one broker round trip per agency.
+            senders = [(agency, await deliver_for(agency)) for agency in by_agency]
+            results = await asyncio.gather(
+                *(deliver(by_agency[agency]) for agency, deliver in senders)
+            )
+            for (agency, _), delivered in zip(senders, results, strict=True):
+                for result in delivered:
                     target = tally.sent if result.status is DeliveryStatus.SENT else tally.spooled
                     target[agency] += 1
         if on_round is not None:
