@@ -37,13 +37,15 @@ from aiokafka.errors import (
     OutOfOrderSequenceNumber,
     ProducerClosed,
     TopicAuthorizationFailedError,
+    UnknownTopicOrPartitionError,
 )
 
 from broker.errors import AccessDenied, BrokerUnavailable, CxError
 from broker.keyring import Keyring, LinkageKey, Signer, SigningKeyMissing
 from broker.settings import Settings
+from contracts.catalog import load_catalog
 from contracts.envelope import Record, encode_unsigned
-from contracts.errors import ContractViolation
+from contracts.errors import ContractViolation, UnknownEntry
 from producers.deid import DeidPolicy, PiiGuard, RawRecord, deidentify, guard_record
 from producers.errors import DeidentificationError, PiiLeak
 from producers.spool import DEFAULT_MAX_BYTES, Spool
@@ -177,6 +179,10 @@ class AgencyPublisher:
         retry_interval: float = 2.0,
         linger_ms: int = 5,
     ) -> None:
+        try:
+            load_catalog().agency(agency)
+        except UnknownEntry:
+            raise CxError(f"{agency!r} is not an agency of the catalog") from None
         self.settings = settings
         self.agency = agency
         self.topic = settings.topics.agency(agency)
@@ -377,13 +383,18 @@ class AgencyPublisher:
         )
         try:
             await asyncio.wait_for(producer.start(), self._send_timeout)
-            # Fails fast here (instead of spooling forever) when the topic does not exist.
-            await asyncio.wait_for(producer.partitions_for(self.topic), self._send_timeout)
+            # Fails here (instead of spooling forever) when the topic does not exist; the
+            # outer deadline is longer so that aiokafka's own "unknown topic" error wins.
+            await asyncio.wait_for(producer.partitions_for(self.topic), self._send_timeout + 5)
         except BaseException as exc:
             await self._abort(producer)
             self._next_attempt = time.monotonic() + self._retry_interval
             if isinstance(exc, asyncio.CancelledError):
                 raise
+            if isinstance(exc, UnknownTopicOrPartitionError):
+                raise CxError(
+                    f"topic {self.topic} does not exist; run `cxbroker init` first"
+                ) from None
             if not _unavailable(exc):
                 raise _fatal(exc, self.topic) from None
             if self._spool is None:

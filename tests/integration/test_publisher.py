@@ -17,7 +17,7 @@ from aiokafka.structs import ConsumerRecord
 from click.testing import CliRunner
 
 from broker.commands.init import run_init
-from broker.errors import BrokerUnavailable
+from broker.errors import BrokerUnavailable, CxError
 from broker.kafka.launcher import LocalKafka
 from broker.keyring import Keyring
 from broker.settings import Settings
@@ -287,3 +287,17 @@ async def test_records_of_another_agency_are_refused(tmp_path: Path, keyring: Ke
         with pytest.raises(AgencyMismatch):
             await pub.publish_many([*raw_events(2, start=8000), other])
         assert pub.spooled == 0  # nothing of a refused batch is sent or spooled
+
+
+async def test_a_missing_topic_is_an_error_not_an_endless_spool(
+    kafka: KafkaEndpoint, tmp_path: Path, keyring: Keyring, unique: Callable[[str], str]
+) -> None:
+    never_created = make_settings(kafka.bootstrap_servers, tmp_path, unique("none") + ".")
+    with pytest.raises(CxError, match="does not exist"):
+        async with AgencyPublisher(never_created, AGENCY, keyring=keyring, send_timeout=2):
+            pass
+
+
+async def test_an_unknown_agency_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CxError, match="not an agency"):
+        AgencyPublisher(make_settings("127.0.0.1:1", tmp_path, "x."), "../elsewhere")
