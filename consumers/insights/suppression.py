@@ -21,10 +21,15 @@ shown or *derivable*. :func:`suppress` applies
 
 1. **primary suppression**: every count of 1..10 (totals included) is suppressed;
 2. **complementary suppression**: while :func:`derivable_cells` can still recover a value of
-   1..10 (a suppressed or hidden one), it suppresses one more non-zero cell next to the leak:
-   the smallest part (then total) of the equation with the fewest unknowns that contains the
-   leaking key; if that equation has nothing left to suppress, the search widens to the
-   equations sharing its unknowns. This repeats to a fixed point.
+   1..10 (a suppressed or hidden one), it suppresses one more non-zero cell next to each
+   leak: the smallest part (then total) of the equation with the fewest unknowns that
+   contains the leaking key; if that equation has nothing left to suppress, the search
+   widens to the equations sharing its unknowns. The first few candidates are tried with a
+   *local* outsider (the equations within two hops of the leak) and the first that stops
+   the leak there wins. One full :func:`derivable_cells` per round answers every leak of
+   that round (a leak next to an earlier answer of the round only if it still leaks
+   locally); the loop ends only when a full check finds no leak, so the local shortcuts
+   choose cells but never decide that the table is safe.
 
 Values of 11 or more that happen to be derivable are not a disclosure (they could have been
 published) and are left alone.
@@ -37,10 +42,15 @@ value it can by
 * **elimination**: an equation with a single unknown gives it away;
 * **bounds**: suppressed values are >= 1, hidden ones >= 0; interval propagation through the
   equations catches e.g. a row ``[*, *]`` whose suppressed cells sum to 2 (both must be 1);
-* **linear algebra**: Gaussian elimination over the remaining equations: a value is
-  determined iff its unit vector is in the row space of the system. It runs in exact integer
-  arithmetic modulo a 61-bit prime, which agrees with rational arithmetic unless the prime
-  divides a minor of the small +-1 system (vanishingly unlikely).
+* **linear algebra**: over the remaining equations (per connected group), a value is
+  determined iff every solution of the homogeneous system is 0 there. Sparse Gaussian
+  elimination with Markowitz pivoting (short rows first, the pivot occurring in fewest
+  rows) keeps fill-in small; one back substitution gives a particular solution, another
+  with random free unknowns a random null-space vector, and the unknowns where it is 0 are
+  the determined ones. Exact integer arithmetic modulo a 61-bit prime, which agrees with
+  rational arithmetic unless the prime divides a minor of the small +-1 system (vanishingly
+  unlikely); the random vector misses a free direction with probability 1/prime per
+  unknown, an error that would only over-suppress.
 
 It is sound (everything it returns is truly implied) but, for bound reasoning, not complete:
 interval propagation is not integer programming, so a value pinned only by a combination of
