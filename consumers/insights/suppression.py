@@ -453,7 +453,8 @@ def suppress(
         seen_equations: set[int] = set()
         seen_keys: set[K] = {leak}
         frontier: set[K] = {leak}
-        while frontier:
+        # Only the first _MAX_TRIALS candidates are ever used: stop widening once there.
+        while frontier and len(ranked) < _MAX_TRIALS:
             layer = sorted(
                 {i for key in frontier for i in equations_of.get(key, [])} - seen_equations,
                 key=lambda i: (len(unknowns(i)), i),
