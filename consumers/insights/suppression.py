@@ -129,6 +129,15 @@ def _equations(margins: Iterable[Margin[K]]) -> list[dict[K, int]]:
     return equations
 
 
+def _index(equations: Sequence[Mapping[K, int]]) -> dict[K, list[int]]:
+    """Key -> the indices of the equations it occurs in."""
+    equations_of: dict[K, list[int]] = {}
+    for index, equation in enumerate(equations):
+        for key in equation:
+            equations_of.setdefault(key, []).append(index)
+    return equations_of
+
+
 class _Outsider(Generic[K]):
     """What an outsider can work out from a published table (see the module docstring).
 
@@ -136,12 +145,15 @@ class _Outsider(Generic[K]):
     left after them goes to Gaussian elimination.
     """
 
-    def __init__(self, table: Mapping[K, int | None], margins: Iterable[Margin[K]]):
-        self.equations = _equations(margins)
-        self.equations_of: dict[K, list[int]] = {}
-        for index, equation in enumerate(self.equations):
-            for key in equation:
-                self.equations_of.setdefault(key, []).append(index)
+    def __init__(
+        self,
+        table: Mapping[K, int | None],
+        equations: list[dict[K, int]],
+        equations_of: dict[K, list[int]],
+    ):
+        # ``equations`` and ``equations_of`` are only read (suppress shares them across checks).
+        self.equations = equations
+        self.equations_of = equations_of
         self.known: dict[K, int] = {}
         self.low: dict[K, int] = {}
         self.high: dict[K, float] = {}  # math.inf when unbounded
@@ -369,7 +381,8 @@ def derivable_cells(table: Mapping[K, int | None], margins: Iterable[Margin[K]])
     keys that occur in ``margins`` (``(total, parts)``: total = sum of parts) but not in
     ``table`` are hidden. Returns the recovered keys with their values.
     """
-    return _Outsider(table, margins).solve()
+    equations = _equations(margins)
+    return _Outsider(table, equations, _index(equations)).solve()
 
 
 def _check_table(counts: Mapping[K, int], margins: Sequence[Margin[K]]) -> None:
@@ -408,10 +421,7 @@ def suppress(
     primary = frozenset(key for key, value in published.items() if value is None)
     complementary: set[K] = set()
     equations = _equations(margins)
-    equations_of: dict[K, list[int]] = {}
-    for index, equation in enumerate(equations):
-        for key in equation:
-            equations_of.setdefault(key, []).append(index)
+    equations_of = _index(equations)
 
     def unknowns(index: int) -> list[K]:
         return [key for key in equations[index] if published.get(key) is None]
@@ -501,7 +511,7 @@ def suppress(
     # per round; the round answers its leaks one after the other (see below), and only a
     # full check with no leak ends the loop.
     while True:
-        recovered = derivable_cells(published, margins)
+        recovered = _Outsider(published, equations, equations_of).solve()
         leaks = sorted(
             (key for key in recovered if is_small(counts[key], threshold)), key=order.__getitem__
         )
