@@ -180,7 +180,7 @@ def build_cases() -> list[dict[str, Any]]:
         ),
         _case(
             "duplicate-json-key",
-            "event_id twice in the object",
+            "attempt twice in the object",
             "malformed-json",
             _resigned_value(8, lambda v: v[:-1] + b',"attempt":2}'),
         ),
