@@ -190,6 +190,17 @@ def _java_cmd(jars_dir: Path, heap: str, main: str, *args: str, log_dir: Path) -
     ]
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id: base64url of 16 random bytes, never starting with ``-``.
+
+    StorageTool parses an id that starts with ``-`` as an option (1 in 64 random ids).
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _new_cluster(
     cluster_dir: Path, nodes: int, jars_dir: Path, security: ClusterSecurity
 ) -> ClusterState:
@@ -198,7 +209,7 @@ def _new_cluster(
         node_dir = cluster_dir / f"node-{node_id}"
         node_dir.mkdir(parents=True, exist_ok=True)
         node_states.append(NodeState(node_id, _free_port(), _free_port(), str(node_dir), pid=None))
-    cluster_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).rstrip(b"=").decode()
+    cluster_id = new_cluster_id()
     return ClusterState(
         cluster_id, KAFKA_VERSION, node_states, str(jars_dir), security=security.value
     )

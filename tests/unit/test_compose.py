@@ -108,3 +108,14 @@ def test_image_version_matches_pinned_kafka() -> None:
     compose = yaml.safe_load(COMPOSE.read_text())
     images = {s["image"] for s in compose["services"].values() if "kafka" in s["image"]}
     assert images == {f"apache/kafka:{KAFKA_VERSION}"}
+
+
+def test_cluster_ids_never_look_like_options() -> None:
+    import base64
+
+    from broker.kafka.launcher import new_cluster_id
+
+    ids = {new_cluster_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert not any(i.startswith("-") for i in ids)
+    assert all(len(base64.urlsafe_b64decode(i + "==")) == 16 for i in ids)
