@@ -268,8 +268,13 @@ def _parse_json(value: bytes | None) -> None:
             object_pairs_hook=_reject_duplicate_keys,
             parse_constant=_reject_constant,
         )
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise MalformedJson("the value is not UTF-8 JSON") from None
+    except RecursionError:
+        raise MalformedJson("the JSON payload nests too deeply to parse") from None
+    except ValueError:
+        # JSONDecodeError, UnicodeDecodeError and the int digit limit (an integer of more
+        # than sys.get_int_max_str_digits() digits) are all ValueErrors: a payload that
+        # cannot be parsed is malformed, never a crash of the reader.
+        raise MalformedJson("the value is not UTF-8 JSON this reader can parse") from None
 
 
 def decode(

@@ -66,7 +66,11 @@ class DecodeError(ContractError):
 
 
 class MalformedJson(DecodeError):
-    """The value is not a JSON document (or it repeats an object key)."""
+    """The value is not a JSON document this reader can parse.
+
+    Also raised for a repeated object key, NaN/Infinity, an integer beyond Python's digit
+    limit and nesting deeper than the parser's recursion limit.
+    """
 
     reason = "malformed-json"
 

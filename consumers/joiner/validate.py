@@ -39,8 +39,17 @@ DLQ_PARTITION: Final = "cx_dlq_partition"
 DLQ_OFFSET: Final = "cx_dlq_offset"
 
 #: Reason codes the joiner adds to the contracts' decode reasons and the keyring's.
+#: ``unprocessable``: checking the record raised an exception nobody anticipated; the
+#: record is dead-lettered (detail names the exception type only) so that one poison
+#: pill cannot crash the joiner on every restart.
 JOINER_REASONS: Final = frozenset(
-    {"unknown-agency-topic", "agency-topic-mismatch", "missing-signature", "bad-signature-encoding"}
+    {
+        "unknown-agency-topic",
+        "agency-topic-mismatch",
+        "missing-signature",
+        "bad-signature-encoding",
+        "unprocessable",
+    }
 )
 
 _MAX_DETAIL = 400
@@ -88,7 +97,24 @@ def check_record(
 
     Checks the signature first (nothing untrusted is parsed before it holds), then the
     contract (upcasting older minors), then that the event belongs to the topic's agency.
+    Never raises for a bad record: an unexpected exception while checking it becomes an
+    ``unprocessable`` rejection naming only the exception type (its text could quote the
+    input).
     """
+    try:
+        return _check(topic_agency, key, value, headers, verifier, registry)
+    except Exception as exc:  # one record must never stop the joiner
+        return Rejection("unprocessable", f"checking the record raised {type(exc).__name__}")
+
+
+def _check(
+    topic_agency: str | None,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Headers,
+    verifier: SignatureVerifier,
+    registry: Registry,
+) -> Decoded | Rejection:
     if topic_agency is None:
         return Rejection("unknown-agency-topic", "the topic is not an agency topic of the catalog")
     raw_key_id = _header(headers, HEADER_KEYID)

@@ -112,11 +112,6 @@ async def test_every_hostile_case_is_dead_lettered_with_its_reason_and_good_even
     assert_matches_reference(await joined_history(env.settings), reference(joined))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="json.loads raises ValueError/RecursionError that decode() and check_record() do "
-    "not catch: the joiner crashes on the record (and on every restart: a poison pill)",
-)
 async def test_poison_pill_json_is_dead_lettered_not_fatal(
     kafka: KafkaEndpoint, tmp_path: Path, unique: Callable[[str], str]
 ) -> None:

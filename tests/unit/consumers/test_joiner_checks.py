@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID
 
@@ -15,6 +16,7 @@ from consumers.joiner.validate import (
     DLQ_PARTITION,
     DLQ_REASON,
     DLQ_TOPIC,
+    JOINER_REASONS,
     Rejection,
     check_record,
     deadletter_headers,
@@ -26,8 +28,10 @@ from contracts.envelope import (
     HEADER_TYPE,
     Decoded,
     Record,
+    decode,
     encode_unsigned,
 )
+from contracts.errors import MalformedJson
 from contracts.registry import load_registry
 from tests.unit.consumers.journey_workload import T0, make_event, make_workload
 
@@ -151,3 +155,48 @@ def test_a_missing_public_keyring_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(KeyringError, match="no public keyring"):
         keyring_verifier(Settings(keyring_dir=tmp_path / "none", state_dir=tmp_path))
+
+
+def _resigned(keyring: Keyring, value: bytes) -> Record:
+    base = ssa_record()
+    return keyring.signer("ssa").sign(Record(base.key, value, base.headers))
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        pytest.param(lambda v: v.replace(b'"attempt":1', b'"attempt":' + b"9" * 5000), id="digits"),
+        pytest.param(
+            lambda v: v[:-1] + b',"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}", id="deep"
+        ),
+        pytest.param(lambda v: v[:-1] + b',"x":"\xff"}', id="utf8"),
+    ],
+)
+def test_unparseable_json_is_malformed_not_a_crash(
+    keyring: Keyring, public: PublicKeyring, mutate: Callable[[bytes], bytes]
+) -> None:
+    value = mutate(ssa_record().value)
+    assert value != ssa_record().value
+    signed = _resigned(keyring, value)
+    with pytest.raises(MalformedJson):
+        decode(signed.key, signed.value, signed.headers, registry=load_registry())
+    assert reason(check(signed, public)) == "malformed-json"
+
+
+class _ExplodingVerifier:
+    """A verifier that fails in a way nobody anticipated (a bug, not a bad signature)."""
+
+    def verify_bytes(self, key_id: str, data: bytes, signature: bytes, *, agency: str) -> None:
+        raise ZeroDivisionError("secret-looking text 123-45-6789")
+
+
+def test_an_unexpected_exception_dead_letters_the_record(keyring: Keyring) -> None:
+    record = keyring.signer("ssa").sign(ssa_record())
+    outcome = check_record(
+        "ssa", record.key, record.value, list(record.headers), _ExplodingVerifier(), load_registry()
+    )
+    assert isinstance(outcome, Rejection)
+    assert outcome.reason == "unprocessable"
+    assert outcome.reason in JOINER_REASONS
+    assert "ZeroDivisionError" in outcome.detail
+    assert "6789" not in outcome.detail  # the exception's text is never copied
