@@ -233,7 +233,9 @@ def _sankey_svg(summary: LifeExperienceSummary) -> str:
     return "".join(parts)
 
 
-def _bars_svg(values: Sequence[tuple[str, float | None]], max_value: float, unit: str) -> str:
+def _bars_svg(
+    values: Sequence[tuple[str, float | None]], max_value: float, unit: str, *, counts: bool = False
+) -> str:
     width, bar_h, gap = 520, 18, 6
     height = len(values) * (bar_h + gap) + 10
     parts = [f'<svg viewBox="0 0 {width} {height}" role="img">']
@@ -247,7 +249,7 @@ def _bars_svg(values: Sequence[tuple[str, float | None]], max_value: float, unit
         parts.append(
             f'<rect x="170" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#1f77b4"/>'
             f'<text x="{175 + w:.0f}" y="{y + 13}" font-size="12">'
-            f"{_fmt(value)}{unit}</text>"
+            f"{_fmt(int(value) if counts else value)}{unit}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -293,7 +295,7 @@ def render_html(summaries: Sequence[LifeExperienceSummary], run: RunReport) -> s
   </figure>
   <figure data-chart="time-to-complete" data-life-experience="{le}">
     <figcaption>Days to complete (completed journeys)</figcaption>
-    {_bars_svg(hist, hist_max, "")}
+    {_bars_svg(hist, hist_max, " journeys", counts=True)}
   </figure>
   <figure data-chart="drivers" data-life-experience="{le}">
     <figcaption>A-11 satisfaction by agency (1-5)</figcaption>{_bars_svg(sat, 5.0, "")}
