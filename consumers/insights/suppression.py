@@ -27,8 +27,9 @@ shown or *derivable*. :func:`suppress` applies
    widens to the equations sharing its unknowns. The first few candidates are tried with a
    *local* outsider (the equations within two hops of the leak) and the first that stops
    the leak there wins. One full :func:`derivable_cells` per round, then every leak it
-   found is answered; the loop ends only when a full check finds no leak, so the local
-   shortcuts choose cells but never decide that the table is safe.
+   found is answered (a leak that survived earlier answers gets 2, 4, ... complements);
+   the loop ends only when a full check finds no leak, so the local shortcuts choose cells
+   but never decide that the table is safe.
 
 Values of 11 or more that happen to be derivable are not a disclosure (they could have been
 published) and are left alone.
@@ -90,6 +91,9 @@ _MAX_TRIALS = 3
 
 # How many equation hops around a leak a candidate's trial looks at (see ``suppress``).
 _TRIAL_RADIUS = 2
+
+# A leak that keeps coming back gets 1, 2, 4, ... complements per round, at most 2**this.
+_MAX_DOUBLINGS = 4
 
 
 def is_small(count: int, threshold: int = SMALL_CELL_MAX) -> bool:
@@ -506,6 +510,7 @@ def suppress(
                     complementary.add(pick)
                     changed = True
 
+    answered: dict[K, int] = {}  # rounds in which each leak was answered
     # Then the outsider's full arithmetic, until it recovers no small value. One full check
     # per round; the round answers its leaks one after the other (see below), and only a
     # full check with no leak ends the loop.
@@ -516,14 +521,24 @@ def suppress(
         )
         if not leaks:
             break
-        for position, leak in enumerate(leaks):
+        added = 0
+        for leak in leaks:
             # Every leak of the round is answered (measured: fewer rounds and no more
-            # suppressed cells than answering only leaks far from earlier answers).
-            chosen = complement_for(leak)
+            # suppressed cells than answering only leaks far from earlier answers). A leak
+            # that survives its answers is pinned by a long chain of totals the local trial
+            # does not see; it gets twice as many complements each time it comes back, so
+            # it takes a few rounds rather than one round per complement.
+            chosen: K | None = None
+            for _ in range(2 ** min(answered.get(leak, 0), _MAX_DOUBLINGS)):
+                chosen = complement_for(leak)
+                if chosen is None:
+                    break
+                published[chosen] = None
+                complementary.add(chosen)
+                added += 1
             if chosen is None:
-                if position:
-                    break  # the full check of the next round decides
-                raise SuppressionFailed("no cell left to suppress, yet a small value is derivable")
-            published[chosen] = None
-            complementary.add(chosen)
+                break  # nothing left near this leak: the next full check decides
+            answered[leak] = answered.get(leak, 0) + 1
+        if not added:
+            raise SuppressionFailed("no cell left to suppress, yet a small value is derivable")
     return Suppression(published, primary, frozenset(complementary))
