@@ -87,6 +87,23 @@ def _progress(console: Console) -> Progress:
     )
 
 
+def principal_settings(settings: Settings, secured: bool, principal: str) -> Settings:
+    """Settings acting as ``principal`` (its stored credential) on a secured local cluster.
+
+    On a plaintext or external cluster the given settings serve every role unchanged.
+    """
+    if not secured:
+        return settings
+    return Settings(
+        profile=principal,
+        state_dir=settings.state_dir,
+        keyring_dir=settings.keyring_dir,
+        topic_prefix=settings.topic_prefix,
+        partitions=settings.partitions,
+        cache_dir=settings.cache_dir,
+    )
+
+
 async def run_demo(
     settings: Settings,
     *,
@@ -94,8 +111,14 @@ async def run_demo(
     seed: int,
     report: Path,
     console: Console,
+    security: str = "sasl-tls",
 ) -> DemoResult:
-    """Run the main job end to end and write the HTML report; return the figures."""
+    """Run the main job end to end and write the HTML report; return the figures.
+
+    On a local cluster started here with security, every role acts as its own principal
+    of the access plan: each agency publishes as ``agency-<id>``, the joiner as
+    ``joiner``, insights as ``insights`` and the report reads as ``team-analytics``.
+    """
     from consumers import Joiner
     from consumers.insights.service import InsightsService, read_joined
     from consumers.report import RunReport, render_html, summarize
@@ -107,11 +130,14 @@ async def run_demo(
     started = time.monotonic()
     catalog = load_catalog()
     kafka = settings.bootstrap_servers
+    secured = False
     if not kafka:
-        state = await start_cluster(settings, nodes=1)
-        kafka = f"{state.kafka_version} at {state.bootstrap_servers}"
+        state = await start_cluster(settings, nodes=1, security=security)
+        secured = state.security != "none"
+        kafka = f"{state.kafka_version} at {state.bootstrap_servers} (security {state.security})"
         console.print(f"local Kafka {kafka} ({'reused' if state.reused else 'started'})")
-    _, plan = await run_init(settings)
+    as_admin = principal_settings(settings, secured, "admin")
+    _, plan = await run_init(as_admin)
     plan.raise_for_conflicts()
     keyring = Keyring(settings.keyring_path)
     keyring.init([a.id for a in catalog.agencies], [le.id for le in catalog.life_experiences])
@@ -119,7 +145,12 @@ async def run_demo(
 
     simulation = Simulation(journeys, seed)
     preparer = SimulationPreparer(keyring)
-    joiner = Joiner(settings, group=DEMO_GROUP, until_idle=None, status_interval=3600)
+    joiner = Joiner(
+        principal_settings(settings, secured, "joiner"),
+        group=DEMO_GROUP,
+        until_idle=None,
+        status_interval=3600,
+    )
     published = 0
     with _progress(console) as progress:
         pub_task = progress.add_task("publish", total=journeys, note="")
@@ -132,7 +163,11 @@ async def run_demo(
             async def deliver_for(agency: str) -> Deliver:
                 publisher = publishers.get(agency)
                 if publisher is None:
-                    publisher = AgencyPublisher(settings, agency, keyring=keyring)
+                    publisher = AgencyPublisher(
+                        principal_settings(settings, secured, f"agency-{agency}"),
+                        agency,
+                        keyring=keyring,
+                    )
                     publishers[agency] = await stack.enter_async_context(publisher)
                 return publisher.deliver
 
@@ -152,7 +187,7 @@ async def run_demo(
             published = tally.prepared
             progress.update(pub_task, completed=journeys, note=f"{published} events")
             # Caught up: the joiner's group has committed every record of the agency topics.
-            while await _committed_lag(settings, DEMO_GROUP, agency_topics) > 0:
+            while await _committed_lag(as_admin, DEMO_GROUP, agency_topics) > 0:
                 if join_run.done():
                     join_run.result()  # re-raise what stopped the joiner
                 progress.update(join_task, completed=joiner.stats.records, total=published)
@@ -167,10 +202,11 @@ async def run_demo(
             )
 
     console.print("computing insights ...")
-    await InsightsService(settings).catch_up()
+    await InsightsService(principal_settings(settings, secured, "insights")).catch_up()
+    reader = principal_settings(settings, secured, "team-analytics")
     snapshots = []
     for le in catalog.life_experiences:
-        found, _invalid = await read_joined(settings, le.id)
+        found, _invalid = await read_joined(reader, le.id)
         snapshots.extend(found)
     summaries = summarize(snapshots, catalog)
     seconds = time.monotonic() - started
@@ -236,12 +272,19 @@ def print_summaries(summaries: Sequence[Any], console: Console) -> None:
 @click.option("--journeys", type=click.IntRange(min=1), default=20_000, show_default=True)
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same data.")
 @click.option(
+    "--security",
+    type=click.Choice(["sasl-tls", "sasl", "none"]),
+    default="sasl-tls",
+    show_default=True,
+    help="Security of the local cluster the demo starts (ignored with CX_BOOTSTRAP_SERVERS).",
+)
+@click.option(
     "--report",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Where to write the HTML report [default: <state dir>/demo-report.html].",
 )
-def demo(journeys: int, seed: int, report: Path | None) -> None:
+def demo(journeys: int, seed: int, security: str, report: Path | None) -> None:
     """Run the main job: simulate, publish, join, insights; print figures, write a report."""
     settings = Settings()
     console = Console()
@@ -251,7 +294,14 @@ def demo(journeys: int, seed: int, report: Path | None) -> None:
     path = report or settings.state_dir / "demo-report.html"
     try:
         result = asyncio.run(
-            run_demo(settings, journeys=journeys, seed=seed, report=path, console=console)
+            run_demo(
+                settings,
+                journeys=journeys,
+                seed=seed,
+                report=path,
+                console=console,
+                security=security,
+            )
         )
     except KeyboardInterrupt:
         console.print("interrupted: publishers, joiner and consumers were closed")
