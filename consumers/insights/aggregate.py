@@ -100,7 +100,8 @@ _SECONDS_PER_DAY: Final = 86_400.0
 
 class InsightMetric(StrEnum):
     """Everything the aggregation computes. Values equal to a contract ``Metric`` are published
-    under it; the others wait for the contract to name them (see :func:`to_insight_cells`)."""
+    under it; ``journeys-active`` is never published (a hidden count, see the module
+    docstring and :func:`to_insight_cells`)."""
 
     JOURNEYS_STARTED = "journeys-started"
     JOURNEYS_COMPLETED = "journeys-completed"
