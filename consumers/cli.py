@@ -64,6 +64,18 @@ def _logging() -> None:
     show_default=True,
     help="Events up to this far behind their journey are not counted as late (s/m/h/d).",
 )
+@click.option(
+    "--max-ahead",
+    default="1d",
+    show_default=True,
+    help="Dead-letter events dated more than this after their record's Kafka timestamp.",
+)
+@click.option(
+    "--max-behind",
+    default="3650d",
+    show_default=True,
+    help="Dead-letter events dated more than this before their record's Kafka timestamp.",
+)
 @click.option("--max-batch", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 @click.option("--status-interval", type=float, default=10.0, show_default=True)
 def join(
@@ -71,11 +83,14 @@ def join(
     group: str,
     instance: str,
     grace: str,
+    max_ahead: str,
+    max_behind: str,
     max_batch: int,
     status_interval: float,
 ) -> None:
     """Join agency events into journeys (exactly once) and publish snapshots."""
     from consumers.joiner.engine import Joiner
+    from consumers.joiner.validate import TimeBounds
 
     _logging()
     settings = Settings()
@@ -87,6 +102,7 @@ def join(
         until_idle=until_idle,
         max_batch=max_batch,
         status_interval=status_interval,
+        time_bounds=TimeBounds(parse_duration(max_ahead), parse_duration(max_behind)),
     )
 
     async def main() -> str:

@@ -30,8 +30,10 @@ from consumers.joiner.copartition import verify_copartitioning
 from consumers.joiner.validate import (
     Rejection,
     SignatureVerifier,
+    TimeBounds,
     check_record,
     deadletter_headers,
+    kafka_time,
 )
 from consumers.journey.processor import DEFAULT_CACHE_SIZE, DEFAULT_GRACE, JourneyProcessor
 from consumers.journey.rules import JoinRules, load_rules
@@ -117,6 +119,9 @@ class Joiner:
 
     ``until_idle`` (seconds) makes :meth:`run` return once no record arrived for that
     long after partitions were assigned; otherwise it runs until :meth:`stop_soon`.
+    ``time_bounds`` limits how far an event's ``occurred_at`` may lie from its record's
+    Kafka timestamp (default: 1 day ahead, 10 years behind); others are dead-lettered
+    as ``time-out-of-range``.
     """
 
     def __init__(
@@ -132,6 +137,7 @@ class Joiner:
         cache_size: int = DEFAULT_CACHE_SIZE,
         status_interval: float = 10.0,
         rules: JoinRules | None = None,
+        time_bounds: TimeBounds | None = None,
     ) -> None:
         self.settings = settings
         self.group = group
@@ -143,6 +149,7 @@ class Joiner:
         self.status_interval = status_interval
         self.stats = JoinerStats()
         self.rules = rules or load_rules()
+        self.time_bounds = time_bounds or TimeBounds()
         self._verifier = verifier
         self._registry = load_registry()
         catalog = load_catalog()
@@ -383,7 +390,14 @@ class Joiner:
                     stats.records += 1
                     headers = list(record.headers or ())
                     outcome = check_record(
-                        agency, record.key, record.value, headers, verifier, self._registry
+                        agency,
+                        record.key,
+                        record.value,
+                        headers,
+                        verifier,
+                        self._registry,
+                        record_time=kafka_time(record.timestamp),
+                        bounds=self.time_bounds,
                     )
                     if isinstance(outcome, Rejection):
                         stats.dead_letters += 1

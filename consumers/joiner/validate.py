@@ -11,6 +11,7 @@ import base64
 import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol
 
 from broker.keyring import SignatureInvalid
@@ -28,8 +29,10 @@ __all__ = [
     "JOINER_REASONS",
     "Rejection",
     "SignatureVerifier",
+    "TimeBounds",
     "check_record",
     "deadletter_headers",
+    "kafka_time",
 ]
 
 DLQ_REASON: Final = "cx_dlq_reason"
@@ -41,7 +44,8 @@ DLQ_OFFSET: Final = "cx_dlq_offset"
 #: Reason codes the joiner adds to the contracts' decode reasons and the keyring's.
 #: ``unprocessable``: checking the record raised an exception nobody anticipated; the
 #: record is dead-lettered (detail names the exception type only) so that one poison
-#: pill cannot crash the joiner on every restart.
+#: pill cannot crash the joiner on every restart. ``time-out-of-range``: ``occurred_at``
+#: lies too far after or before the Kafka record's timestamp (see :class:`TimeBounds`).
 JOINER_REASONS: Final = frozenset(
     {
         "unknown-agency-topic",
@@ -49,6 +53,7 @@ JOINER_REASONS: Final = frozenset(
         "missing-signature",
         "bad-signature-encoding",
         "unprocessable",
+        "time-out-of-range",
     }
 )
 
@@ -68,6 +73,62 @@ class SignatureVerifier(Protocol):
     def verify_bytes(self, key_id: str, data: bytes, signature: bytes, *, agency: str) -> None:
         """Verify ``signature`` over ``data`` by ``agency``'s key ``key_id``."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class TimeBounds:
+    """How far an event's ``occurred_at`` may lie from its Kafka record's timestamp.
+
+    One event dated centuries ahead would move its partition's stream time with it and
+    close every open journey there; one dated a century back is no plausible service
+    interaction either. The record timestamp is stored with the record, so the verdict
+    is the same on every replay.
+    """
+
+    max_ahead: timedelta = timedelta(days=1)
+    max_behind: timedelta = timedelta(days=3650)
+
+    def __post_init__(self) -> None:
+        if self.max_ahead < timedelta(0) or self.max_behind < timedelta(0):
+            raise ValueError("time bounds must not be negative")
+
+    def check(self, occurred_at: datetime, record_time: datetime) -> Rejection | None:
+        """A ``time-out-of-range`` rejection, or None when ``occurred_at`` is plausible."""
+        if occurred_at - record_time > self.max_ahead:
+            return Rejection(
+                "time-out-of-range",
+                f"occurred_at is more than {_span(self.max_ahead)} after the record's timestamp",
+            )
+        if record_time - occurred_at > self.max_behind:
+            return Rejection(
+                "time-out-of-range",
+                f"occurred_at is more than {_span(self.max_behind)} before the record's timestamp",
+            )
+        return None
+
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+# Largest millisecond timestamp a datetime holds (9999-12-31): larger ones are clamped.
+_MAX_MS: Final = int((datetime(9999, 12, 31, tzinfo=UTC) - _EPOCH).total_seconds()) * 1000
+
+
+def kafka_time(timestamp_ms: int | None) -> datetime | None:
+    """A Kafka record timestamp (ms since the epoch) as a UTC datetime.
+
+    None when the record has none (negative: pre-0.10 message format); absurdly large
+    values are clamped to the year 9999, so they fail :class:`TimeBounds` instead of
+    raising.
+    """
+    if timestamp_ms is None or timestamp_ms < 0:
+        return None
+    return _EPOCH + timedelta(milliseconds=min(timestamp_ms, _MAX_MS))
+
+
+def _span(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    if seconds and seconds % 86400 == 0:
+        return f"{int(seconds // 86400)} d"
+    return f"{seconds:g} s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,17 +153,26 @@ def check_record(
     headers: Headers,
     verifier: SignatureVerifier,
     registry: Registry,
+    *,
+    record_time: datetime | None = None,
+    bounds: TimeBounds | None = None,
 ) -> Decoded | Rejection:
     """Verify, decode and attribute one record of an agency topic.
 
     Checks the signature first (nothing untrusted is parsed before it holds), then the
-    contract (upcasting older minors), then that the event belongs to the topic's agency.
-    Never raises for a bad record: an unexpected exception while checking it becomes an
-    ``unprocessable`` rejection naming only the exception type (its text could quote the
-    input).
+    contract (upcasting older minors), then that the event belongs to the topic's agency,
+    then (given the Kafka record's timestamp ``record_time``) that ``occurred_at`` lies
+    within ``bounds`` (default :class:`TimeBounds`) of it. Never raises for a bad record:
+    an unexpected exception while checking it becomes an ``unprocessable`` rejection
+    naming only the exception type (its text could quote the input).
     """
     try:
-        return _check(topic_agency, key, value, headers, verifier, registry)
+        outcome = _check(topic_agency, key, value, headers, verifier, registry)
+        if isinstance(outcome, Decoded) and record_time is not None:
+            late_or_early = (bounds or TimeBounds()).check(outcome.event.occurred_at, record_time)
+            if late_or_early is not None:
+                return late_or_early
+        return outcome
     except Exception as exc:  # one record must never stop the joiner
         return Rejection("unprocessable", f"checking the record raised {type(exc).__name__}")
 

@@ -35,6 +35,7 @@ from contracts.catalog import load_catalog
 
 __all__ = [
     "CASES_DIR",
+    "RECORD_TIME",
     "TEST_KEY_SEED",
     "HostileCase",
     "corpus_key_id",
@@ -49,6 +50,9 @@ CASES_DIR: Final = Path(__file__).parent / "cases"
 #: Public seed of the corpus TEST keys (never use these keys for anything else).
 TEST_KEY_SEED: Final = b"cx-broker hostile corpus TEST key v1 -- not a secret"
 _KEY_CREATED: Final = datetime(2026, 1, 1, tzinfo=UTC)
+#: The Kafka record timestamp the pure-path test gives every case: a week after the corpus
+#: events (dated 2026-03-02 plus some hours), as a publisher's clock would be.
+RECORD_TIME: Final = datetime(2026, 3, 9, tzinfo=UTC)
 
 
 def corpus_key_id(agency: str) -> str:

@@ -298,15 +298,12 @@ def build_cases() -> list[dict[str, Any]]:
             "occurred_at in the year 2999",
             "time-out-of-range",
             _time_shifted(24, datetime(2999, 1, 1, tzinfo=UTC)),
-            gap="accepted and joined: no plausibility bound on occurred_at; one such event "
-            "moves its partition's stream time ~1000 years ahead and closes every open journey",
         ),
         _case(
             "far-past-timestamp",
             "occurred_at in the year 1900",
             "time-out-of-range",
             _time_shifted(25, datetime(1900, 1, 1, tzinfo=UTC)),
-            gap="accepted (counted late or joined): no plausibility bound on occurred_at",
         ),
         # ---- headers
         _case(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -18,8 +19,10 @@ from consumers.joiner.validate import (
     DLQ_TOPIC,
     JOINER_REASONS,
     Rejection,
+    TimeBounds,
     check_record,
     deadletter_headers,
+    kafka_time,
 )
 from contracts.envelope import (
     HEADER_DATASCHEMA,
@@ -200,3 +203,63 @@ def test_an_unexpected_exception_dead_letters_the_record(keyring: Keyring) -> No
     assert outcome.reason in JOINER_REASONS
     assert "ZeroDivisionError" in outcome.detail
     assert "6789" not in outcome.detail  # the exception's text is never copied
+
+
+@pytest.mark.parametrize(
+    ("offset", "accepted"),
+    [
+        (timedelta(hours=23), True),
+        (timedelta(days=1, seconds=1), False),
+        (-timedelta(days=3650), True),
+        (-timedelta(days=3650, seconds=1), False),
+    ],
+)
+def test_occurred_at_must_lie_near_the_record_timestamp(
+    keyring: Keyring, public: PublicKeyring, offset: timedelta, accepted: bool
+) -> None:
+    record = keyring.signer("ssa").sign(ssa_record())
+    # The event is ``offset`` away from the record's Kafka timestamp.
+    record_time = T0 - offset
+    outcome = check_record(
+        "ssa",
+        record.key,
+        record.value,
+        list(record.headers),
+        public,
+        load_registry(),
+        record_time=record_time,
+    )
+    if accepted:
+        assert isinstance(outcome, Decoded), outcome
+    else:
+        assert reason(outcome) == "time-out-of-range"
+        assert "time-out-of-range" in JOINER_REASONS
+
+
+def test_time_bounds_are_configurable(keyring: Keyring, public: PublicKeyring) -> None:
+    record = keyring.signer("ssa").sign(ssa_record())
+    tight = TimeBounds(max_ahead=timedelta(0), max_behind=timedelta(hours=1))
+    outcomes = [
+        check_record(
+            "ssa",
+            record.key,
+            record.value,
+            list(record.headers),
+            public,
+            load_registry(),
+            record_time=T0 + shift,
+            bounds=tight,
+        )
+        for shift in (timedelta(0), -timedelta(seconds=1), timedelta(hours=2))
+    ]
+    assert isinstance(outcomes[0], Decoded)
+    assert [reason(o) for o in outcomes[1:]] == ["time-out-of-range"] * 2
+    with pytest.raises(ValueError, match="negative"):
+        TimeBounds(max_ahead=-timedelta(seconds=1))
+
+
+def test_kafka_time_converts_and_clamps() -> None:
+    assert kafka_time(None) is None
+    assert kafka_time(-1) is None
+    assert kafka_time(int(T0.timestamp() * 1000)) == T0
+    assert kafka_time(2**63 - 1) == datetime(9999, 12, 31, tzinfo=UTC)
