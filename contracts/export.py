@@ -50,7 +50,7 @@ SCHEMA_FILE_PATTERN: Final = re.compile(
 )
 _KAFKA_BINDING_VERSION: Final = "0.5.0"
 #: Version of the exchange description itself; bump it when topics or messages change.
-ASYNCAPI_DOCUMENT_VERSION: Final = "1.0.0"
+ASYNCAPI_DOCUMENT_VERSION: Final = "1.1.0"
 
 
 def schema_file_name(name: str, version: str) -> str:
