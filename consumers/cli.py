@@ -41,6 +41,12 @@ def _logging() -> None:
     )
     # aiokafka's INFO lines list every assigned partition: keep the log to our status lines.
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # In an outage aiokafka logs the same connection/fetch error many times a second; the
+    # joiner's own "kafka unreachable" status line says it once per backoff step instead.
+    from consumers.joiner.health import RepeatedLogFilter
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RepeatedLogFilter())
 
 
 @click.command()

@@ -27,6 +27,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from broker.admin import admin_client
 from broker.settings import Settings
 from consumers.joiner.copartition import verify_copartitioning
+from consumers.joiner.health import OutageTracker
 from consumers.joiner.validate import (
     Rejection,
     SignatureVerifier,
@@ -172,6 +173,7 @@ class Joiner:
         self._producer: Any = None
         self._consumer: Any = None
         self._restorer: Restorer | None = None
+        self.outage = OutageTracker()
 
     @property
     def transactional_id(self) -> str:
@@ -293,7 +295,11 @@ class Joiner:
         self._last_activity = asyncio.get_running_loop().time()
 
     async def run(self) -> JoinerStats:
-        """Join until stopped (or idle for ``until_idle`` seconds); return the counters."""
+        """Join until stopped (or idle for ``until_idle`` seconds); return the counters.
+
+        While no broker connection is up, it waits with exponential backoff and logs one
+        WARNING status line per attempt; that time never counts as idle.
+        """
         loop = asyncio.get_running_loop()
         next_status = loop.time() + self.status_interval
         while not self._stopping.is_set():
@@ -304,25 +310,55 @@ class Joiner:
             batch = await self._fetch()
             now = loop.time()
             if any(batch.values()):
+                self._kafka_back(now)
                 async with self._lock:
                     if generation == self._generation and not self._pending:
                         await self._process(batch)
                     else:
                         await self._rewind(batch)
                 self._last_activity = loop.time()
-            elif (
-                self.until_idle is not None
-                and self._assigned_once
-                and not self._pending
-                and now - self._last_activity >= self.until_idle
-            ):
-                log.info("idle for %.1f s: stopping", self.until_idle)
-                break
+            elif not self._kafka_connected():
+                delay = self.outage.unreachable(now)
+                log.warning("status %s", self.outage.status(delay))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                # An outage is not idleness: --until-idle counts connected time only.
+                self._last_activity = loop.time()
+                next_status = self._last_activity + self.status_interval
+                continue
+            else:
+                self._kafka_back(now)
+                if (
+                    self.until_idle is not None
+                    and self._assigned_once
+                    and not self._pending
+                    and now - self._last_activity >= self.until_idle
+                ):
+                    log.info("idle for %.1f s: stopping", self.until_idle)
+                    break
             if now >= next_status:
                 log.info("status %s", self.status_line())
                 next_status = now + self.status_interval
         log.info("final %s", self.status_line())
         return self.stats
+
+    def _kafka_connected(self) -> bool:
+        """True while the consumer holds at least one live broker connection.
+
+        aiokafka swallows fetch and connection errors (``getmany`` just returns nothing),
+        so its client's connection table is the only sign of an outage. It is private
+        API: if it is missing, assume connected (the old behaviour) rather than fail.
+        """
+        client = getattr(self._consumer, "_client", None)
+        conns = getattr(client, "_conns", None)
+        if not isinstance(conns, dict):
+            return True
+        return any(conn.connected() for conn in conns.values())
+
+    def _kafka_back(self, now: float) -> None:
+        length = self.outage.reachable(now)
+        if length is not None:
+            log.info("status kafka reachable again after %.1f s of outage", length)
 
     async def _fetch(self) -> dict[Any, list[Any]]:
         """Up to ``max_batch`` records: wait for the first, then take what is already

@@ -37,6 +37,7 @@ from tests.unit.producers.test_ingest import AGENCY, good
 pytestmark = pytest.mark.kafka
 
 BATCH = 60
+IDLE = 10  # seconds: the joiner's --until-idle
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -60,7 +61,9 @@ async def test_cluster_outage_spools_waits_and_then_loses_nothing(
 ) -> None:
     env = await make_env(own_cluster.bootstrap_servers, tmp_path, "outage", "joiner-outage")
     options: dict[str, Any] = {"send_timeout": 3.0, "retry_interval": 0.5}
-    joiner = start_joiner(env, "0", until_idle=False)
+    # With --until-idle the joiner exits once idle: an outage (longer than the idle
+    # limit, see below) must not count as idle.
+    joiner = start_joiner(env, "0", "--until-idle", str(IDLE), until_idle=False)
     try:
         async with AgencyPublisher(env.settings, AGENCY, keyring=env.keyring, **options) as pub:
             before = await pub.publish_many(raws(1000))
@@ -77,10 +80,23 @@ async def test_cluster_outage_spools_waits_and_then_loses_nothing(
                 during += await pub.publish_many(raws(start))
             assert {r.status for r in during} == {DeliveryStatus.SPOOLED}
             assert pub.spooled == 3 * BATCH
-            # The joiner has been cut off for at least the spooling time (several send
-            # timeouts): it must still be running, not have given up.
+            # The joiner reports the outage with backing-off status lines; wait until it
+            # has been cut off for longer than its idle limit (0.5+1+2+4+8 s of backoff
+            # before it says "retrying in 10s"): it must still be running, not have
+            # given up or taken the outage for idleness.
+
+            async def reported_long_outage() -> bool:
+                return "retrying in 10s" in joiner.output()
+
+            await wait_for(reported_long_outage, 90, "outage reported", joiner)
             down_log = joiner.output()
             assert joiner.proc.poll() is None, f"joiner exited in the outage:\n{down_log[-3000:]}"
+            status = [line for line in down_log.splitlines() if "kafka unreachable since" in line]
+            assert status and all(" WARNING cx.joiner: status " in line for line in status)
+            assert [d for d in ("in 0.5s", "in 1s", "in 2s", "in 4s", "in 8s") if d in down_log]
+            # aiokafka's own repeated errors are rate-limited (unthrottled: dozens a second).
+            noise = [line for line in down_log.splitlines() if " aiokafka" in line]
+            assert len(noise) <= 40, "\n".join(noise[-40:])
 
             await own_cluster.start_node(1)
             after = await pub.publish_many(raws(3000))
@@ -97,6 +113,7 @@ async def test_cluster_outage_spools_waits_and_then_loses_nothing(
             joiner.proc.send_signal(signal.SIGTERM)
     log = await joiner.finish(60)
     assert "joiner stopped: records=" in log
+    assert "kafka reachable again after" in log
     assert {r.status for r in after} <= {DeliveryStatus.SENT, DeliveryStatus.SPOOLED}
 
     records = await read_all(env.settings, [env.settings.topics.agency(AGENCY)])
