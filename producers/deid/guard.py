@@ -16,7 +16,10 @@ It looks for two things:
 Choices that keep it fast and free of false alarms (it runs on every event):
 
 * Needles are computed once per record (:class:`PiiGuard`); each is searched with one
-  ``bytes.find`` pass over the record's fields joined into one buffer.
+  ``bytes.find`` pass over the record's fields joined into one buffer. The needles of one
+  value (a name, a street, a phone number, a date of birth) are a pure function of it and
+  kept in small bounded in-memory caches, since the same people and places recur from
+  event to event (a journey is several events of one person).
 * Words (names, street, city) only match as whole words (no ASCII letter and no non-ASCII
   byte on either side): "Ann" inside "Annual" is not a disclosure of the name Ann. Name
   parts shorter than three letters are not searched at all: "Al", "Li" or "Ng" also spell
@@ -45,8 +48,9 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
-from typing import Final
+from enum import StrEnum
+from functools import lru_cache
+from typing import Final, NamedTuple
 
 from producers.deid.normalize import fold, name_parts
 from producers.deid.raw import RawRecord
@@ -61,7 +65,8 @@ MIN_WORD_LENGTH: Final = 3
 _SHORT_DIGITS: Final = 7
 
 
-class _Boundary(Enum):
+class _Boundary(StrEnum):
+    # A str enum: hashing it (needle de-duplication) is C-level, a plain Enum hashes in Python.
     WORD = "word"  # no letter (ASCII or any non-ASCII byte) on either side
     DIGITS = "digits"  # no digit on either side
     ALNUM = "alnum"  # no letter, digit or non-ASCII byte on either side
@@ -140,6 +145,43 @@ def _shape_leaks(buffer: bytes, opaque: _Spans) -> Iterator[tuple[str, int]]:
         for match in _EMAIL.finditer(buffer):
             if not opaque.covers(match.start(), match.end()):
                 yield "email", match.start()
+
+
+class _Identity(NamedTuple):
+    """A raw record's identifier values: hashable, so needles can be cached per person."""
+
+    first_name: str | None
+    middle_name: str | None
+    last_name: str | None
+    ssn: str | None
+    date_of_birth: date
+    street_address: str | None
+    city: str | None
+    zip: str
+    phone: str | None
+    email: str | None
+    account_number: str | None
+    application_id: str | None
+
+    def __repr__(self) -> str:
+        return "_Identity(<redacted>)"
+
+    @classmethod
+    def of(cls, raw: RawRecord) -> _Identity:
+        return cls(
+            raw.first_name,
+            raw.middle_name,
+            raw.last_name,
+            raw.ssn,
+            raw.date_of_birth,
+            raw.street_address,
+            raw.city,
+            raw.zip,
+            raw.phone,
+            raw.email,
+            raw.account_number,
+            raw.application_id,
+        )
 
 
 def _spellings(text: str) -> set[str]:
@@ -243,11 +285,26 @@ def _phone_needles(phone: str) -> Iterator[Needle]:
         yield Needle("phone", phone.encode("utf-8"), _Boundary.DIGITS)
 
 
-def _needles(raw: RawRecord) -> Iterator[Needle]:
+def _dob_needles(dob: date) -> Iterator[Needle]:
+    for text in _dob_formats(dob):
+        digits_only = text.isdigit()
+        boundary = (
+            _Boundary.DIGITS if not digits_only or len(text) >= _SHORT_DIGITS else _Boundary.ALNUM
+        )
+        yield Needle("date_of_birth", text.encode("ascii"), boundary)
+
+
+def _needles(raw: _Identity) -> Iterator[Needle]:
+    """Every needle of one record, built from scratch (:class:`PiiGuard` uses the caches)."""
     for field in ("first_name", "middle_name", "last_name"):
         value = getattr(raw, field)
         if value:
             yield from _name_needles(field, value)
+    yield from _rest_needles(raw, cached=False)
+
+
+def _rest_needles(raw: _Identity, *, cached: bool) -> Iterator[Needle]:
+    """The needles after the names, in order; ``cached`` takes per-value ones from caches."""
     if raw.ssn:
         s = raw.ssn
         yield from _digit_needles(
@@ -255,19 +312,15 @@ def _needles(raw: RawRecord) -> Iterator[Needle]:
             s,
             (f"{s[:3]}-{s[3:5]}-{s[5:]}", f"{s[:3]} {s[3:5]} {s[5:]}", f"{s[:3]}.{s[3:5]}.{s[5:]}"),
         )
-    for text in _dob_formats(raw.date_of_birth):
-        digits_only = text.isdigit()
-        boundary = (
-            _Boundary.DIGITS if not digits_only or len(text) >= _SHORT_DIGITS else _Boundary.ALNUM
-        )
-        yield Needle("date_of_birth", text.encode("ascii"), boundary)
+    yield from (_cached_dob_needles if cached else _dob_needles)(raw.date_of_birth)
     yield Needle("zip", raw.zip.encode("ascii"), _Boundary.ALNUM)
+    phrases = _cached_phrase_needles if cached else _phrase_needles
     if raw.street_address:
-        yield from _phrase_needles("street_address", raw.street_address)
+        yield from phrases("street_address", raw.street_address)
     if raw.city:
-        yield from _phrase_needles("city", raw.city)
+        yield from phrases("city", raw.city)
     if raw.phone:
-        yield from _phone_needles(raw.phone)
+        yield from (_cached_phone_needles if cached else _phone_needles)(raw.phone)
     if raw.email:
         for form in {raw.email, raw.email.lower(), raw.email.upper()}:
             yield Needle("email", form.encode("utf-8"), _Boundary.NONE)
@@ -283,6 +336,65 @@ def _needles(raw: RawRecord) -> Iterator[Needle]:
             yield Needle(field, digits.encode("ascii"), _Boundary.DIGITS)
 
 
+def _needle_length(needle: Needle) -> int:
+    return len(needle.value)
+
+
+# Bounded: each entry holds one value's needles (a few hundred bytes); the bound keeps a
+# long-running publisher's memory flat however many distinct people it sees.
+_CACHE_SIZE: Final = 4096
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _cached_name_needles(field: str, name: str) -> tuple[Needle, ...]:
+    return tuple(_name_needles(field, name))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _cached_phrase_needles(field: str, phrase: str) -> tuple[Needle, ...]:
+    return tuple(_phrase_needles(field, phrase))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _cached_phone_needles(phone: str) -> tuple[Needle, ...]:
+    return tuple(_phone_needles(phone))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _cached_dob_needles(dob: date) -> tuple[Needle, ...]:
+    return tuple(_dob_needles(dob))
+
+
+def _needle_groups(raw: _Identity) -> Iterator[Iterable[Needle]]:
+    """The needles of :func:`_needles`, in the same order, per value and from the caches."""
+    for field in ("first_name", "middle_name", "last_name"):
+        value = getattr(raw, field)
+        if value:
+            yield _cached_name_needles(field, value)
+    yield _rest_needles(raw, cached=True)
+
+
+def _unique_longest_first(groups: Iterable[Iterable[Needle]]) -> tuple[Needle, ...]:
+    """One needle per (value, boundary), the first generated; longest first, else in order."""
+    unique: dict[tuple[bytes, _Boundary], Needle] = {}
+    for group in groups:
+        for needle in group:
+            unique.setdefault((needle.value, needle.boundary), needle)
+    # Longest first: when two needles overlap the more specific one is reported.
+    return tuple(sorted(unique.values(), key=_needle_length, reverse=True))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _record_needles(identity: _Identity) -> tuple[Needle, ...]:
+    """All needles of one person's identifiers (the same person's events share them)."""
+    return _unique_longest_first(_needle_groups(identity))
+
+
+def _uncached_needles(raw: RawRecord) -> tuple[Needle, ...]:
+    """What :class:`PiiGuard` holds, computed from scratch (the reference for the caches)."""
+    return _unique_longest_first([_needles(_Identity.of(raw))])
+
+
 class PiiGuard:
     """The PII guard of one raw record: needles precomputed, :meth:`check` per serialization.
 
@@ -292,11 +404,7 @@ class PiiGuard:
     __slots__ = ("_needles",)
 
     def __init__(self, raw: RawRecord) -> None:
-        unique: dict[tuple[bytes, _Boundary], Needle] = {}
-        for needle in _needles(raw):
-            unique.setdefault((needle.value, needle.boundary), needle)
-        # Longest first: when two needles overlap the more specific one is reported.
-        self._needles = sorted(unique.values(), key=lambda n: len(n.value), reverse=True)
+        self._needles = _record_needles(_Identity.of(raw))
 
     def __repr__(self) -> str:
         return f"PiiGuard(<{len(self._needles)} needles>)"
