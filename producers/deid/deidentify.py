@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any, Final
 
 from pydantic import ValidationError
@@ -177,9 +178,15 @@ def opaque_values(event: CxEvent) -> tuple[bytes, ...]:
     so the PII guard ignores identifier-like letters that happen to occur inside them."""
     return tuple(
         value.encode("ascii")
-        for name, value in event
-        if name.endswith("_token") and isinstance(value, str)
+        for name in _token_fields(type(event))
+        if isinstance(value := getattr(event, name), str)
     )
+
+
+@lru_cache(maxsize=64)
+def _token_fields(model: type[CxEvent]) -> tuple[str, ...]:
+    # Per contract class, not per event: iterating a model's fields costs more than the rest.
+    return tuple(name for name in model.model_fields if name.endswith("_token"))
 
 
 def guard_record(

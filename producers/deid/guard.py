@@ -426,10 +426,15 @@ class PiiGuard:
         """
         buffer, locations = _join(value, headers, key)
         opaque_spans = _Spans(buffer, tuple(o for o in opaque if o))
+        find = buffer.find
         for needle in self._needles:
-            position = _find(buffer, needle, opaque_spans)
-            if position >= 0:
-                raise PiiLeak(needle.field, _locate(locations, position))
+            # Most needles occur nowhere: one C-level find settles them; only a hit pays for
+            # the boundary, placeholder and opaque checks.
+            at = find(needle.value)
+            if at >= 0:
+                position = _find(buffer, needle, opaque_spans, at)
+                if position >= 0:
+                    raise PiiLeak(needle.field, _locate(locations, position))
         for kind, position in _shape_leaks(buffer, opaque_spans):
             raise PiiLeak(kind, _locate(locations, position), pattern=True)
 
@@ -453,22 +458,20 @@ _SEPARATOR: Final = b"\x00"
 def _join(
     value: bytes, headers: Sequence[tuple[str, bytes]], key: bytes | None
 ) -> tuple[bytes, list[tuple[int, str]]]:
-    parts: list[bytes] = []
+    parts: list[bytes] = [] if key is None else [key]
+    names: list[str] = [] if key is None else ["key"]
+    parts.append(value)
+    names.append("value")
+    for name, header_value in headers:
+        parts.append(name.encode("utf-8", "replace"))
+        names.append("header name")
+        parts.append(header_value)
+        names.append(f"header {name}" if name.isascii() and name.isprintable() else "header")
     locations: list[tuple[int, str]] = []
     offset = 0
-
-    def add(data: bytes, where: str) -> None:
-        nonlocal offset
+    for part, where in zip(parts, names, strict=True):
         locations.append((offset, where))
-        parts.append(data)
-        offset += len(data) + len(_SEPARATOR)
-
-    if key is not None:
-        add(key, "key")
-    add(value, "value")
-    for name, header_value in headers:
-        add(name.encode("utf-8", "replace"), "header name")
-        add(header_value, f"header {name}" if name.isascii() and name.isprintable() else "header")
+        offset += len(part) + len(_SEPARATOR)
     return _SEPARATOR.join(parts), locations
 
 
@@ -507,12 +510,15 @@ class _Spans:
 _PLACEHOLDER_BYTES: Final = frozenset(word.encode("ascii") for word in PLACEHOLDERS)
 
 
-def _find(buffer: bytes, needle: Needle, opaque: _Spans) -> int:
-    """Position of the first acceptable occurrence of ``needle`` in ``buffer``, or -1."""
+def _find(buffer: bytes, needle: Needle, opaque: _Spans, start: int | None = None) -> int:
+    """Position of the first acceptable occurrence of ``needle`` in ``buffer``, or -1.
+
+    ``start`` is the first occurrence when the caller already found it.
+    """
     blocking = _BLOCKING[needle.boundary]
     value = needle.value
     is_placeholder = value in _PLACEHOLDER_BYTES
-    at = buffer.find(value)
+    at = buffer.find(value) if start is None else start
     while at >= 0:
         end = at + len(value)
         bounded = (at == 0 or buffer[at - 1] not in blocking) and (
