@@ -122,10 +122,12 @@ def join(
     from aiokafka.errors import KafkaError
 
     from consumers.errors import JoinerError
-    from consumers.state.base import StoreError
+    from consumers.state.base import StateStoreError, StoreError
 
     try:
         line = asyncio.run(main())
+    except StateStoreError:
+        raise  # already one line naming the state dir and the cause
     except (KafkaError, StoreError) as exc:
         # The transaction in flight was aborted and local state rolled back: a restart
         # resumes from the last commit.

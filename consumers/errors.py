@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from broker.errors import CxError
+from consumers.state.base import StateStoreError
 
-__all__ = ["CoPartitionError", "JoinerError", "MissingTopics"]
+__all__ = ["CoPartitionError", "JoinerError", "MissingTopics", "StateStoreError"]
 
 
 class JoinerError(CxError):

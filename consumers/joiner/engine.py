@@ -491,9 +491,13 @@ class Joiner:
         except BaseException:
             with contextlib.suppress(Exception):
                 await producer.abort_transaction()
+            # Local state follows the aborted transaction back. A failing store (full
+            # disk: SQLite already rolled back) must not replace the error being raised.
             for part in parts.values():
-                part.store.rollback()
-                part.processor.reload()
+                with contextlib.suppress(Exception):
+                    part.store.rollback()
+                with contextlib.suppress(Exception):
+                    part.processor.reload()
             raise
         # Kafka committed: now the local state may follow (a crash right here leaves it
         # behind, and recovery reads the difference back from the changelog).

@@ -10,14 +10,67 @@ store reflects, so recovery knows where to resume.
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-__all__ = ["PartitionStore", "StoreError"]
+from broker.errors import CxError
+
+__all__ = ["PartitionStore", "StateStoreError", "StoreError", "describe_io_error"]
 
 
 class StoreError(Exception):
     """The local state store cannot be used (corrupt file, misuse of transactions)."""
+
+
+class StateStoreError(StoreError, CxError):
+    """The state directory cannot be read or written (read-only, full, no permission...).
+
+    One line naming the directory and the cause. Nothing is lost: the Kafka transaction
+    of the batch in flight is aborted, so a run with a usable directory redoes it.
+    """
+
+    exit_code = 9
+
+
+def describe_io_error(exc: BaseException, directory: Path) -> str:
+    """The cause of a failed store operation, as a short human phrase with its errno name.
+
+    SQLite reports a full disk as SQLITE_FULL and a read-only file system as
+    SQLITE_READONLY, not as errno values: those are mapped to the errno they stand for,
+    checking the file system's flags when the code alone is ambiguous.
+    """
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return f"{os.strerror(exc.errno)} ({errno.errorcode.get(exc.errno, exc.errno)})"
+    name = str(getattr(exc, "sqlite_errorname", ""))
+    if name.startswith("SQLITE_FULL") or _no_space(directory):
+        return f"{os.strerror(errno.ENOSPC)} (ENOSPC)"
+    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")):
+        if _read_only(directory):
+            return f"{os.strerror(errno.EROFS)} (EROFS)"
+        return f"{os.strerror(errno.EACCES)} (EACCES)"
+    return f"{exc} ({name or type(exc).__name__})"
+
+
+def _statvfs(directory: Path) -> os.statvfs_result | None:
+    for candidate in (directory, *directory.parents):
+        try:
+            return os.statvfs(candidate)
+        except OSError:
+            continue
+    return None
+
+
+def _no_space(directory: Path) -> bool:
+    stat = _statvfs(directory)
+    return stat is not None and stat.f_bavail == 0
+
+
+def _read_only(directory: Path) -> bool:
+    stat = _statvfs(directory)
+    return stat is not None and bool(stat.f_flag & os.ST_RDONLY)
 
 
 @runtime_checkable

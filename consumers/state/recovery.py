@@ -9,6 +9,7 @@ of aborted transactions are skipped) and commits the store at the new position.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -108,7 +109,10 @@ class Restorer:
                 position = await consumer.position(tp)
             store.commit(max(position, start))
         except BaseException:
-            store.rollback()
+            # After a failed write (full disk) SQLite may have rolled back already: that
+            # second error must not replace the first.
+            with contextlib.suppress(Exception):
+                store.rollback()
             raise
         consumer.assign([])
         log.info(

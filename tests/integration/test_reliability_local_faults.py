@@ -119,28 +119,7 @@ async def test_joiner_state_dir_fault_exits_nonzero_and_loses_nothing(
 
 
 @pytest.mark.parametrize(
-    ("fault", "cause"),
-    [
-        pytest.param(
-            "read-only",
-            "Read-only file system",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the OSError of SqliteStore's mkdir escapes `cxbroker join` as a traceback "
-                "(consumers/cli.py wraps only KafkaError and StoreError)",
-            ),
-        ),
-        pytest.param(
-            "full",
-            "No space left",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the store's disk-full error is masked: the joiner exits with 'joiner "
-                "stopped on StoreError: no open transaction', naming neither the state dir "
-                "nor the full disk",
-            ),
-        ),
-    ],
+    ("fault", "cause"), [("read-only", "Read-only file system"), ("full", "No space left")]
 )
 async def test_joiner_state_dir_fault_is_one_clear_line(
     kafka: KafkaEndpoint, tmp_path: Path, unique: Callable[[str], str], fault: str, cause: str

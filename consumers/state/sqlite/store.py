@@ -10,11 +10,12 @@ truth after a crash.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from consumers.state.base import StoreError
+from consumers.state.base import StateStoreError, StoreError, describe_io_error
 
 __all__ = ["SqliteStore"]
 
@@ -43,19 +44,35 @@ class SqliteStore:
     """A partition's journey state in ``<directory>/p<partition>.sqlite``."""
 
     def __init__(self, directory: Path, partition: int) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
         self._partition = partition
         self.path = directory / f"p{partition}.sqlite"
-        try:
+        with self._io("opened"):
+            directory.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: we issue BEGIN/COMMIT ourselves.
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"state store {self.path} cannot be opened: {exc}") from exc
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+                self._db.executescript(_SCHEMA)
+            except BaseException:
+                self._db.close()
+                raise
         self._position = int(self.get_meta(_POSITION) or 0)
+
+    @contextlib.contextmanager
+    def _io(self, what: str) -> Iterator[None]:
+        # Every SQLite or file-system failure becomes one line naming the directory and
+        # the cause (read-only, no space left, ...), never a bare sqlite3/OSError.
+        try:
+            yield
+        except (sqlite3.Error, OSError) as exc:
+            raise StateStoreError(
+                f"joiner state store {self.path} cannot be {what}: "
+                f"{describe_io_error(exc, self.directory)}; fix the state dir and restart "
+                "(nothing was committed past what the store holds)"
+            ) from exc
 
     @property
     def partition(self) -> int:
@@ -69,18 +86,21 @@ class SqliteStore:
 
     def get(self, key: str) -> bytes | None:
         """The value under ``key``, or None."""
-        row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        with self._io("read"):
+            row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
         return None if row is None else bytes(row[0])
 
     def put(self, key: str, value: bytes, due: int | None = None) -> None:
         """Insert or replace ``key``."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO kv (key, value, due) VALUES (?, ?, ?)", (key, value, due)
-        )
+        with self._io("written"):
+            self._db.execute(
+                "INSERT OR REPLACE INTO kv (key, value, due) VALUES (?, ?, ?)", (key, value, due)
+            )
 
     def delete(self, key: str) -> None:
         """Remove ``key``."""
-        self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
+        with self._io("written"):
+            self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
 
     def iter_due(self, until: int) -> Iterator[tuple[str, bytes]]:
         """Entries with ``due <= until`` in (due, key) order.
@@ -90,18 +110,19 @@ class SqliteStore:
         """
         after: tuple[int, str] | None = None
         while True:
-            if after is None:
-                rows = self._db.execute(
-                    "SELECT key, value, due FROM kv WHERE due IS NOT NULL AND due <= ?"
-                    " ORDER BY due, key LIMIT ?",
-                    (until, _DUE_PAGE),
-                ).fetchall()
-            else:
-                rows = self._db.execute(
-                    "SELECT key, value, due FROM kv WHERE due IS NOT NULL AND due <= ?"
-                    " AND (due > ? OR (due = ? AND key > ?)) ORDER BY due, key LIMIT ?",
-                    (until, after[0], after[0], after[1], _DUE_PAGE),
-                ).fetchall()
+            with self._io("read"):
+                if after is None:
+                    rows = self._db.execute(
+                        "SELECT key, value, due FROM kv WHERE due IS NOT NULL AND due <= ?"
+                        " ORDER BY due, key LIMIT ?",
+                        (until, _DUE_PAGE),
+                    ).fetchall()
+                else:
+                    rows = self._db.execute(
+                        "SELECT key, value, due FROM kv WHERE due IS NOT NULL AND due <= ?"
+                        " AND (due > ? OR (due = ? AND key > ?)) ORDER BY due, key LIMIT ?",
+                        (until, after[0], after[0], after[1], _DUE_PAGE),
+                    ).fetchall()
             for key, value, due in rows:
                 yield key, bytes(value)
                 after = (int(due), key)
@@ -110,23 +131,29 @@ class SqliteStore:
 
     def min_due(self) -> int | None:
         """The smallest due time, or None."""
-        row = self._db.execute("SELECT MIN(due) FROM kv WHERE due IS NOT NULL").fetchone()
+        with self._io("read"):
+            row = self._db.execute("SELECT MIN(due) FROM kv WHERE due IS NOT NULL").fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
     def get_meta(self, name: str) -> str | None:
         """A partition-level value."""
-        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        with self._io("read"):
+            row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return None if row is None else str(row[0])
 
     def put_meta(self, name: str, value: str) -> None:
         """Set a partition-level value."""
-        self._db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
+        with self._io("written"):
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value)
+            )
 
     def begin(self) -> None:
         """Start a transaction."""
         if self._db.in_transaction:
             raise StoreError("a transaction is already open")
-        self._db.execute("BEGIN")
+        with self._io("written"):
+            self._db.execute("BEGIN")
 
     def commit(self, changelog_position: int | None = None) -> None:
         """Commit, recording the changelog position in the same transaction."""
@@ -134,7 +161,8 @@ class SqliteStore:
             raise StoreError("no open transaction")
         if changelog_position is not None:
             self.put_meta(_POSITION, str(changelog_position))
-        self._db.execute("COMMIT")
+        with self._io("written"):
+            self._db.execute("COMMIT")
         if changelog_position is not None:
             self._position = changelog_position
 
@@ -142,21 +170,27 @@ class SqliteStore:
         """Discard the open transaction."""
         if not self._db.in_transaction:
             raise StoreError("no open transaction")
-        self._db.execute("ROLLBACK")
+        with self._io("written"):
+            self._db.execute("ROLLBACK")
 
     def count(self) -> int:
         """Number of keys held."""
-        row = self._db.execute("SELECT COUNT(*) FROM kv").fetchone()
+        with self._io("read"):
+            row = self._db.execute("SELECT COUNT(*) FROM kv").fetchone()
         return int(row[0])
 
     def wipe(self) -> None:
         """Delete every key, meta value and the changelog position."""
-        self._db.execute("DELETE FROM kv")
-        self._db.execute("DELETE FROM meta")
+        with self._io("written"):
+            self._db.execute("DELETE FROM kv")
+            self._db.execute("DELETE FROM meta")
         self._position = 0
 
     def close(self) -> None:
-        """Roll back an open transaction and close the file."""
-        if self._db.in_transaction:
-            self._db.execute("ROLLBACK")
-        self._db.close()
+        """Roll back an open transaction and close the file (never raises: closing after
+        a failure must not hide it; an unfinished transaction is discarded either way)."""
+        with contextlib.suppress(sqlite3.Error):
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()

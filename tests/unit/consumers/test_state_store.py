@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from broker.errors import CxError
 from consumers.journey import JourneyProcessor, load_rules
-from consumers.state import MemoryStore, PartitionStore, SqliteStore, StoreError
+from consumers.state import MemoryStore, PartitionStore, SqliteStore, StateStoreError, StoreError
+from consumers.state.base import describe_io_error
 from consumers.state.changelog import ChangelogEntry, journey_entry, meta_entry
 from consumers.state.recovery import apply_entries
 from tests.unit.consumers.journey_workload import make_workload
@@ -144,3 +148,42 @@ def test_sqlite_lists_many_due_entries_in_pages_while_they_are_updated(tmp_path:
     store.commit()
     assert seen == [f"k{n:04d}" for n in range(603)]
     assert store.min_due() == 201
+
+
+def test_an_unusable_state_dir_is_one_clear_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"")
+    with pytest.raises(StateStoreError) as caught:
+        SqliteStore(blocker / "joiner", 0)  # mkdir under a file: ENOTDIR
+    message = str(caught.value)
+    assert str(blocker) in message and "(ENOTDIR)" in message and "\n" not in message
+    assert isinstance(caught.value, CxError) and caught.value.exit_code != 0
+
+
+def test_a_full_store_names_the_cause_and_keeps_the_committed_state(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path, 3)
+    store.begin()
+    store.put("kept", b"v")
+    store.commit(changelog_position=5)
+    # SQLite's own limit makes the file "full" exactly as a full disk does (SQLITE_FULL).
+    store._db.execute("PRAGMA max_page_count = 1")
+    store.begin()
+    with pytest.raises(StateStoreError) as caught:
+        for n in range(1000):
+            store.put(f"k{n}", b"x" * 4000)
+    assert str(tmp_path) in str(caught.value)
+    assert "No space left on device (ENOSPC)" in str(caught.value)
+    store.close()
+    reopened = SqliteStore(tmp_path, 3)
+    assert reopened.get("kept") == b"v" and reopened.count() == 1
+    assert reopened.changelog_position == 5
+    reopened.close()
+
+
+def test_io_errors_are_described_by_their_errno(tmp_path: Path) -> None:
+    assert describe_io_error(OSError(errno.EROFS, "x"), tmp_path) == (
+        "Read-only file system (EROFS)"
+    )
+    full = sqlite3.OperationalError("database or disk is full")
+    full.sqlite_errorname = "SQLITE_FULL"
+    assert describe_io_error(full, tmp_path) == "No space left on device (ENOSPC)"
