@@ -82,6 +82,15 @@ def _logging() -> None:
     show_default=True,
     help="Dead-letter events dated more than this before their record's Kafka timestamp.",
 )
+@click.option(
+    "--session-timeout",
+    type=click.FloatRange(1.0, 3600.0),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Consumer group session: a killed joiner's partitions move after this long "
+    "(the broker's group.min/max.session.timeout.ms bound it; 6 s minimum by default).",
+)
 @click.option("--max-batch", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 @click.option("--status-interval", type=float, default=10.0, show_default=True)
 def join(
@@ -91,6 +100,7 @@ def join(
     grace: str,
     max_ahead: str,
     max_behind: str,
+    session_timeout: float,
     max_batch: int,
     status_interval: float,
 ) -> None:
@@ -109,6 +119,7 @@ def join(
         max_batch=max_batch,
         status_interval=status_interval,
         time_bounds=TimeBounds(parse_duration(max_ahead), parse_duration(max_behind)),
+        session_timeout_ms=round(session_timeout * 1000),
     )
 
     async def main() -> str:

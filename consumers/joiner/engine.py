@@ -122,7 +122,8 @@ class Joiner:
     long after partitions were assigned; otherwise it runs until :meth:`stop_soon`.
     ``time_bounds`` limits how far an event's ``occurred_at`` may lie from its record's
     Kafka timestamp (default: 1 day ahead, 10 years behind); others are dead-lettered
-    as ``time-out-of-range``.
+    as ``time-out-of-range``. ``session_timeout_ms`` is the consumer group session: how
+    long the partitions of a killed member stay held before a rebalance.
     """
 
     def __init__(
@@ -139,6 +140,7 @@ class Joiner:
         status_interval: float = 10.0,
         rules: JoinRules | None = None,
         time_bounds: TimeBounds | None = None,
+        session_timeout_ms: int = 10_000,
     ) -> None:
         self.settings = settings
         self.group = group
@@ -151,6 +153,9 @@ class Joiner:
         self.stats = JoinerStats()
         self.rules = rules or load_rules()
         self.time_bounds = time_bounds or TimeBounds()
+        if session_timeout_ms < 1000:
+            raise ValueError("session_timeout_ms must be at least 1000")
+        self.session_timeout_ms = session_timeout_ms
         self._verifier = verifier
         self._registry = load_registry()
         catalog = load_catalog()
@@ -234,6 +239,11 @@ class Joiner:
             isolation_level="read_committed",
             auto_offset_reset="earliest",
             partition_assignment_strategy=(RangePartitionAssignor,),
+            # A member that died without leaving holds its partitions until the session
+            # times out: a shorter session (the broker's group.min.session.timeout.ms is
+            # 6 s by default) lets a restarted joiner resume sooner. Heartbeats at a third.
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=max(100, self.session_timeout_ms // 3),
             **kwargs,
         )
         await self._consumer.start()
