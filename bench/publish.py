@@ -28,6 +28,7 @@ from bench.stats import latency_summary, rate
 from bench.workload import BenchEnv, Payload
 from broker.errors import CxError
 from broker.kafka.jars import ensure_jars, java_executable
+from broker.settings import Settings
 from contracts.envelope import decode
 from producers.publisher import AgencyPublisher, PreparedEvent
 from producers.simulator.publish import DEFAULT_BATCH, SimulationPreparer
@@ -74,6 +75,41 @@ def parse_perf_summary(output: str) -> PerfSummary:
     }
 
 
+def java_client_security(settings: Settings) -> dict[str, str]:
+    """Kafka Java client properties for the settings' security (empty for PLAINTEXT)."""
+    protocol = settings.security_protocol.value
+    props: dict[str, str] = {}
+    if protocol == "PLAINTEXT":
+        return props
+    props["security.protocol"] = protocol
+    if protocol.startswith("SASL"):
+        password = settings.sasl_password.get_secret_value() if settings.sasl_password else ""
+        props["sasl.mechanism"] = settings.sasl_mechanism
+        props["sasl.jaas.config"] = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{settings.sasl_username}" password="{password}";'
+        )
+    if protocol.endswith("SSL") and settings.ca_file is not None:
+        props["ssl.truststore.type"] = "PEM"
+        props["ssl.truststore.location"] = str(settings.ca_file)
+    return props
+
+
+def faststream_security(settings: Settings) -> Any:
+    """FastStream's security object for the settings (None for PLAINTEXT)."""
+    from faststream.security import SASLScram512
+
+    kwargs = settings.kafka_client_kwargs()
+    if not settings.security_protocol.value.startswith("SASL"):
+        return None
+    return SASLScram512(
+        username=kwargs["sasl_plain_username"],
+        password=kwargs["sasl_plain_password"],
+        ssl_context=kwargs.get("ssl_context"),
+        use_ssl="ssl_context" in kwargs,
+    )
+
+
 def run_producer_performance(
     env: BenchEnv, topic: str, events: int, record_size: int, log_dir: Path
 ) -> PerfSummary:
@@ -104,6 +140,13 @@ def run_producer_performance(
         f"linger.ms={LINGER_MS}",
         f"batch.size={MAX_BATCH_BYTES}",
     ]
+    security = java_client_security(env.settings)
+    if security:
+        # Credentials go in a 0600 file, never on a command line other users can read.
+        config = log_dir / "producer-security.properties"
+        config.touch(mode=0o600)
+        config.write_text("".join(f"{k}={v}\n" for k, v in security.items()))
+        cmd += ["--producer.config", str(config)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-5:])
@@ -183,6 +226,7 @@ async def run_faststream(env: BenchEnv, payload: Payload) -> dict[str, Any]:
     ]
     broker = KafkaBroker(
         env.settings.resolved_bootstrap(),
+        security=faststream_security(env.settings),
         acks="all",
         enable_idempotence=True,
         linger_ms=LINGER_MS,

@@ -57,11 +57,25 @@ class BenchEnv:
             "CX_STATE_DIR": str(self.settings.state_dir),
             "CX_KEYRING_DIR": str(self.settings.keyring_path),
             "CX_PARTITIONS": str(self.settings.partitions),
+            **security_env(self.settings),
         }
 
     def cleanup(self) -> None:
         """Remove the local state (joiner SQLite files, spools); topics stay on the broker."""
         shutil.rmtree(self.settings.state_dir, ignore_errors=True)
+
+
+def security_env(settings: Settings) -> dict[str, str]:
+    """``CX_*`` variables carrying the settings' security (a worker authenticates the same way)."""
+    env = {"CX_SECURITY_PROTOCOL": settings.security_protocol.value}
+    if settings.sasl_username:
+        env["CX_SASL_MECHANISM"] = settings.sasl_mechanism
+        env["CX_SASL_USERNAME"] = settings.sasl_username
+    if settings.sasl_password is not None:
+        env["CX_SASL_PASSWORD"] = settings.sasl_password.get_secret_value()
+    if settings.ca_file is not None:
+        env["CX_CA_FILE"] = str(settings.ca_file)
+    return env
 
 
 async def make_env(
