@@ -112,6 +112,25 @@ class Registry:
             if CONTRACT_NAME_PATTERN.match(entry.name) is None:
                 raise ValueError(f"bad contract name {entry.name!r}")
         self._by_key = by_key
+        # The registry never changes, and decoding asks these questions for every record:
+        # answer them from indexes built once instead of scanning and re-parsing versions.
+        versions: dict[str, list[ContractEntry]] = {}
+        for entry in self._entries:
+            versions.setdefault(entry.name, []).append(entry)
+        self._versions = {name: tuple(found) for name, found in versions.items()}
+        self._majors = {
+            name: frozenset(e.semver[0] for e in found) for name, found in self._versions.items()
+        }
+        # Entries are sorted oldest first, so the last write per key is the newest.
+        self._latest: dict[tuple[str, int | None], ContractEntry] = {}
+        for entry in self._entries:
+            self._latest[(entry.name, None)] = entry
+            self._latest[(entry.name, entry.semver[0])] = entry
+        # Per registered model class: its entry and the newest entry of its major.
+        self._upcast_targets = {
+            entry.model: (entry, self._latest[(entry.name, entry.semver[0])])
+            for entry in self._entries
+        }
 
     @property
     def entries(self) -> tuple[ContractEntry, ...]:
@@ -124,11 +143,11 @@ class Registry:
 
     def versions(self, name: str) -> tuple[ContractEntry, ...]:
         """Every version of ``name``, oldest first (empty when unknown)."""
-        return tuple(entry for entry in self._entries if entry.name == name)
+        return self._versions.get(name, ())
 
     def majors(self, name: str) -> frozenset[int]:
         """Major versions registered for ``name``."""
-        return frozenset(entry.semver[0] for entry in self.versions(name))
+        return self._majors.get(name, frozenset())
 
     def get(self, name: str, version: str) -> ContractEntry:
         """Exactly this version of this contract."""
@@ -139,10 +158,10 @@ class Registry:
 
     def latest(self, name: str, major: int | None = None) -> ContractEntry:
         """The newest version of ``name`` (within ``major`` if given)."""
-        candidates = [e for e in self.versions(name) if major is None or e.semver[0] == major]
-        if not candidates:
-            raise UnknownEntry(f"no contract {name} in the registry")
-        return candidates[-1]
+        try:
+            return self._latest[(name, major)]
+        except KeyError:
+            raise UnknownEntry(f"no contract {name} in the registry") from None
 
     def entry_of(self, model: type[ContractModel]) -> ContractEntry:
         """The entry registered for a model class."""
@@ -150,8 +169,14 @@ class Registry:
 
     def upcast(self, instance: ContractModel) -> ContractModel:
         """``instance`` as the newest version of its major (unchanged if already newest)."""
-        entry = self.entry_of(type(instance))
-        target = self.latest(entry.name, entry.semver[0])
+        model = type(instance)
+        known = self._upcast_targets.get(model)
+        if known is None:
+            # A class registered only by name and version (or not at all: UnknownEntry).
+            entry = self.entry_of(model)
+            target = self.latest(entry.name, entry.semver[0])
+        else:
+            entry, target = known
         if target.version == entry.version:
             return instance
         upcast = entry.upcast or _additive_upcast(target.model)
