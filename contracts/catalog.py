@@ -308,11 +308,20 @@ def load_catalog() -> Catalog:
 
 
 def _known(kind: str, lookup: str) -> AfterValidator:
-    def check(value: str) -> str:
+    # Every decoded event asks this for its agency, life experience and service; the
+    # packaged catalog never changes, so each id's answer is looked up once (bounded, as
+    # unknown ids come from untrusted records).
+    @lru_cache(maxsize=1024)
+    def known(value: str) -> bool:
         try:
             getattr(load_catalog(), lookup)(value)
         except UnknownEntry:
-            raise ValueError(f"not a known {kind} (see the contracts catalog)") from None
+            return False
+        return True
+
+    def check(value: str) -> str:
+        if not known(value):
+            raise ValueError(f"not a known {kind} (see the contracts catalog)")
         return value
 
     return AfterValidator(check)
