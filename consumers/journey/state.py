@@ -29,6 +29,9 @@ __all__ = [
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# json.dumps with non-default arguments builds a new encoder per call; this one is reused
+# (encode keeps no state between calls) and writes the same bytes.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 
 # Where an application status puts the applicant along the service journey.
 _APPLICATION_STAGE: dict[ApplicationState, int] = {
@@ -225,7 +228,7 @@ class JourneyState:
             "closed": self.closed,
             "seen": sorted(self.seen),
         }
-        return json.dumps(data, separators=(",", ":")).encode("utf-8")
+        return _COMPACT_JSON.encode(data).encode("utf-8")
 
     @classmethod
     def from_json(cls, raw: bytes) -> JourneyState:
