@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 
 DEMO_GROUP = "cx.joiner.demo"
 
+#: Simulated journeys start here: early enough that even the longest journey of the
+#: default 20,000 ends before today (the joiner dead-letters events dated in its future).
+DEMO_START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
+
 
 @dataclass(frozen=True)
 class DemoResult:
@@ -143,7 +147,7 @@ async def run_demo(
     keyring.init([a.id for a in catalog.agencies], [le.id for le in catalog.life_experiences])
     agency_topics = [settings.topics.agency(a.id) for a in catalog.agencies]
 
-    simulation = Simulation(journeys, seed)
+    simulation = Simulation(journeys, seed, DEMO_START)
     preparer = SimulationPreparer(keyring)
     joiner = Joiner(
         principal_settings(settings, secured, "joiner"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 from aiokafka.partitioner import murmur2
 
+from broker.commands.demo import DEMO_START
 from broker.keyring import Keyring
 from broker.settings import Settings
 from consumers import reference_fold
@@ -21,7 +21,7 @@ from consumers.report import summarize
 from contracts.envelope import decode
 from producers.simulator.engine import Simulation
 from producers.simulator.publish import SimulationPreparer
-from tests.kafka_fixture import KafkaEndpoint
+from tests.kafka_fixture import KafkaEndpoint, subprocess_env
 
 pytestmark = pytest.mark.kafka
 
@@ -33,7 +33,7 @@ def reference_summaries(keyring_dir: Path, partitions: int) -> list[dict[str, ob
     """The demo's figures computed in memory from the same seed and keyring."""
     preparer = SimulationPreparer(Keyring(keyring_dir))
     events = []
-    for delivery in Simulation(JOURNEYS, SEED).deliveries():
+    for delivery in Simulation(JOURNEYS, SEED, DEMO_START).deliveries():
         record = preparer.prepare(delivery.record).record
         events.append(decode(record.key, record.value, record.headers).event)
 
@@ -54,7 +54,7 @@ def test_demo_figures_equal_the_reference(
 ) -> None:
     prefix = unique("demo") + "."
     report = tmp_path / "report.html"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CX_")}
+    env = subprocess_env()
     env.update(
         CX_BOOTSTRAP_SERVERS=kafka.bootstrap_servers,
         CX_TOPIC_PREFIX=prefix,
