@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Final
 
 __all__ = [
@@ -78,6 +79,7 @@ def name_parts(name: str) -> tuple[str, ...]:
     return tuple(part for part in re.split(r"[\W_]+", fold(name)) if part)
 
 
+@lru_cache(maxsize=4096)
 def normalize_name(name: str) -> str:
     """Canonical form of a name for linkage: folded words joined without separators.
 

@@ -105,8 +105,14 @@ def link(
     preference: Sequence[TokenRule] = DEFAULT_TOKEN_RULES,
 ) -> Linkage:
     """Choose the rule for ``raw``, compute its token and record the key id."""
-    rule = choose_rule(raw, preference)
-    return Linkage(journey_token(raw, rule, linkage_key), rule, linkage_key.key_id)
+    # choose_rule then journey_token, with each rule's normalized fields computed once.
+    for rule in preference:
+        fields = _rule_fields(raw, rule)
+        if fields is not None:
+            message = "|".join((rule.value, *fields)).encode("utf-8")
+            return Linkage(_hmac_token(linkage_key.secret, message), rule, linkage_key.key_id)
+    choose_rule(raw, preference)  # raises TokenInputMissing naming the rules tried
+    raise AssertionError("unreachable: choose_rule found no rule either")  # pragma: no cover
 
 
 def application_token(agency: str, application_id: str, linkage_key: LinkageKey) -> str:
