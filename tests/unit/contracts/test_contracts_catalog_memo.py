@@ -6,6 +6,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from contracts.catalog import AgencyId, LifeExperienceId, ServiceId, load_catalog
+from contracts.errors import UnknownEntry
 
 CATALOG = load_catalog()
 KNOWN = {
@@ -33,3 +34,19 @@ def test_known_ids_pass_and_unknown_ids_fail_on_every_call(kind: str) -> None:
         for unknown in UNKNOWN[kind]:
             with pytest.raises(ValidationError, match="not a known"):
                 adapter.validate_python(unknown)
+
+
+def test_lookup_indexes_leave_the_model_unchanged() -> None:
+    fresh = load_catalog().model_validate(CATALOG.model_dump())
+    before = fresh.model_dump_json()
+    for agency in fresh.agencies:
+        assert fresh.agency(agency.id) is agency
+        for service in agency.services:
+            assert fresh.service(service.id) is service
+    for le in fresh.life_experiences:
+        assert fresh.life_experience(le.id) is le
+        assert le.services == frozenset(s for p in le.participants for s in p.services)
+    assert fresh.model_dump_json() == before  # the indexes are not fields
+    assert fresh == CATALOG
+    with pytest.raises(UnknownEntry):
+        fresh.service("zz-nowhere.zz-nothing")
