@@ -30,11 +30,9 @@ async def kafka(session_state_dir: Path) -> AsyncIterator[KafkaEndpoint]:
 @pytest.fixture
 def kafka_settings(kafka: KafkaEndpoint, tmp_path: Path) -> Settings:
     """Settings pointing at the session cluster, with a private state dir per test."""
-    return Settings(
-        bootstrap_servers=kafka.bootstrap_servers,
+    return kafka.settings(
         state_dir=tmp_path / "state",
         keyring_dir=tmp_path / "keyring",
-        cache_dir=Settings().cache_dir,
     )
 
 
@@ -50,8 +48,18 @@ def unique() -> Callable[[str], str]:
 
 
 @pytest.fixture(autouse=True)
-def _no_ambient_cx_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests build their Settings explicitly; a developer's CX_STATE_DIR must not leak in."""
+def _cx_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests build their Settings explicitly; a developer's CX_STATE_DIR must not leak in.
+
+    A test on the session cluster gets its security settings (the admin principal's
+    credentials on a secured cluster) as CX_* variables, so every ``Settings(...)`` it
+    builds can authenticate.
+    """
+    keep = ("CX_BOOTSTRAP_SERVERS", "CX_TEST_KAFKA", "CX_TEST_SECURITY")
     for name in list(os.environ):
-        if name.startswith("CX_") and name not in ("CX_BOOTSTRAP_SERVERS", "CX_TEST_KAFKA"):
+        if name.startswith("CX_") and name not in keep:
             monkeypatch.delenv(name)
+    if "kafka" in request.fixturenames:
+        endpoint: KafkaEndpoint = request.getfixturevalue("kafka")
+        for name, value in endpoint.security_env.items():
+            monkeypatch.setenv(name, value)

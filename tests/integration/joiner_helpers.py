@@ -8,7 +8,6 @@ TEST keys, raw producing (any key/value/headers, metadata back) and counting eve
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -43,6 +42,8 @@ from tests.integration.test_joiner import (
     start_joiner,
     wait_for,
 )
+from tests.kafka_fixture import client_kwargs
+from tests.kafka_fixture import subprocess_env as base_env
 
 __all__ = [
     "GRACE",
@@ -129,7 +130,7 @@ class RawRecord:
 async def produce_raw(bootstrap_servers: str, records: Sequence[RawRecord]) -> list[RecordMetadata]:
     """Send ``records`` in order (acks=all, idempotent); their metadata, in the same order."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+        **client_kwargs(bootstrap_servers),
         acks="all",
         enable_idempotence=True,
         max_request_size=2_000_000,
@@ -159,7 +160,7 @@ def event_id_counts(records: Iterable[Any]) -> Counter[str]:
 
 def subprocess_env(settings: Settings) -> dict[str, str]:
     """The environment of a ``python -m broker ...`` subprocess bound to ``settings``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CX_")}
+    env = base_env()
     env.update(
         CX_BOOTSTRAP_SERVERS=settings.bootstrap_servers,
         CX_TOPIC_PREFIX=settings.topic_prefix,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -21,7 +20,7 @@ from consumers.insights.service import InsightsService, read_insights
 from consumers.insights.suppression import derivable_cells, is_small
 from contracts.catalog import load_catalog
 from contracts.joined import InsightCell, JourneySnapshot, Metric, PeriodKind, period_of
-from tests.kafka_fixture import KafkaEndpoint
+from tests.kafka_fixture import KafkaEndpoint, subprocess_env
 from tests.unit.insights.snapshots import random_journeys
 
 pytestmark = pytest.mark.kafka
@@ -202,7 +201,7 @@ async def test_a_second_run_is_idempotent_and_stale_cells_are_removed(settings: 
 
 async def test_the_cli_computes_and_prints_a_table(settings: Settings, tmp_path: Path) -> None:
     await publish_snapshots(settings, random_journeys(60, seed=2, days=3))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CX_")}
+    env = subprocess_env()
     env.update(
         CX_BOOTSTRAP_SERVERS=settings.bootstrap_servers,
         CX_TOPIC_PREFIX=settings.topic_prefix,

@@ -12,7 +12,6 @@ phase of events far later in event time, produced after the first phase was join
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import re
 import shutil
@@ -47,7 +46,7 @@ from contracts.envelope import HEADER_DATASCHEMA, HEADER_KEYID, HEADER_TYPE, Rec
 from contracts.events import CxEvent
 from contracts.joined import JourneySnapshot
 from contracts.vocabulary import JourneyStatus
-from tests.kafka_fixture import KafkaEndpoint
+from tests.kafka_fixture import KafkaEndpoint, client_kwargs, subprocess_env
 from tests.unit.consumers.journey_workload import T0, make_workload
 
 pytestmark = pytest.mark.kafka
@@ -69,7 +68,7 @@ class Env:
     group: str
 
     def cli_env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CX_")}
+        env = subprocess_env()
         env.update(
             CX_BOOTSTRAP_SERVERS=self.settings.bootstrap_servers,
             CX_TOPIC_PREFIX=self.settings.topic_prefix,
@@ -111,7 +110,7 @@ def sign(env: Env, events: Iterable[CxEvent]) -> list[tuple[str, Record]]:
 
 async def produce(env: Env, records: Iterable[tuple[str, Record]]) -> None:
     producer = AIOKafkaProducer(
-        bootstrap_servers=env.settings.bootstrap_servers, acks="all", enable_idempotence=True
+        **client_kwargs(env.settings.bootstrap_servers), acks="all", enable_idempotence=True
     )
     await producer.start()
     try:
@@ -133,7 +132,7 @@ async def produce(env: Env, records: Iterable[tuple[str, Record]]) -> None:
 async def read_all(settings: Settings, topics: list[str]) -> list[Any]:
     """Every committed record of ``topics`` up to their current end."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **client_kwargs(settings.bootstrap_servers),
         isolation_level="read_committed",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -292,7 +291,7 @@ def restored_records(log: str) -> int:
 async def count_committed_snapshots(settings: Settings) -> int:
     topics = [settings.topics.joined(le.id) for le in load_catalog().life_experiences]
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, isolation_level="read_committed"
+        **client_kwargs(settings.bootstrap_servers), isolation_level="read_committed"
     )
     await consumer.start()
     try:
@@ -442,7 +441,7 @@ async def test_copartition_check_refuses_mismatched_topics(
                 for s in plan
             ]
         )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CX_")}
+    env = subprocess_env()
     env.update(
         CX_BOOTSTRAP_SERVERS=settings.bootstrap_servers,
         CX_TOPIC_PREFIX=settings.topic_prefix,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from broker.commands.init import run_init
 from broker.settings import Settings
 from broker.topics import TopicAction
-from tests.kafka_fixture import KafkaEndpoint
+from tests.kafka_fixture import KafkaEndpoint, client_kwargs, subprocess_env
 
 pytestmark = pytest.mark.kafka
 
@@ -24,7 +23,7 @@ CXBROKER = [sys.executable, "-m", "broker"]
 
 
 async def create_topic(bootstrap: str, name: str, partitions: int = 3, **configs: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_kwargs(bootstrap))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(name, partitions, 1, topic_configs=configs)])
@@ -39,7 +38,7 @@ async def test_produce_consume_round_trip(
     await create_topic(kafka.bootstrap_servers, topic)
     sent = [(f"key-{i % 7}".encode(), f"value-{i}".encode()) for i in range(200)]
     producer = AIOKafkaProducer(
-        bootstrap_servers=kafka.bootstrap_servers, acks="all", enable_idempotence=True
+        **client_kwargs(kafka.bootstrap_servers), acks="all", enable_idempotence=True
     )
     await producer.start()
     try:
@@ -51,7 +50,7 @@ async def test_produce_consume_round_trip(
 
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=kafka.bootstrap_servers,
+        **client_kwargs(kafka.bootstrap_servers),
         group_id=unique("group"),
         auto_offset_reset="earliest",
         isolation_level="read_committed",
@@ -82,7 +81,7 @@ def run_cli(
 
 
 def cli_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CX_")}
+    env = subprocess_env()
     env.update(extra)
     return env
 
