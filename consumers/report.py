@@ -5,8 +5,9 @@ of every journey:
 
 * journeys, completed journeys and the completion rate;
 * median days to complete (over completed journeys);
-* the agency hand-off where most journeys stall (see
-  :func:`consumers.insights.aggregate.stall_handoffs`);
+* the agency hand-off where most journeys stall: journeys closed without completing
+  (stalled or expired), at the hand-off from their last agency to the next one they never
+  reached (:func:`consumers.insights.aggregate.handoff_of`);
 * A-11 driver means by agency: over the journeys that touched the agency and answered,
   each journey's own average weighing one (the same population as the insights'
   ``(agency, *)`` cells);
@@ -29,9 +30,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from consumers.insights.aggregate import latest_snapshots, stall_handoffs
+from consumers.insights.aggregate import handoff_of, latest_snapshots
 from contracts.catalog import Catalog, load_catalog
-from contracts.joined import SMALL_CELL_MAX, JourneySnapshot, PeriodKind
+from contracts.joined import SMALL_CELL_MAX, JourneySnapshot
 from contracts.vocabulary import JourneyStatus
 
 __all__ = [
@@ -124,12 +125,16 @@ def _summarize_one(
     days = [j.elapsed_seconds / _SECONDS_PER_DAY for j in completed]
     median = round(statistics.median(days), 2) if days and n_completed else None
 
-    stalls: Counter[tuple[str, str | None]] = Counter()
-    for per_period in stall_handoffs(journeys, life_experience, PeriodKind.WEEK).values():
-        for handoff in per_period:
-            stalls[(handoff.from_agency, handoff.to_agency)] += handoff.stalls
+    # Where journeys stop short: every journey closed without completing (stalled with an
+    # application pending, or expired) counts at the hand-off from the agency of its last
+    # event to the next participating agency it never reached.
+    stalls: Counter[tuple[str, str | None]] = Counter(
+        handoff_of(j, life_experience)
+        for j in journeys
+        if j.status in (JourneyStatus.STALLED, JourneyStatus.EXPIRED)
+    )
     top: tuple[str, str | None] | None = None
-    top_count: int | None = None
+    top_count: int | None = 0  # 0: no journey stopped short
     if stalls:
         # most stalls first, ties broken by name so the result is deterministic
         (top, raw), *_ = sorted(stalls.items(), key=lambda kv: (-kv[1], kv[0][0], kv[0][1] or ""))
@@ -274,7 +279,7 @@ def render_html(summaries: Sequence[LifeExperienceSummary], run: RunReport) -> s
             f"{s.top_stall_handoff[0]} → {s.top_stall_handoff[1] or '(end)'} "
             f"({_fmt(s.top_stall_count)} journeys)"
             if s.top_stall_handoff
-            else "*"
+            else ("none" if s.top_stall_count == 0 else "*")
         )
         le = html.escape(s.life_experience)
         sections.append(

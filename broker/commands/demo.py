@@ -246,7 +246,7 @@ def print_summaries(summaries: Sequence[Any], console: Console) -> None:
             f"{s.top_stall_handoff[0]} -> {s.top_stall_handoff[1] or '(end)'} "
             f"({_fmt(s.top_stall_count)})"
             if s.top_stall_handoff
-            else "*"
+            else ("none" if s.top_stall_count == 0 else "*")
         )
         table.add_row(
             s.life_experience,

@@ -85,6 +85,7 @@ __all__ = [
     "compute_figures",
     "compute_insights",
     "count_tables",
+    "handoff_of",
     "journeys_by_week",
     "latest_snapshots",
     "stall_handoffs",
@@ -253,7 +254,7 @@ class _WeekTables:
         }
         # Stall hand-offs seen in this week; a pair never seen is 0 on every day (not listed).
         self.handoffs = sorted(
-            {_handoff(j, life_experience) for j in journeys if j.status is JourneyStatus.STALLED},
+            {handoff_of(j, life_experience) for j in journeys if j.status is JourneyStatus.STALLED},
             key=lambda pair: (self.rows.index(pair[0]), pair[1] or ""),
         )
         for period in self.periods:
@@ -265,7 +266,7 @@ class _WeekTables:
     def _add(self, journey: JourneySnapshot, life_experience: LifeExperience) -> None:
         day = period_of(journey.first_event_at, PeriodKind.DAY)
         if journey.status is JourneyStatus.STALLED:
-            source, target = _handoff(journey, life_experience)
+            source, target = handoff_of(journey, life_experience)
             for period in (day, self.week):
                 self.counts[_handoff_key(period, source, target)] += 1
         layers = [
@@ -527,8 +528,8 @@ def _next_agency(journey: JourneySnapshot, life_experience: LifeExperience) -> s
     return None
 
 
-def _handoff(journey: JourneySnapshot, life_experience: LifeExperience) -> tuple[str, str | None]:
-    """The hand-off a stalled journey stalls at: (agency of its last event, next agency)."""
+def handoff_of(journey: JourneySnapshot, life_experience: LifeExperience) -> tuple[str, str | None]:
+    """The hand-off a journey stopped at: (agency of its last event, next agency not reached)."""
     return _last_agency(journey), _next_agency(journey, life_experience)
 
 
@@ -550,7 +551,7 @@ def stall_handoffs(
             continue
         if journey.status is not JourneyStatus.STALLED:
             continue
-        handoff = _handoff(journey, life_experience)
+        handoff = handoff_of(journey, life_experience)
         period = counts.setdefault(period_of(journey.first_event_at, kind), {})
         period[handoff] = period.get(handoff, 0) + 1
     return {
