@@ -26,14 +26,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import json
 import os
 import re
 import secrets
 import stat
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,6 +53,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, SecretStr, StringCons
 from pydantic import ValidationError as PydanticValidationError
 
 from broker.errors import CxError
+from broker.files import write_atomic
 from contracts.catalog import AGENCY_ID_PATTERN, LIFE_EXPERIENCE_ID_PATTERN
 from contracts.envelope import HEADER_KEYID, HEADER_SIG, HEADER_SOURCE, Record, with_signature
 from contracts.privacy import KEY_ID_PATTERN
@@ -470,44 +469,12 @@ def _check_mode(path: Path, allowed: int) -> None:
 def _write_private(path: Path, data: bytes) -> None:
     """Create ``path`` (mode 0600, must not exist yet) atomically with ``data``, fsync'd."""
     path.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        os.fchmod(fd, _FILE_MODE)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # link() fails if the target exists: two concurrent rotations cannot both win.
-        os.link(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    _fsync_dir(path.parent)
+    write_atomic(path, data, mode=_FILE_MODE, replace=False)
 
 
 def _replace_file(path: Path, data: bytes, mode: int = _FILE_MODE) -> None:
     """Write ``path`` atomically (temp file, fsync, rename), replacing any previous content."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_atomic(path, data, mode=mode)
 
 
 class Keyring:
