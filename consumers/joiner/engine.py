@@ -56,7 +56,7 @@ SNAPSHOT_HEADERS: list[tuple[str, bytes]] = [
 
 _POLL_MS = 250
 # How long a batch may wait for more already-fetched records before it is processed.
-_LINGER_MS = 50
+_LINGER_MS = 10
 
 
 @dataclass
@@ -289,18 +289,21 @@ class Joiner:
 
     async def _restore_pending(self) -> None:
         assert self._restorer is not None
-        for partition in sorted(self._pending):
-            store = SqliteStore(self.state_path, partition)
-            try:
-                result = await self._restorer.restore(store)
-            except BaseException:
+        stores: list[SqliteStore] = []
+        try:
+            for partition in sorted(self._pending):
+                stores.append(SqliteStore(self.state_path, partition))
+            results = await self._restorer.restore_all(stores)
+        except BaseException:
+            for store in stores:
                 store.close()
-                raise
+            raise
+        for store, result in zip(stores, results, strict=True):
             self.stats.restored_records += result.records
             processor = JourneyProcessor(
                 store, self.rules, grace=self.grace, cache_size=self.cache_size
             )
-            self._parts[partition] = _Partition(store, processor)
+            self._parts[store.partition] = _Partition(store, processor)
         self._pending.clear()
         self._last_activity = asyncio.get_running_loop().time()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,49 +77,81 @@ class Restorer:
 
     async def restore(self, store: PartitionStore) -> RestoreResult:
         """Bring ``store`` up to the end of its changelog partition."""
+        return (await self.restore_all([store]))[0]
+
+    async def restore_all(self, stores: Sequence[PartitionStore]) -> list[RestoreResult]:
+        """Bring every store up to the end of its changelog partition, reading them together.
+
+        One assignment for all partitions: assigning them one after another costs a
+        metadata round (about half a second each) per partition before the first fetch.
+        """
         from aiokafka import TopicPartition
 
         consumer = self._consumer
         assert consumer is not None, "Restorer.start() first"
-        tp = TopicPartition(self.topic, store.partition)
-        consumer.assign([tp])
-        end = (await consumer.end_offsets([tp]))[tp]
-        start = store.changelog_position
-        wiped = False
-        if start > end:
-            # The store reflects a changelog that no longer exists (topic recreated):
-            # it cannot be trusted, start over from the changelog alone.
-            log.warning("partition %d: local state ahead of changelog, rebuilding", tp.partition)
-            store.wipe()
-            start, wiped = 0, True
-        consumer.seek(tp, start)
-        records = 0
-        store.begin()
+        if not stores:
+            return []
+        by_partition = {store.partition: store for store in stores}
+        if len(by_partition) != len(stores):
+            raise ValueError("one store per changelog partition")
+        tps = {p: TopicPartition(self.topic, p) for p in by_partition}
+        consumer.assign(list(tps.values()))
+        ends = await consumer.end_offsets(list(tps.values()))
+        starts: dict[int, int] = {}
+        wiped: set[int] = set()
+        for partition, store in by_partition.items():
+            start, end = store.changelog_position, ends[tps[partition]]
+            if start > end:
+                # The store reflects a changelog that no longer exists (topic recreated):
+                # it cannot be trusted, start over from the changelog alone.
+                log.warning("partition %d: local state ahead of changelog, rebuilding", partition)
+                store.wipe()
+                start = 0
+                wiped.add(partition)
+            starts[partition] = start
+            consumer.seek(tps[partition], start)
+        records = dict.fromkeys(by_partition, 0)
+        positions = dict(starts)
+        begun: list[PartitionStore] = []
         try:
-            position = start
-            while position < end:
-                batch = await consumer.getmany(tp, timeout_ms=_POLL_MS)
-                records += apply_entries(
-                    store,
-                    (
-                        ChangelogEntry(r.key, r.value, tuple(r.headers or ()))
-                        for r in batch.get(tp, [])
-                    ),
-                )
-                position = await consumer.position(tp)
-            store.commit(max(position, start))
+            for store in by_partition.values():
+                store.begin()
+                begun.append(store)
+            behind = {p for p in by_partition if positions[p] < ends[tps[p]]}
+            while behind:
+                batch = await consumer.getmany(*(tps[p] for p in behind), timeout_ms=_POLL_MS)
+                for tp, fetched in batch.items():
+                    records[tp.partition] += apply_entries(
+                        by_partition[tp.partition],
+                        (ChangelogEntry(r.key, r.value, tuple(r.headers or ())) for r in fetched),
+                    )
+                for partition in list(behind):
+                    positions[partition] = await consumer.position(tps[partition])
+                    if positions[partition] >= ends[tps[partition]]:
+                        behind.discard(partition)
+            for partition, store in by_partition.items():
+                store.commit(max(positions[partition], starts[partition]))
         except BaseException:
             # After a failed write (full disk) SQLite may have rolled back already: that
             # second error must not replace the first.
-            with contextlib.suppress(Exception):
-                store.rollback()
+            for store in begun:
+                with contextlib.suppress(Exception):
+                    store.rollback()
             raise
         consumer.assign([])
-        log.info(
-            "partition %d: restored %d changelog records (offsets %d..%d)",
-            tp.partition,
-            records,
-            start,
-            end,
-        )
-        return RestoreResult(tp.partition, start, end, records, wiped)
+        results = []
+        for partition in by_partition:
+            end = ends[tps[partition]]
+            log.info(
+                "partition %d: restored %d changelog records (offsets %d..%d)",
+                partition,
+                records[partition],
+                starts[partition],
+                end,
+            )
+            results.append(
+                RestoreResult(
+                    partition, starts[partition], end, records[partition], partition in wiped
+                )
+            )
+        return results
