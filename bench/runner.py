@@ -23,11 +23,18 @@ from rich.table import Table
 from bench import consume, latency, publish
 from bench.machine import load_average, machine_info
 from bench.stats import ratio
-from bench.workload import BenchEnv, make_env, make_payload
+from bench.workload import BenchEnv, make_env, make_payload, security_fields
 from broker.errors import CxError
 from broker.kafka.jars import KAFKA_VERSION
 
-__all__ = ["SECTIONS", "BenchConfig", "render_table", "run_bench", "write_results"]
+__all__ = [
+    "SECTIONS",
+    "BenchConfig",
+    "render_table",
+    "run_bench",
+    "security_fields",
+    "write_results",
+]
 
 SECTIONS: Final = ("publish", "join", "latency", "memory", "scale")
 
@@ -42,6 +49,7 @@ class BenchConfig:
     partitions: int = 6
     latency_rate: float = 1000.0
     latency_seconds: float = 30.0
+    latency_warmup: float = 5.0
     journey_steps: tuple[int, ...] = (10_000, 100_000, 1_000_000)
     max_journeys: int = 100_000
     memory_measure_events: int = 10_000
@@ -50,6 +58,8 @@ class BenchConfig:
     work_dir: Path | None = None
     quick: bool = False
     notes: list[str] = field(default_factory=list)
+    #: How clients authenticate (``bench.workload.security_fields``); never written out.
+    security: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         unknown = set(self.sections) - set(SECTIONS)
@@ -100,7 +110,11 @@ async def _join(config: BenchConfig, make: Callable[[str], Any]) -> dict[str, An
 async def _latency(config: BenchConfig, make: Callable[[str], Any]) -> dict[str, Any]:
     env: BenchEnv = await make("latency")
     out = await latency.run_latency(
-        env, config.latency_rate, config.latency_seconds, config.seed + 1
+        env,
+        config.latency_rate,
+        config.latency_seconds,
+        config.seed + 1,
+        warmup=config.latency_warmup,
     )
     env.cleanup()
     return out
@@ -134,7 +148,12 @@ async def run_bench(config: BenchConfig, console: Console | None = None) -> dict
 
     async def make(name: str) -> BenchEnv:
         env = await make_env(
-            config.bootstrap, work, name, config.partitions, keyring_holder.get("keyring")
+            config.bootstrap,
+            work,
+            name,
+            config.partitions,
+            keyring_holder.get("keyring"),
+            security=config.security,
         )
         keyring_holder.setdefault("keyring", env.keyring)
         return env
@@ -145,7 +164,7 @@ async def run_bench(config: BenchConfig, console: Console | None = None) -> dict
         "config": {
             k: (str(v) if isinstance(v, Path) else v)
             for k, v in asdict(config).items()
-            if k not in ("bootstrap", "work_dir", "notes")
+            if k not in ("bootstrap", "work_dir", "notes", "security")
         },
         "sections": {},
     }
@@ -270,7 +289,8 @@ def render_table(results: dict[str, Any]) -> Table:
             _fmt(lat["achieved_events_per_s"]),
             _fmt(lat["p50_ms"]),
             _fmt(lat["p99_ms"]),
-            f"unmatched {lat['unmatched']}",
+            f"unmatched {lat['unmatched']}; first {_fmt(lat['warmup']['seconds'])} s "
+            f"apart: p99 {_fmt(lat['warmup']['p99_ms'])} ms",
         )
     if "memory" in s:
         for size, step in s["memory"]["steps"].items():

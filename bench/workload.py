@@ -13,10 +13,11 @@ import random
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, Final
 from uuid import UUID
 
 from broker.commands.init import run_init
@@ -32,11 +33,13 @@ from producers.simulator import Simulation, SimulationConfig
 from producers.simulator.publish import SimulationPreparer
 
 __all__ = [
+    "SECURITY_FIELDS",
     "BenchEnv",
     "Payload",
     "make_env",
     "make_payload",
     "open_journey_records",
+    "security_fields",
     "simulated_raws",
 ]
 
@@ -78,12 +81,37 @@ def security_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+#: Settings fields that say how a client authenticates (carried into every bench deployment).
+SECURITY_FIELDS: Final = (
+    "security_protocol",
+    "sasl_mechanism",
+    "sasl_username",
+    "sasl_password",
+    "ca_file",
+)
+
+
+def security_fields(settings: Settings) -> dict[str, Any]:
+    """The security fields ``settings`` set explicitly or through a profile."""
+    return {name: getattr(settings, name) for name in SECURITY_FIELDS}
+
+
 async def make_env(
-    bootstrap: str, work_dir: Path, name: str, partitions: int, keyring: Keyring | None = None
+    bootstrap: str,
+    work_dir: Path,
+    name: str,
+    partitions: int,
+    keyring: Keyring | None = None,
+    security: Mapping[str, Any] | None = None,
 ) -> BenchEnv:
-    """Create the topics of a fresh prefix and (unless given) a keyring for every agency."""
+    """Create the topics of a fresh prefix and (unless given) a keyring for every agency.
+
+    ``security`` (see :func:`security_fields`) is how clients authenticate; without it
+    the ``CX_*`` environment decides, as for any :class:`Settings`.
+    """
     run_id = f"{name}-{int(time.time())}-{secrets.token_hex(3)}"
     settings = Settings(
+        **dict(security or {}),
         bootstrap_servers=bootstrap,
         topic_prefix=f"bench.{run_id}.",
         state_dir=work_dir / run_id / "state",

@@ -66,7 +66,18 @@ def _sections(text: str) -> tuple[str, ...]:
     "10k/100k/1M; 1000000 runs all; with --quick the steps are N/3 and N, default 3000).",
 )
 @click.option("--latency-rate", type=float, default=1000.0, show_default=True)
-@click.option("--latency-seconds", type=float, default=None, help="Default 30 (5 with --quick).")
+@click.option(
+    "--latency-seconds",
+    type=float,
+    default=None,
+    help="Measured seconds at the steady rate. Default 30 (5 with --quick).",
+)
+@click.option(
+    "--latency-warmup",
+    type=float,
+    default=None,
+    help="Seconds at the same rate before measuring, summarized apart. Default 5 (1 with --quick).",
+)
 @click.option("--partitions", type=int, default=6, show_default=True)
 @click.option(
     "--profile",
@@ -84,6 +95,7 @@ def bench(
     max_journeys: int | None,
     latency_rate: float,
     latency_seconds: float | None,
+    latency_warmup: float | None,
     partitions: int,
     profile_dir: Path | None,
     seed: int,
@@ -98,7 +110,11 @@ def bench(
     # Retried sends on fresh topics and rebalances are expected here; keep the table readable.
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     runner = load_bench()
-    settings = Settings()
+    from broker.security.profile import operator_settings
+
+    # On a secured local cluster the benchmark acts as its operator (admin), as `init` does.
+    settings = operator_settings(Settings())
+    security = runner.security_fields(settings)
     if quick:
         largest = max_journeys or 3_000
         steps: tuple[int, ...] = tuple(sorted({max(1, largest // 3), largest}))
@@ -109,12 +125,14 @@ def bench(
             partitions=partitions,
             latency_rate=latency_rate,
             latency_seconds=latency_seconds if latency_seconds is not None else 5.0,
+            latency_warmup=latency_warmup if latency_warmup is not None else 1.0,
             journey_steps=steps,
             max_journeys=largest,
             memory_measure_events=min(500, largest),
             seed=seed,
             profile_dir=profile_dir,
             quick=True,
+            security=security,
         )
     else:
         config = runner.BenchConfig(
@@ -124,9 +142,11 @@ def bench(
             partitions=partitions,
             latency_rate=latency_rate,
             latency_seconds=latency_seconds if latency_seconds is not None else 30.0,
+            latency_warmup=latency_warmup if latency_warmup is not None else 5.0,
             max_journeys=max_journeys or 100_000,
             seed=seed,
             profile_dir=profile_dir,
+            security=security,
         )
     console = Console()
     if not console.is_terminal:

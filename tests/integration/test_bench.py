@@ -63,6 +63,9 @@ def test_quick_bench_runs_every_section_and_writes_json(
     assert latency["events"] == 100
     assert latency["samples"] + latency["unmatched"] == 100
     assert latency["samples"] > 0
+    warmup = latency["warmup"]  # the --quick warm-up: 1 s at 100/s, summarized apart
+    assert warmup["events"] == 100
+    assert warmup["samples"] + warmup["unmatched"] == 100
     memory = doc["sections"]["memory"]
     assert set(memory["steps"]) == {"20", "60"}
     for size, step in memory["steps"].items():
