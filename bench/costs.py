@@ -121,16 +121,8 @@ def joiner_costs(keyring: Keyring, records: Sequence[Record]) -> dict[str, float
     store = MemoryStore()
     processor = JourneyProcessor(store, rules)
     store.begin()
-    steps = _per_event(
-        "JourneyProcessor.process", decoded, lambda d: processor.process(d.event), out
-    )
-    changes = [c for s in steps for c in s.changes]
-    _per_event(
-        "JourneySnapshot.model_dump_json (per change)",
-        changes,
-        lambda c: c.snapshot.model_dump_json().encode(),
-        out,
-    )
+    # Includes building the snapshot record's bytes (JourneyState.snapshot_json).
+    _per_event("JourneyProcessor.process", decoded, lambda d: processor.process(d.event), out)
     return out
 
 

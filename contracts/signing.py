@@ -11,6 +11,7 @@ Ed25519 signing and verification live in ``broker.keyring``.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from typing import Final
 
 from contracts.envelope import (
@@ -28,7 +29,7 @@ from contracts.envelope import (
 )
 from contracts.errors import DuplicateHeader, MissingHeader
 
-__all__ = ["SIGNED_HEADERS", "SIGNING_DOMAIN", "signing_input"]
+__all__ = ["SIGNED_HEADERS", "SIGNING_DOMAIN", "signing_bytes", "signing_input"]
 
 #: Domain separation tag and format version of the signing input.
 SIGNING_DOMAIN: Final = b"CX-SIG-V1\n"
@@ -47,12 +48,41 @@ SIGNED_HEADERS: Final[tuple[str, ...]] = (
 )
 
 _U32_MAX: Final = 0xFFFFFFFF
+_U32: Final = struct.Struct(">I")
+# u32be(len(name)) || name of every signed header, computed once.
+_NAME_FIELDS: Final[dict[str, bytes]] = {
+    name: _U32.pack(len(name)) + name.encode("ascii") for name in SIGNED_HEADERS
+}
 
 
-def _field(data: bytes) -> bytes:
-    if len(data) > _U32_MAX:
+def _length(data: bytes) -> bytes:
+    size = len(data)
+    if size > _U32_MAX:
         raise ValueError("a signed field is longer than 2**32 - 1 bytes")
-    return struct.pack(">I", len(data)) + data
+    return _U32.pack(size)
+
+
+def signing_bytes(key: bytes, value: bytes, headers: Iterable[tuple[str, bytes]]) -> bytes:
+    """The signing input of a record given as key, value and headers (see module doc).
+
+    A signed header that is missing or occurs twice raises
+    :class:`~contracts.errors.MissingHeader` / :class:`~contracts.errors.DuplicateHeader`.
+    """
+    values: dict[str, bytes] = {}
+    for name, header_value in headers:
+        if name in _NAME_FIELDS:
+            if name in values:
+                raise DuplicateHeader(f"signed header {name} occurs more than once")
+            values[name] = header_value
+    if len(values) != len(SIGNED_HEADERS):
+        missing = next(name for name in SIGNED_HEADERS if name not in values)
+        raise MissingHeader(f"signed header {missing} is missing")
+    parts = [SIGNING_DOMAIN]
+    for name in SIGNED_HEADERS:
+        header_value = values[name]
+        parts += (_NAME_FIELDS[name], _length(header_value), header_value)
+    parts += (_length(key), key, _length(value), value)
+    return b"".join(parts)
 
 
 def signing_input(record: Record, *, key_id: str | None = None) -> bytes:
@@ -68,18 +98,4 @@ def signing_input(record: Record, *, key_id: str | None = None) -> bytes:
         if present is not None and present != key_id.encode("ascii"):
             raise ValueError("the record is already keyed with a different key id")
         record = with_key_id(record, key_id)
-    values: dict[str, bytes] = {}
-    for name, value in record.headers:
-        if name in SIGNED_HEADERS:
-            if name in values:
-                raise DuplicateHeader(f"signed header {name} occurs more than once")
-            values[name] = value
-    parts = [SIGNING_DOMAIN]
-    for name in SIGNED_HEADERS:
-        if name not in values:
-            raise MissingHeader(f"signed header {name} is missing")
-        parts.append(_field(name.encode("ascii")))
-        parts.append(_field(values[name]))
-    parts.append(_field(record.key))
-    parts.append(_field(record.value))
-    return b"".join(parts)
+    return signing_bytes(record.key, record.value, record.headers)

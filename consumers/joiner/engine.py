@@ -477,12 +477,15 @@ class Joiner:
                                 headers=list(entry.headers),
                             )
                         )
-                        snapshot = change.snapshot
+                        # Same partition as the journey's events: the joined topics are
+                        # co-partitioned with the agency topics (checked at start), and
+                        # this skips the client's per-record murmur2 in Python.
                         others.append(
                             await producer.send(
-                                self._joined[snapshot.life_experience],
-                                snapshot.model_dump_json().encode("utf-8"),
-                                key=snapshot.journey_token.encode("ascii"),
+                                self._joined[change.life_experience],
+                                change.snapshot_json,
+                                key=change.journey_token.encode("ascii"),
+                                partition=partition,
                                 headers=SNAPSHOT_HEADERS,
                             )
                         )

@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol
 
 from broker.keyring import SignatureInvalid
-from contracts.envelope import HEADER_KEYID, HEADER_SIG, Decoded, Record, decode
+from contracts.envelope import HEADER_KEYID, HEADER_SIG, Decoded, decode
 from contracts.errors import DecodeError
 from contracts.registry import Registry
-from contracts.signing import signing_input
+from contracts.signing import signing_bytes
 
 __all__ = [
     "DLQ_DETAIL",
@@ -198,9 +198,9 @@ def _check(
         return Rejection("bad-signature-encoding", "ce_cxkeyid or ce_cxsig is not ASCII/base64")
     if any(v is None for _, v in headers):
         return Rejection("bad-header-encoding", "a header has a null value")
-    record = Record(key or b"", value or b"", tuple((n, v) for n, v in headers if v is not None))
     try:
-        message = signing_input(record)
+        # No header value is None here (checked above).
+        message = signing_bytes(key or b"", value or b"", headers)  # type: ignore[arg-type]
     except DecodeError as exc:
         return Rejection(exc.reason, _short(str(exc)))
     try:

@@ -48,7 +48,15 @@ class Change:
     state: bytes
     #: Stream time (µs) at which the journey closes; None once closed.
     due: int | None
-    snapshot: JourneySnapshot
+    life_experience: str
+    journey_token: str
+    #: The snapshot record's value (``JourneySnapshot`` JSON, as ``model_dump_json`` writes it).
+    snapshot_json: bytes
+
+    @property
+    def snapshot(self) -> JourneySnapshot:
+        """The snapshot as a model (parsed from :attr:`snapshot_json` on each access)."""
+        return JourneySnapshot.model_validate_json(self.snapshot_json)
 
 
 @dataclass(slots=True)
@@ -116,7 +124,14 @@ class JourneyProcessor:
         self.store.put(state.key, value, due)
         if due is not None and (self._next_due is None or due < self._next_due):
             self._next_due = due
-        return Change(state.key, value, due, state.snapshot(rules))
+        return Change(
+            state.key,
+            value,
+            due,
+            state.life_experience,
+            state.journey_token,
+            state.snapshot_json(rules),
+        )
 
     def process(self, event: CxEvent) -> Step:
         """Fold one validated event; return the journeys it changed (or closed)."""

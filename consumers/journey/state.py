@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic_core import to_json
+
 from consumers.journey.rules import LifeExperienceRules, duration_micros
 from contracts.events import A11_DRIVERS, ApplicationStatus, CxEvent, Feedback, ServiceInteraction
 from contracts.joined import AgencyStep, DriverAverages, EventCounts, JourneySnapshot
@@ -206,6 +208,53 @@ class JourneyState:
             snapshot_version=self.version,
             late_events=self.late_events,
         )
+
+    def snapshot_json(self, rules: LifeExperienceRules) -> bytes:
+        """``self.snapshot(rules).model_dump_json()`` as bytes, without building the models.
+
+        The same fields in the same order, serialized by pydantic-core (so datetimes and
+        floats are written exactly as the model would write them); a property test holds
+        the two byte for byte. Only values the model would accept are produced here: the
+        state is built from validated events.
+        """
+        order = sorted(
+            self.agencies.items(), key=lambda item: (item[1].first_us, rules.agency_order(item[0]))
+        )
+        counts = self.driver_counts
+        sums = self.driver_sums
+        data = {
+            "journey_token": self.journey_token,
+            "life_experience": self.life_experience,
+            "agencies": [
+                {
+                    "agency": name,
+                    "stage": STAGE_ORDER[max(agg.stage, 0)],
+                    "first_event_at": from_micros(agg.first_us),
+                    "last_event_at": from_micros(agg.last_us),
+                    "events": agg.events,
+                }
+                for name, agg in order
+            ],
+            "first_event_at": from_micros(self.first_us),
+            "last_event_at": from_micros(self.last_us),
+            "elapsed_seconds": (self.last_us - self.first_us) / 1_000_000,
+            "event_counts": {
+                "total": len(self.seen),
+                "service_interaction": self.service_interactions,
+                "application_status": self.application_statuses,
+                "feedback": self.feedbacks,
+            },
+            "outcome": self.outcome[2] if self.outcome else None,
+            "application_status": self.application[2] if self.application else None,
+            "drivers": {
+                "responses": self.feedbacks,
+                **{d: sums[d] / counts[d] if counts.get(d) else None for d in A11_DRIVERS},
+            },
+            "status": self.status(rules).value,
+            "snapshot_version": self.version,
+            "late_events": self.late_events,
+        }
+        return to_json(data)
 
     def to_json(self) -> bytes:
         """Compact JSON (sorted dedup set, so equal states give equal bytes)."""
