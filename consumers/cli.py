@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 import signal
 import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from broker.settings import Settings
 from consumers.journey.processor import DEFAULT_GRACE
+
+if TYPE_CHECKING:
+    from consumers.joiner.engine import JoinerStats
 
 __all__ = ["join", "parse_duration", "tail"]
 
@@ -31,6 +36,21 @@ def parse_duration(text: str) -> timedelta:
     if match is None:
         raise click.BadParameter("use a number with an optional unit s, m, h or d (e.g. 1h)")
     return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _stats_json(stats: JoinerStats) -> bytes:
+    """The counters of a joiner run as JSON (counts and reason codes only, never values)."""
+    data: dict[str, Any] = {
+        "records": stats.records,
+        "events": stats.events,
+        "duplicates": stats.duplicates,
+        "late": stats.late,
+        "dead_letters": stats.dead_letters,
+        "snapshots": stats.snapshots,
+        "transactions": stats.transactions,
+        "reasons": dict(sorted(stats.reasons.items())),
+    }
+    return json.dumps(data, indent=2).encode() + b"\n"
 
 
 def _logging() -> None:
@@ -93,6 +113,13 @@ def _logging() -> None:
 )
 @click.option("--max-batch", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 @click.option("--status-interval", type=float, default=10.0, show_default=True)
+@click.option(
+    "--stats-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="On exit, write the final counters (records, events, duplicates, late, "
+    "dead_letters, snapshots, transactions, reasons) to this JSON file, atomically.",
+)
 def join(
     until_idle: float | None,
     group: str,
@@ -103,6 +130,7 @@ def join(
     session_timeout: float,
     max_batch: int,
     status_interval: float,
+    stats_file: Path | None,
 ) -> None:
     """Join agency events into journeys (exactly once) and publish snapshots."""
     from consumers.joiner.engine import Joiner
@@ -126,9 +154,18 @@ def join(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, joiner.stop_soon)
-        async with joiner:
-            await joiner.run()
-            return joiner.status_line()
+        try:
+            async with joiner:
+                await joiner.run()
+                return joiner.status_line()
+        finally:
+            # Also after a failure: the counters reached before it stopped (a supervisor
+            # such as `cxbroker demo` sums these files over its joiner processes).
+            if stats_file is not None:
+                from broker.files import write_atomic
+
+                stats_file.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(stats_file, _stats_json(joiner.stats), mode=0o644)
 
     from aiokafka.errors import KafkaError
 
