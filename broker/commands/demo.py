@@ -1,23 +1,36 @@
 """``cxbroker demo``: the whole system in one command.
 
 Starts local Kafka (or uses ``CX_BOOTSTRAP_SERVERS``), applies the topic plan, creates the
-keyring, simulates a seeded workload over the five life experiences, publishes each
-agency's events through that agency's publisher while the joiner runs, waits until the
-joiner has caught up, computes insights, then prints per life experience the journeys,
+keyring, starts ``--joiners`` joiner processes (``cxbroker join``, one consumer group),
+simulates a seeded workload over the five life experiences, publishes each agency's
+events through that agency's publisher while the joiners run, waits until the group has
+committed every record, computes insights, then prints per life experience the journeys,
 completion rate, median days to complete, the hand-off where most journeys stall and
 A-11 driver scores by agency (suppressed cells marked ``*``), and writes an HTML report.
+
+The joiners are separate processes so that joining (the costliest stage) runs on other
+cores than simulation and publishing, which share this process's interpreter.
+
+Ctrl-C stops the joiner processes, closes the publishers and, when this run started the
+local cluster, stops that cluster too; a cluster that was already running stays up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import click
@@ -27,11 +40,25 @@ from rich.table import Table
 
 from broker.admin import admin_client
 from broker.commands.init import run_init
-from broker.kafka.launcher import start_cluster
+from broker.errors import CxError
+from broker.kafka.launcher import (
+    cluster_status,
+    read_cluster_state,
+    start_cluster,
+    stop_cluster,
+)
 from broker.keyring import Keyring
 from broker.settings import Settings
 
-__all__ = ["DemoResult", "demo", "run_demo"]
+__all__ = [
+    "DEMO_GROUP",
+    "DemoError",
+    "DemoResult",
+    "JoinerProcesses",
+    "demo",
+    "joiner_env",
+    "run_demo",
+]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +67,24 @@ DEMO_GROUP = "cx.joiner.demo"
 #: Simulated journeys start here: early enough that even the longest journey of the
 #: default 20,000 ends before today (the joiner dead-letters events dated in its future).
 DEMO_START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
+
+#: The joiner counters the demo sums over its processes (``cxbroker join --stats-file``).
+_STAT_COUNTS = (
+    "records",
+    "events",
+    "duplicates",
+    "late",
+    "dead_letters",
+    "snapshots",
+    "transactions",
+)
+
+#: How often the demo checks the joiner processes and the group's committed lag.
+_FOLLOW_INTERVAL = 0.5
+
+
+class DemoError(CxError):
+    """The demo cannot finish: a joiner process failed or did not stop."""
 
 
 @dataclass(frozen=True)
@@ -53,30 +98,72 @@ class DemoResult:
     seconds: float
 
 
-async def _committed_lag(settings: Settings, group: str, topics: Sequence[str]) -> int:
-    """Records on ``topics`` not yet committed by ``group`` (read_committed end offsets)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+class _GroupLag:
+    """Records on ``topics`` not yet committed by ``group`` (read_committed end offsets).
 
-    async with admin_client(settings) as admin:
-        described = await admin.describe_topics(list(topics))
-        tps = [
-            TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]
-        ]
-        committed = await admin.list_consumer_group_offsets(group)
-    consumer = AIOKafkaConsumer(
-        isolation_level="read_committed", enable_auto_commit=False, **settings.kafka_client_kwargs()
-    )
-    await consumer.start()
-    try:
-        end = await consumer.end_offsets(tps)
-    finally:
-        await consumer.stop()
-    lag = 0
-    for tp in tps:
-        meta = committed.get(tp)
-        done = meta.offset if meta is not None and meta.offset >= 0 else 0
-        lag += max(0, end[tp] - done)
-    return lag
+    Holds one admin client and one consumer open for repeated probes, so following the
+    joiners costs two small requests per probe instead of two new (TLS, SCRAM) connections.
+    """
+
+    def __init__(self, settings: Settings, group: str, topics: Sequence[str]) -> None:
+        self.settings = settings
+        self.group = group
+        self.topics = list(topics)
+        self._stack = contextlib.AsyncExitStack()
+        self._admin: Any = None
+        self._consumer: Any = None
+        self._tps: list[Any] = []
+
+    async def __aenter__(self) -> _GroupLag:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        async with contextlib.AsyncExitStack() as stack:
+            self._admin = await stack.enter_async_context(admin_client(self.settings))
+            described = await self._admin.describe_topics(self.topics)
+            self._tps = [
+                TopicPartition(t["topic"], p["partition"])
+                for t in described
+                for p in t["partitions"]
+            ]
+            self._consumer = AIOKafkaConsumer(
+                isolation_level="read_committed",
+                enable_auto_commit=False,
+                **self.settings.kafka_client_kwargs(),
+            )
+            await self._consumer.start()
+            stack.push_async_callback(self._consumer.stop)
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stack.aclose()
+
+    async def lag(self) -> int | None:
+        """The group's committed lag summed over every partition of the topics.
+
+        None while Kafka cannot tell yet (a retriable error: on a new cluster the group
+        coordinator exists only once the first member has joined).
+        """
+        from aiokafka.errors import KafkaError
+
+        try:
+            committed = await self._admin.list_consumer_group_offsets(self.group)
+            end = await self._consumer.end_offsets(self._tps)
+        except KafkaError as exc:
+            if exc.retriable:
+                return None
+            raise
+        lag = 0
+        for tp in self._tps:
+            meta = committed.get(tp)
+            done = meta.offset if meta is not None and meta.offset >= 0 else 0
+            lag += max(0, end[tp] - done)
+        return lag
 
 
 def _progress(console: Console) -> Progress:
@@ -108,6 +195,175 @@ def principal_settings(settings: Settings, secured: bool, principal: str) -> Set
     )
 
 
+def joiner_env(settings: Settings, secured: bool, environ: Mapping[str, str]) -> dict[str, str]:
+    """Environment of a joiner process: ``environ`` plus the demo's deployment settings.
+
+    The process sees the same state dir, keyring, topic prefix and partitions as the
+    demo; on a secured local cluster it acts as the ``joiner`` principal
+    (``CX_PROFILE=joiner``), exactly as :func:`principal_settings` would. Everything else
+    ``environ`` says (an explicit ``CX_BOOTSTRAP_SERVERS``, credentials) passes unchanged.
+    """
+    env = dict(environ)
+    env.update(
+        CX_STATE_DIR=str(settings.state_dir),
+        CX_KEYRING_DIR=str(settings.keyring_path),
+        CX_CACHE_DIR=str(settings.cache_dir),
+        CX_TOPIC_PREFIX=settings.topic_prefix,
+        CX_PARTITIONS=str(settings.partitions),
+    )
+    if settings.bootstrap_servers:
+        env["CX_BOOTSTRAP_SERVERS"] = settings.bootstrap_servers
+    if secured:
+        env["CX_PROFILE"] = "joiner"
+    return env
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return f"(no log at {path})"
+    return "\n".join("  " + line for line in text.splitlines()[-lines:])
+
+
+def _how(code: int | None) -> str:
+    if code is not None and code < 0:
+        return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with code {code}"
+
+
+@dataclass
+class _Member:
+    instance: int
+    process: subprocess.Popen[bytes]
+    log: Path
+    stats_file: Path
+
+
+class JoinerProcesses:
+    """``count`` ``cxbroker join`` processes of one consumer group, owned by the demo.
+
+    Instance ids are ``0..count-1``; each writes its log (stderr and stdout) and, on exit,
+    its counters (``--stats-file``) under ``work_dir``. Every process gets a session of
+    its own (``start_new_session``): Ctrl-C in the terminal signals the terminal's
+    foreground process group, and a joiner in that group would race the demo's own
+    shutdown (a SIGINT during its interpreter start-up is a traceback, not a clean
+    stop). Instead the demo alone decides when they stop: :meth:`stop` sends SIGTERM,
+    which ``cxbroker join`` handles like SIGINT (finish the batch in flight, commit,
+    leave the group), and SIGKILL only after ``stop_timeout`` seconds.
+    """
+
+    def __init__(
+        self,
+        count: int,
+        *,
+        group: str,
+        env: Mapping[str, str],
+        work_dir: Path,
+        stop_timeout: float = 30.0,
+    ) -> None:
+        if count < 1:
+            raise ValueError("at least one joiner process")
+        self.count = count
+        self.group = group
+        self.env = dict(env)
+        self.work_dir = work_dir
+        self.stop_timeout = stop_timeout
+        self._members: list[_Member] = []
+        self._stopping = False
+
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of the joiner processes started so far."""
+        return [m.process.pid for m in self._members]
+
+    def start(self) -> None:
+        """Start every joiner process (they join the group while the demo publishes)."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        for instance in range(self.count):
+            log_path = self.work_dir / f"joiner-{instance}.log"
+            stats_file = self.work_dir / f"joiner-{instance}.stats.json"
+            stats_file.unlink(missing_ok=True)  # a previous run's counters are not ours
+            command = [
+                sys.executable,
+                "-m",
+                "broker",
+                "join",
+                "--group",
+                self.group,
+                "--instance",
+                str(instance),
+                "--stats-file",
+                str(stats_file),
+            ]
+            with log_path.open("wb") as out:
+                process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=self.env,
+                    start_new_session=True,
+                )
+            self._members.append(_Member(instance, process, log_path, stats_file))
+
+    def check(self) -> None:
+        """Raise :class:`DemoError` when a joiner process has exited before :meth:`stop`."""
+        if self._stopping:
+            return
+        for member in self._members:
+            code = member.process.poll()
+            if code is not None:
+                raise DemoError(
+                    f"joiner {member.instance} {_how(code)} before the demo finished; "
+                    f"last lines of {member.log}:\n{_tail(member.log)}"
+                )
+
+    def stop(self) -> list[int | None]:
+        """SIGTERM every running joiner, wait, SIGKILL the ones still running; reap all.
+
+        Returns each process's exit code (negative: killed by that signal). Idempotent.
+        Blocking: call it in a thread from async code.
+        """
+        self._stopping = True
+        for member in self._members:
+            if member.process.poll() is None:
+                # Popen.send_signal only signals its own, not yet reaped, child.
+                member.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_timeout
+        for member in self._members:
+            try:
+                member.process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                member.process.kill()
+                member.process.wait()
+        return [m.process.returncode for m in self._members]
+
+    def totals(self, codes: Sequence[int | None]) -> dict[str, int]:
+        """The counters summed over every joiner process, after a clean :meth:`stop`.
+
+        Raises :class:`DemoError` naming the log of a process that did not stop cleanly
+        or left no counters.
+        """
+        totals = dict.fromkeys(_STAT_COUNTS, 0)
+        for member, code in zip(self._members, codes, strict=True):
+            if code != 0:
+                raise DemoError(
+                    f"joiner {member.instance} {_how(code)} when asked to stop; last lines of "
+                    f"{member.log}:\n{_tail(member.log)}"
+                )
+            try:
+                data = json.loads(member.stats_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise DemoError(
+                    f"joiner {member.instance} left no readable counters at "
+                    f"{member.stats_file} ({type(exc).__name__}); see {member.log}"
+                ) from exc
+            for name in _STAT_COUNTS:
+                totals[name] += int(data.get(name, 0))
+        return totals
+
+
 async def run_demo(
     settings: Settings,
     *,
@@ -116,30 +372,90 @@ async def run_demo(
     report: Path,
     console: Console,
     security: str = "sasl-tls",
+    joiners: int = 2,
 ) -> DemoResult:
     """Run the main job end to end and write the HTML report; return the figures.
 
     On a local cluster started here with security, every role acts as its own principal
-    of the access plan: each agency publishes as ``agency-<id>``, the joiner as
-    ``joiner``, insights as ``insights`` and the report reads as ``team-analytics``.
+    of the access plan: each agency publishes as ``agency-<id>``, the ``joiners``
+    processes as ``joiner``, insights as ``insights`` and the report reads as
+    ``team-analytics``. When the run is cancelled (Ctrl-C) the joiner processes are
+    stopped, the publishers closed, and a local cluster this run started is stopped.
     """
-    from consumers import Joiner
+    started = time.monotonic()
+    kafka = settings.bootstrap_servers
+    secured = False
+    cluster_started = False
+    try:
+        if not kafka:
+            state = await start_cluster(settings, nodes=1, security=security)
+            cluster_started = not state.reused
+            secured = state.security != "none"
+            kafka = (
+                f"{state.kafka_version} at {state.bootstrap_servers} (security {state.security})"
+            )
+            console.print(f"local Kafka {kafka} ({'reused' if state.reused else 'started'})")
+        return await _run(
+            settings,
+            journeys=journeys,
+            seed=seed,
+            report=report,
+            console=console,
+            joiners=joiners,
+            secured=secured,
+            kafka=kafka,
+            started=started,
+        )
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        if cluster_started:
+            await asyncio.to_thread(_stop_own_cluster, settings)
+        raise
+
+
+def _stop_own_cluster(settings: Settings, reap_timeout: float = 10.0) -> None:
+    """Stop the local cluster this run started, and reap its node processes.
+
+    Only through the launcher's record of it (as `cxbroker kafka down` does): never a
+    process we did not start. The nodes are this process's children. The launcher
+    considers a node gone once its command line is (its JVM tears down its threads
+    after that), so one may not be reapable yet when it returns; wait for each here,
+    or it would linger as a zombie after we exit.
+    """
+    state = read_cluster_state(settings.cluster_dir)
+    pids = [node.pid for node in state.nodes if node.pid] if state is not None else []
+    stop_cluster(settings)
+    deadline = time.monotonic() + reap_timeout
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError):  # not our child, or already reaped
+            while os.waitpid(pid, os.WNOHANG) == (0, 0) and time.monotonic() < deadline:
+                time.sleep(0.05)
+
+
+async def _run(
+    settings: Settings,
+    *,
+    journeys: int,
+    seed: int,
+    report: Path,
+    console: Console,
+    joiners: int,
+    secured: bool,
+    kafka: str,
+    started: float,
+) -> DemoResult:
     from consumers.insights.service import InsightsService, read_joined
     from consumers.report import RunReport, render_html, summarize
     from contracts.catalog import load_catalog
     from producers.publisher import AgencyPublisher
     from producers.simulator.engine import Simulation
-    from producers.simulator.publish import Deliver, SimulationPreparer, publish_deliveries
+    from producers.simulator.publish import (
+        Deliver,
+        PublishTally,
+        SimulationPreparer,
+        publish_deliveries,
+    )
 
-    started = time.monotonic()
     catalog = load_catalog()
-    kafka = settings.bootstrap_servers
-    secured = False
-    if not kafka:
-        state = await start_cluster(settings, nodes=1, security=security)
-        secured = state.security != "none"
-        kafka = f"{state.kafka_version} at {state.bootstrap_servers} (security {state.security})"
-        console.print(f"local Kafka {kafka} ({'reused' if state.reused else 'started'})")
     as_admin = principal_settings(settings, secured, "admin")
     _, plan = await run_init(as_admin)
     plan.raise_for_conflicts()
@@ -149,19 +465,25 @@ async def run_demo(
 
     simulation = Simulation(journeys, seed, DEMO_START)
     preparer = SimulationPreparer(keyring)
-    joiner = Joiner(
-        principal_settings(settings, secured, "joiner"),
+    pool = JoinerProcesses(
+        joiners,
         group=DEMO_GROUP,
-        until_idle=None,
-        status_interval=3600,
+        env=joiner_env(settings, secured, os.environ),
+        work_dir=settings.state_dir / "demo",
     )
-    published = 0
+    sent = 0
     with _progress(console) as progress:
         pub_task = progress.add_task("publish", total=journeys, note="")
         join_task = progress.add_task("join", total=None, note="")
         async with contextlib.AsyncExitStack() as stack:
-            await stack.enter_async_context(joiner)
-            join_run = asyncio.create_task(joiner.run())
+            # Registered first, so it runs last: publishers close before the joiners stop.
+            stack.push_async_callback(asyncio.to_thread, pool.stop)
+            # Started before publishing, so joining overlaps it.
+            pool.start()
+            console.print(
+                f"publishing {journeys} journeys; {joiners} joiner processes started "
+                f"(group {DEMO_GROUP}, logs in {pool.work_dir})"
+            )
             publishers: dict[str, AgencyPublisher] = {}
 
             async def deliver_for(agency: str) -> Deliver:
@@ -175,34 +497,61 @@ async def run_demo(
                     publishers[agency] = await stack.enter_async_context(publisher)
                 return publisher.deliver
 
-            def on_round(tally: Any) -> None:
+            def on_round(tally: PublishTally) -> None:
+                nonlocal sent
+                sent = tally.total_sent
                 progress.update(
                     pub_task,
                     completed=simulation.journeys_started,
                     note=f"{tally.prepared} events",
                 )
-                progress.update(join_task, completed=joiner.stats.records, total=tally.prepared)
 
-            tally = await publish_deliveries(
-                simulation.deliveries(), preparer.prepare, deliver_for, on_round=on_round
-            )
-            for publisher in publishers.values():
-                await publisher.drain()
+            async def publish() -> PublishTally:
+                tally = await publish_deliveries(
+                    simulation.deliveries(), preparer.prepare, deliver_for, on_round=on_round
+                )
+                for publisher in publishers.values():
+                    await publisher.drain()
+                progress.update(pub_task, completed=journeys, note=f"{tally.prepared} events")
+                return tally
+
+            async def follow(publishing: asyncio.Task[PublishTally]) -> None:
+                # Done when publishing has finished and the group has committed every
+                # record of the agency topics; a joiner that dies ends the demo.
+                async with _GroupLag(as_admin, DEMO_GROUP, agency_topics) as probe:
+                    while True:
+                        pool.check()
+                        finished = publishing.done()  # before the probe: all sent is in it
+                        lag = await probe.lag()
+                        total = publishing.result().prepared if finished else sent
+                        if lag is not None:
+                            done = min(total, max(0, total - lag))
+                            progress.update(join_task, completed=done, total=total)
+                        if finished and lag == 0:
+                            return
+                        await asyncio.sleep(_FOLLOW_INTERVAL)
+
+            publishing = asyncio.create_task(publish())
+            following = asyncio.create_task(follow(publishing))
+            try:
+                await asyncio.wait({publishing, following}, return_when=asyncio.FIRST_EXCEPTION)
+            finally:
+                # Interrupted or failed: neither task outlives this block.
+                for task in (publishing, following):
+                    task.cancel()
+                await asyncio.gather(publishing, following, return_exceptions=True)
+            for task in (following, publishing):
+                error = None if task.cancelled() else task.exception()
+                if error is not None:
+                    raise error
+            tally = publishing.result()
             published = tally.prepared
-            progress.update(pub_task, completed=journeys, note=f"{published} events")
-            # Caught up: the joiner's group has committed every record of the agency topics.
-            while await _committed_lag(as_admin, DEMO_GROUP, agency_topics) > 0:
-                if join_run.done():
-                    join_run.result()  # re-raise what stopped the joiner
-                progress.update(join_task, completed=joiner.stats.records, total=published)
-                await asyncio.sleep(0.5)
-            joiner.stop_soon()
-            stats = await join_run
+            totals = pool.totals(await asyncio.to_thread(pool.stop))
             progress.update(
                 join_task,
-                completed=stats.records,
-                total=stats.records,
-                note=f"{stats.snapshots} snapshots",
+                completed=published,
+                total=published,
+                note=f"{totals['snapshots']} snapshots",
             )
 
     console.print("computing insights ...")
@@ -218,13 +567,13 @@ async def run_demo(
         journeys_simulated=journeys,
         seed=seed,
         events_published=published,
-        dead_letters=stats.dead_letters,
+        dead_letters=totals["dead_letters"],
         seconds=seconds,
         kafka=kafka,
         generated_at=datetime.now(UTC),
     )
     await asyncio.to_thread(_write_report, report, render_html(summaries, run))
-    return DemoResult(summaries, report, published, stats.dead_letters, seconds)
+    return DemoResult(summaries, report, published, totals["dead_letters"], seconds)
 
 
 def _write_report(path: Path, text: str) -> None:
@@ -288,7 +637,14 @@ def print_summaries(summaries: Sequence[Any], console: Console) -> None:
     default=None,
     help="Where to write the HTML report [default: <state dir>/demo-report.html].",
 )
-def demo(journeys: int, seed: int, security: str, report: Path | None) -> None:
+@click.option(
+    "--joiners",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Joiner processes (`cxbroker join`, one consumer group) running beside publishing.",
+)
+def demo(journeys: int, seed: int, security: str, report: Path | None, joiners: int) -> None:
     """Run the main job: simulate, publish, join, insights; print figures, write a report."""
     settings = Settings()
     console = Console()
@@ -305,10 +661,11 @@ def demo(journeys: int, seed: int, security: str, report: Path | None) -> None:
                 report=path,
                 console=console,
                 security=security,
+                joiners=joiners,
             )
         )
     except KeyboardInterrupt:
-        console.print("interrupted: publishers, joiner and consumers were closed")
+        console.print(_interrupted_line(settings))
         raise SystemExit(130) from None
     print_summaries(result.summaries, console)
     console.print(
@@ -316,3 +673,15 @@ def demo(journeys: int, seed: int, security: str, report: Path | None) -> None:
         f"report: {result.report_path}"
     )
     console.print(f"total wall time {result.seconds:.1f} s")
+
+
+def _interrupted_line(settings: Settings) -> str:
+    """The one line Ctrl-C prints: what was stopped, and whether local Kafka still runs."""
+    line = "interrupted: joiner processes stopped, publishers closed"
+    if settings.bootstrap_servers:
+        return line
+    # Say what is, not what we meant to do: the recorded cluster's processes right now.
+    state, alive = cluster_status(settings)
+    if state is not None and any(alive.values()):
+        return f"{line}; local Kafka keeps running (`cxbroker kafka down` stops it)"
+    return f"{line}; local Kafka is not running"

@@ -74,6 +74,8 @@ def test_demo_figures_equal_the_reference(
             str(SEED),
             "--report",
             str(report),
+            "--joiners",
+            "2",
         ],
         env=env,
         capture_output=True,
@@ -83,6 +85,15 @@ def test_demo_figures_equal_the_reference(
     )
     assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
     assert f"report: {report}" in result.stdout.replace("\n", "")
+
+    # the two joiner processes' counters (--stats-file) add up to what was published
+    printed = re.search(r"(\d+) events published, (\d+) dead letters", result.stdout)
+    assert printed is not None, result.stdout[-2000:]
+    files = sorted((tmp_path / "state" / "demo").glob("joiner-*.stats.json"))
+    assert [f.name for f in files] == ["joiner-0.stats.json", "joiner-1.stats.json"]
+    stats = [json.loads(f.read_text()) for f in files]
+    assert sum(s["records"] for s in stats) == int(printed.group(1))
+    assert sum(s["dead_letters"] for s in stats) == int(printed.group(2))
 
     html = report.read_text()
     for chart in ("sankey", "time-to-complete", "drivers"):
