@@ -26,7 +26,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 
 from broker.admin import admin_client
 from broker.settings import Settings
-from consumers.joiner.copartition import verify_copartitioning
+from consumers.joiner.copartition import describe_partition_counts, verify_copartitioning
 from consumers.joiner.health import OutageTracker
 from consumers.joiner.validate import (
     Rejection,
@@ -36,7 +36,12 @@ from consumers.joiner.validate import (
     deadletter_headers,
     kafka_time,
 )
-from consumers.journey.processor import DEFAULT_CACHE_SIZE, DEFAULT_GRACE, JourneyProcessor
+from consumers.journey.processor import (
+    DEFAULT_CACHE_SIZE,
+    DEFAULT_GRACE,
+    Change,
+    JourneyProcessor,
+)
 from consumers.journey.rules import JoinRules, load_rules
 from consumers.state.changelog import journey_entry, meta_entry
 from consumers.state.recovery import Restorer
@@ -87,6 +92,69 @@ class JoinerStats:
 class _Partition:
     store: SqliteStore
     processor: JourneyProcessor
+
+
+#: Largest record batch the joiner builds (the broker's default message.max.bytes is 1 MiB).
+_BATCH_BYTES = 512 * 1024
+
+
+class _Outbox:
+    """The records of one transaction, appended into closed batches per topic-partition.
+
+    ``send()`` costs a coroutine, a future and a partitioner call per record; appending
+    to aiokafka's batch builder (C) and submitting whole batches with ``send_batch`` costs
+    a fraction of that. :meth:`submit` returns, per partition, the batch futures and
+    record counts (a batch's future gives its base offset).
+    """
+
+    def __init__(self, producer: Any) -> None:
+        self._producer = producer
+        self._open: dict[tuple[str, int], tuple[Any, int]] = {}
+        self._full: list[tuple[str, int, Any, int]] = []
+        #: Records too large for an empty batch: sent one by one with send().
+        self._single: list[tuple[str, int, bytes, bytes | None, list[tuple[str, bytes]]]] = []
+
+    def add(
+        self,
+        topic: str,
+        partition: int,
+        key: bytes,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]],
+    ) -> None:
+        """Append one record for ``topic``/``partition``."""
+        slot = (topic, partition)
+        builder, count = self._open.get(slot) or (self._producer.create_batch(), 0)
+        if builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
+            if count:
+                self._full.append((topic, partition, builder, count))
+                builder, count = self._producer.create_batch(), 0
+                if builder.append(timestamp=None, key=key, value=value, headers=headers):
+                    self._open[slot] = (builder, 1)
+                    return
+            else:
+                self._open.pop(slot, None)
+            self._single.append((topic, partition, key, value, headers))
+            return
+        self._open[slot] = (builder, count + 1)
+
+    async def submit(self) -> list[tuple[str, int, asyncio.Future[Any], int]]:
+        """Queue every batch for sending; (topic, partition, future, records) per batch."""
+        producer = self._producer
+        batches = [*self._full, *((t, p, b, n) for (t, p), (b, n) in self._open.items())]
+        self._full, self._open = [], {}
+        out = []
+        for topic, partition, builder, count in batches:
+            builder.close()  # nothing else may be appended to it (send() would)
+            future = await producer.send_batch(builder, topic, partition=partition)
+            out.append((topic, partition, future, count))
+        for topic, partition, key, value, headers in self._single:
+            future = await producer.send(
+                topic, value, key=key, partition=partition, headers=headers
+            )
+            out.append((topic, partition, future, 1))
+        self._single = []
+        return out
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -165,6 +233,7 @@ class Joiner:
         self.changelog_topic = topics.changelog
         self.deadletter_topic = topics.deadletter
         self._joined = {le: topics.joined(le) for le in self.rules.by_id}
+        self._same_partitions: set[str] = set()
         self.state_path: Path = settings.state_dir / "joiner" / group / instance
         self.partitions = 0
         self._lock = asyncio.Lock()
@@ -216,6 +285,11 @@ class Joiner:
                 self.changelog_topic,
                 [*self._joined.values(), self.deadletter_topic],
             )
+            counts = await describe_partition_counts(admin, list(self._joined.values()))
+        # A snapshot goes to its journey's input partition number when its joined topic has
+        # as many partitions as the inputs (`cxbroker init` makes it so); otherwise the
+        # client partitions it by key.
+        self._same_partitions = {t for t, n in counts.items() if n == self.partitions}
         if self._verifier is None:
             from consumers.joiner.keys import keyring_verifier
 
@@ -226,6 +300,7 @@ class Joiner:
             enable_idempotence=True,
             acks="all",
             linger_ms=5,
+            max_batch_size=_BATCH_BYTES,
             **kwargs,
         )
         await self._producer.start()
@@ -425,8 +500,9 @@ class Joiner:
         assert verifier is not None
         for part in parts.values():
             part.store.begin()
-        changelog: dict[int, list[asyncio.Future[Any]]] = defaultdict(list)
+        latest_states: dict[int, dict[str, Change]] = defaultdict(dict)
         others: list[asyncio.Future[Any]] = []
+        outbox = _Outbox(producer)
         stats = JoinerStats()
         try:
             await producer.begin_transaction()
@@ -467,41 +543,45 @@ class Joiner:
                     stats.duplicates += step.duplicate
                     stats.late += step.late
                     for change in step.changes:
-                        entry = journey_entry(change.key, change.state, change.due)
-                        changelog[partition].append(
-                            await producer.send(
-                                self.changelog_topic,
-                                entry.value,
-                                key=entry.key,
-                                partition=partition,
-                                headers=list(entry.headers),
+                        # Only a journey's last state of this transaction goes to the
+                        # (compacted) changelog: the transaction commits all or nothing,
+                        # so the versions before it would never be read back.
+                        latest_states[partition][change.key] = change
+                        joined = self._joined[change.life_experience]
+                        key = change.journey_token.encode("ascii")
+                        if joined in self._same_partitions:
+                            # The journey's input partition number (no Python murmur2).
+                            outbox.add(
+                                joined, partition, key, change.snapshot_json, SNAPSHOT_HEADERS
                             )
-                        )
-                        # Same partition as the journey's events: the joined topics are
-                        # co-partitioned with the agency topics (checked at start), and
-                        # this skips the client's per-record murmur2 in Python.
-                        others.append(
-                            await producer.send(
-                                self._joined[change.life_experience],
-                                change.snapshot_json,
-                                key=change.journey_token.encode("ascii"),
-                                partition=partition,
-                                headers=SNAPSHOT_HEADERS,
+                        else:
+                            others.append(
+                                await producer.send(
+                                    joined, change.snapshot_json, key=key, headers=SNAPSHOT_HEADERS
+                                )
                             )
-                        )
                         stats.snapshots += 1
                 offsets[tp] = records[-1].offset + 1
+            changelog = self.changelog_topic
+            for partition, latest in latest_states.items():
+                for change in latest.values():
+                    entry = journey_entry(change.key, change.state, change.due)
+                    outbox.add(changelog, partition, entry.key, entry.value, list(entry.headers))
             for partition, part in parts.items():
                 stream_time = part.processor.stream_time
                 if stream_time is not None and stream_time != stream_before[partition]:
                     entry = meta_entry("stream_time", str(stream_time))
-                    changelog[partition].append(
-                        await producer.send(
-                            self.changelog_topic, entry.value, key=entry.key, partition=partition
-                        )
-                    )
+                    outbox.add(changelog, partition, entry.key, entry.value, [])
+            submitted = await outbox.submit()
             await producer.send_offsets_to_transaction(offsets, self.group)
-            written = {p: await asyncio.gather(*futures) for p, futures in changelog.items()}
+            # The changelog position each store will record: one past the last offset
+            # written to its changelog partition in this transaction.
+            positions: dict[int, int] = {}
+            for topic, partition, future, count in submitted:
+                metadata = await future
+                if topic == changelog:
+                    end = metadata.offset + count
+                    positions[partition] = max(positions.get(partition, 0), end)
             await asyncio.gather(*others)
             await producer.commit_transaction()
         except BaseException:
@@ -518,9 +598,7 @@ class Joiner:
         # Kafka committed: now the local state may follow (a crash right here leaves it
         # behind, and recovery reads the difference back from the changelog).
         for partition, part in parts.items():
-            metadata = written.get(partition)
-            position = max(m.offset for m in metadata) + 1 if metadata else None
-            part.store.commit(changelog_position=position)
+            part.store.commit(changelog_position=positions.get(partition))
         self._merge(stats)
 
     def _merge(self, batch: JoinerStats) -> None:

@@ -31,9 +31,6 @@ __all__ = [
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# json.dumps with non-default arguments builds a new encoder per call; this one is reused
-# (encode keeps no state between calls) and writes the same bytes.
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 
 # Where an application status puts the applicant along the service journey.
 _APPLICATION_STAGE: dict[ApplicationState, int] = {
@@ -277,7 +274,10 @@ class JourneyState:
             "closed": self.closed,
             "seen": sorted(self.seen),
         }
-        return _COMPACT_JSON.encode(data).encode("utf-8")
+        # pydantic-core writes the same compact bytes as json.dumps(separators=(",", ":"))
+        # for these values (ASCII strings, ints, lists, None, bools), in a fraction of the
+        # time; a unit test holds the two equal over a workload.
+        return to_json(data)
 
     @classmethod
     def from_json(cls, raw: bytes) -> JourneyState:

@@ -1,4 +1,4 @@
-"""The state's JSON is written by a reused encoder: same bytes as ``json.dumps`` compact;
+"""The state's JSON (written by pydantic-core) is the same bytes as ``json.dumps`` compact;
 the snapshot's bytes are the model's ``model_dump_json``."""
 
 from __future__ import annotations
