@@ -15,11 +15,15 @@ It looks for two things:
 
 Choices that keep it fast and free of false alarms (it runs on every event):
 
-* Needles are computed once per record (:class:`PiiGuard`); each is searched with one
-  ``bytes.find`` pass over the record's fields joined into one buffer. The needles of one
-  value (a name, a street, a phone number, a date of birth) are a pure function of it and
-  kept in small bounded in-memory caches, since the same people and places recur from
-  event to event (a journey is several events of one person).
+* Needles are computed once per record (:class:`PiiGuard`) and searched in the record's
+  fields joined into one buffer. The needles of one value (a name, a street, a phone
+  number, a date of birth) are a pure function of it and kept in small bounded in-memory
+  caches, since the same people and places recur from event to event (a journey is several
+  events of one person).
+* A needle is only searched when its longest letter or digit run occurs in the buffer as a
+  whole run (a necessary condition, see ``_Plan``), and the generic shapes only when a cheap
+  hint says one may occur: most events settle with one translation of the buffer and a few
+  C-level finds, with exactly the verdict of the full scan.
 * Words (names, street, city) only match as whole words (no ASCII letter and no non-ASCII
   byte on either side): "Ann" inside "Annual" is not a disclosure of the name Ann. Name
   parts shorter than three letters are not searched at all: "Al", "Li" or "Ng" also spell
@@ -126,6 +130,11 @@ _SHAPES: Final[tuple[tuple[str, bytes], ...]] = (
     *(("phone", f"(000){a}000{b}0000".encode()) for a in ("", " ") for b in _SEPARATORS),
 )
 _EMAIL: Final = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# Every digit-bounded shape above ends in a 2- or 3-digit group after a separator (or the
+# ")" of an area code), a separator and 4 digits not followed by a digit: when the mask has
+# no such run, no shape can match and the scan below is skipped (it runs only on a hint).
+# (The regular expression starts with the literal 0000, which re searches for at C speed.)
+_SHAPE_HINT: Final = re.compile(rb"0000(?:(?<=[-. )]00[-. ]0000)|(?<=[-. )]000[-. ]0000))(?!0)")
 
 
 def _shape_leaks(buffer: bytes, opaque: _Spans) -> Iterator[tuple[str, int]]:
@@ -384,9 +393,8 @@ def _unique_longest_first(groups: Iterable[Iterable[Needle]]) -> tuple[Needle, .
     return tuple(sorted(unique.values(), key=_needle_length, reverse=True))
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
 def _record_needles(identity: _Identity) -> tuple[Needle, ...]:
-    """All needles of one person's identifiers (the same person's events share them)."""
+    """All needles of one person's identifiers, from the per-value caches."""
     return _unique_longest_first(_needle_groups(identity))
 
 
@@ -395,16 +403,130 @@ def _uncached_needles(raw: RawRecord) -> tuple[Needle, ...]:
     return _unique_longest_first([_needles(_Identity.of(raw))])
 
 
+# Which needles can occur at all is settled per check on the buffer's *runs*: maximal
+# sequences of letters (a non-ASCII byte counts as a letter, as for the WORD boundary) and
+# maximal sequences of ASCII digits. A needle's boundary blocks the alphabet of such runs on
+# both sides, so each of the needle's own runs of that alphabet is a maximal run of the
+# buffer wherever the needle occurs acceptably (inside the needle a run ends at one of the
+# needle's own bytes, at its ends the boundary forbids the alphabet). A needle whose longest
+# such run is not a run of the buffer cannot occur acceptably and is not searched at all:
+# one translation of the buffer (letters upper-cased, digits kept, every other byte a space)
+# and one find per distinct run replace a find per needle (a person's forms share runs:
+# "Maria", "MARIA" and "Maria Lopez" all need the run MARIA).
+_RUNS: Final = bytes(
+    b - 32
+    if 0x61 <= b <= 0x7A
+    else b
+    if 0x41 <= b <= 0x5A or 0x30 <= b <= 0x39 or b >= 0x80
+    else 0x20
+    for b in range(256)
+)
+_WORD_ALPHABET: Final = (_LETTER - frozenset(range(ord("a"), ord("z") + 1))) | _NON_ASCII
+_WORD_RUNS: Final = bytes(b if b in _WORD_ALPHABET else 0x20 for b in _RUNS)
+_DIGIT_RUNS: Final = bytes(b if b in _DIGIT else 0x20 for b in _RUNS)
+
+
+# Enum members as module constants: reading ``_Boundary.X`` goes through a Python-level
+# descriptor in Python 3.11, which shows in a function run for every needle of a new person.
+_WORD: Final = _Boundary.WORD
+_DIGITS: Final = _Boundary.DIGITS
+_NONE: Final = _Boundary.NONE
+
+
+def _needle_key(needle: Needle) -> bytes:
+    """The run of ``needle`` to look for: its longest (the last of equal length: "87" says
+    more than "02" in 02/18/87), or ``b""`` when it has none. A digit run is all digits, a
+    word run has no digit."""
+    value, boundary = needle.value, needle.boundary
+    if boundary is _NONE:
+        return b""
+    # Fast paths (most needles are one word or one number): the needle is its only run.
+    if value.isdigit():
+        return b"" if boundary is _WORD else value
+    if value.isalpha():
+        return b"" if boundary is _DIGITS else value.upper()
+    best = b""
+    if boundary is not _DIGITS:
+        for run in value.translate(_WORD_RUNS).split():
+            if len(run) >= len(best):
+                best = run
+    if boundary is not _WORD:
+        for run in value.translate(_DIGIT_RUNS).split():
+            if len(run) >= len(best):
+                best = run
+    return best
+
+
+class _Plan:
+    """One person's needles and, per needle, what the buffer must contain for it to occur.
+
+    Sets of needles are bit masks (bit i: ``needles[i]``): ints are not containers, so the
+    plans a long-running publisher caches add no work to the garbage collector's passes.
+    """
+
+    __slots__ = ("_always", "_at", "_digit_runs", "_word_runs", "needles")
+
+    def __init__(self, needles: tuple[Needle, ...]) -> None:
+        self.needles = needles
+        words: dict[bytes, int] = {}
+        digits: dict[bytes, int] = {}
+        always = at = 0
+        for index, needle in enumerate(needles):
+            run = _needle_key(needle)
+            if run:
+                runs = digits if run[0] in _DIGIT else words
+                runs[run] = runs.get(run, 0) | 1 << index
+            elif b"@" in needle.value:
+                at |= 1 << index  # an e-mail address (no boundary): needs an "@"
+            else:
+                always |= 1 << index
+        self._word_runs = words
+        self._digit_runs = digits
+        self._always = always
+        self._at = at
+
+    def __repr__(self) -> str:
+        return f"_Plan(<{len(self.needles)} needles>)"
+
+    def candidates(self, buffer: bytes) -> int:
+        """The needles that may occur in ``buffer``, as a bit mask."""
+        found = self._always
+        if self._at and b"@" in buffer:
+            found |= self._at
+        runs = buffer.translate(_RUNS)
+        find = runs.find
+        size = len(runs)
+        for keys, alphabet in ((self._word_runs, _WORD_ALPHABET), (self._digit_runs, _DIGIT)):
+            for run, bits in keys.items():
+                at = find(run)
+                while at >= 0:
+                    end = at + len(run)
+                    if (at == 0 or runs[at - 1] not in alphabet) and (
+                        end == size or runs[end] not in alphabet
+                    ):
+                        found |= bits
+                        break
+                    at = find(run, at + 1)
+        return found
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _record_plan(identity: _Identity) -> _Plan:
+    """All needles of one person's identifiers, planned (the same person's events share it)."""
+    return _Plan(_record_needles(identity))
+
+
 class PiiGuard:
     """The PII guard of one raw record: needles precomputed, :meth:`check` per serialization.
 
     Holds identifier values in memory; its repr shows only the number of needles.
     """
 
-    __slots__ = ("_needles",)
+    __slots__ = ("_needles", "_plan")
 
     def __init__(self, raw: RawRecord) -> None:
-        self._needles = _record_needles(_Identity.of(raw))
+        self._plan = _record_plan(_Identity.of(raw))
+        self._needles = self._plan.needles
 
     def __repr__(self) -> str:
         return f"PiiGuard(<{len(self._needles)} needles>)"
@@ -424,19 +546,28 @@ class PiiGuard:
         ``opaque`` lists byte strings known to be non-identifying by construction (the
         journey token): needles found inside them are ignored.
         """
-        buffer, locations = _join(value, headers, key)
+        parts = [value] if key is None else [key, value]
+        for name, header_value in headers:
+            parts += (name.encode("utf-8", "replace"), header_value)
+        # The buffer _join makes; where each field starts is only worked out for a leak.
+        buffer = _SEPARATOR.join(parts)
         opaque_spans = _Spans(buffer, tuple(o for o in opaque if o))
-        find = buffer.find
-        for needle in self._needles:
-            # Most needles occur nowhere: one C-level find settles them; only a hit pays for
-            # the boundary, placeholder and opaque checks.
-            at = find(needle.value)
+        needles = self._needles
+        candidates = self._plan.candidates(buffer)
+        while candidates:
+            # Lowest bit first: the needles' order (longest first) decides what is reported.
+            lowest = candidates & -candidates
+            candidates ^= lowest
+            needle = needles[lowest.bit_length() - 1]
+            at = buffer.find(needle.value)
             if at >= 0:
                 position = _find(buffer, needle, opaque_spans, at)
                 if position >= 0:
-                    raise PiiLeak(needle.field, _locate(locations, position))
+                    raise PiiLeak(needle.field, _locate(_join(value, headers, key)[1], position))
+        if b"@" not in buffer and _SHAPE_HINT.search(buffer.translate(_SHAPE_MASK)) is None:
+            return  # no generic shape can occur (see _SHAPE_HINT)
         for kind, position in _shape_leaks(buffer, opaque_spans):
-            raise PiiLeak(kind, _locate(locations, position), pattern=True)
+            raise PiiLeak(kind, _locate(_join(value, headers, key)[1], position), pattern=True)
 
 
 def guard(
