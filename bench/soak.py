@@ -71,13 +71,40 @@ def _third_means(samples: list[Sample], field: str) -> tuple[float | None, float
     return round(statistics.fmean(values[:third]), 1), round(statistics.fmean(values[-third:]), 1)
 
 
+def _slope_per_minute(samples: list[Sample], field: str) -> float | None:
+    """Least-squares slope of ``field`` per minute over the second half of the samples.
+
+    Caches fill during the first minutes (RSS rises, then levels off); the second half
+    says whether it keeps growing.
+    """
+    points = [
+        (float(t) / 60, float(v))
+        for s in samples[len(samples) // 2 :]
+        if (t := s.get("t")) is not None and (v := s.get(field)) is not None
+    ]
+    if len(points) < 2:
+        return None
+    mean_t = statistics.fmean(t for t, _ in points)
+    mean_v = statistics.fmean(v for _, v in points)
+    spread = sum((t - mean_t) ** 2 for t, _ in points)
+    if spread == 0:
+        return None
+    return round(sum((t - mean_t) * (v - mean_v) for t, v in points) / spread, 2)
+
+
 def summarize(samples: list[Sample]) -> dict[str, Any]:
-    """First-third and last-third means of RSS and lag, and their maxima."""
+    """First-third and last-third means of RSS and lag, their maxima, and the slope per
+    minute over the second half of the run."""
     out: dict[str, Any] = {}
     for field in ("joiner_rss_mib", "soak_rss_mib", "lag"):
         first, last = _third_means(samples, field)
         values = [v for s in samples if (v := s.get(field)) is not None]
-        out[field] = {"first_third": first, "last_third": last, "max": max(values, default=None)}
+        out[field] = {
+            "first_third": first,
+            "last_third": last,
+            "max": max(values, default=None),
+            "second_half_slope_per_min": _slope_per_minute(samples, field),
+        }
     return out
 
 
@@ -190,19 +217,24 @@ async def _measure(
     loop = asyncio.get_running_loop()
     started = loop.time()
 
+    previous = [0.0, 0]  # time and count of the previous sample
+
     async def sample() -> Sample:
         now = loop.time() - started
+        elapsed = now - previous[0]
         row: Sample = {
             "t": round(now, 1),
             "sent": sent[0],
             "rate": round(sent[0] / now, 1) if now > 0 else 0.0,
+            "interval_rate": round((sent[0] - previous[1]) / elapsed, 1) if elapsed > 0 else 0.0,
             "joiner_rss_mib": _mib(rss_kib(joiner.pid)["rss_kib"]),
             "soak_rss_mib": _mib(rss_kib()["rss_kib"]),
             "lag": await consumer_lag(env, group, consumer),
         }
         samples.append(row)
+        previous[:] = [now, sent[0]]
         print(
-            f"t={row['t']:>7}s sent={row['sent']:>8} rate={row['rate']:>7}/s "
+            f"t={row['t']:>7}s sent={row['sent']:>8} rate={row['interval_rate']:>7}/s "
             f"joiner_rss={row['joiner_rss_mib']} MiB soak_rss={row['soak_rss_mib']} MiB "
             f"lag={row['lag']}",
             flush=True,
