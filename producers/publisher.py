@@ -46,7 +46,7 @@ from broker.settings import Settings
 from contracts.catalog import load_catalog
 from contracts.envelope import Record, encode_unsigned
 from contracts.errors import ContractViolation, UnknownEntry
-from producers.deid import DeidPolicy, PiiGuard, RawRecord, deidentify, guard_record
+from producers.deid import DeidPolicy, PiiGuard, RawRecord, deidentify, opaque_values
 from producers.errors import DeidentificationError, PiiLeak
 from producers.spool import DEFAULT_MAX_BYTES, Spool
 
@@ -105,7 +105,10 @@ class EventPreparer:
             )
         event = deidentify(raw, self._linkage, self.policy)
         record = encode_unsigned(event)
-        guard_record(record, raw, event, PiiGuard(raw))
+        # guard_record without its look for a signature header: this record has none yet.
+        PiiGuard(raw).check(
+            record.value, record.headers, key=record.key, opaque=opaque_values(event)
+        )
         return PreparedEvent(event.event_id, self._signer.sign(record))
 
 
