@@ -4,14 +4,16 @@ Starts local Kafka (or uses ``CX_BOOTSTRAP_SERVERS``), applies the topic plan, c
 keyring, starts ``--joiners`` joiner processes (``cxbroker join``, one consumer group),
 simulates a seeded workload over the five life experiences, publishes each agency's
 events through that agency's publisher while the joiners run, waits until the group has
-committed every record, computes insights, then prints per life experience the journeys,
-completion rate, median days to complete, the hand-off where most journeys stall and
-A-11 driver scores by agency (suppressed cells marked ``*``), and writes an HTML report.
+committed every record, computes insights (``cxbroker insights``, a process of its own,
+while this one reads the joined journeys for the report), then prints per life experience
+the journeys, completion rate, median days to complete, the hand-off where most journeys
+stall and A-11 driver scores by agency (suppressed cells marked ``*``), and writes an HTML
+report.
 
 The joiners are separate processes so that joining (the costliest stage) runs on other
 cores than simulation and publishing, which share this process's interpreter.
 
-Ctrl-C stops the joiner processes, closes the publishers and, when this run started the
+Ctrl-C stops the sub-processes, closes the publishers and, when this run started the
 local cluster, stops that cluster too; a cluster that was already running stays up.
 """
 
@@ -53,11 +55,13 @@ from broker.settings import Settings
 __all__ = [
     "DEMO_GROUP",
     "DemoError",
+    "DemoProcesses",
     "DemoResult",
-    "JoinerProcesses",
     "demo",
-    "joiner_env",
+    "joiner_totals",
+    "principal_env",
     "run_demo",
+    "start_joiners",
 ]
 
 log = logging.getLogger(__name__)
@@ -195,13 +199,15 @@ def principal_settings(settings: Settings, secured: bool, principal: str) -> Set
     )
 
 
-def joiner_env(settings: Settings, secured: bool, environ: Mapping[str, str]) -> dict[str, str]:
-    """Environment of a joiner process: ``environ`` plus the demo's deployment settings.
+def principal_env(
+    settings: Settings, secured: bool, principal: str, environ: Mapping[str, str]
+) -> dict[str, str]:
+    """Environment of a sub-process: ``environ`` plus the demo's deployment settings.
 
     The process sees the same state dir, keyring, topic prefix and partitions as the
-    demo; on a secured local cluster it acts as the ``joiner`` principal
-    (``CX_PROFILE=joiner``), exactly as :func:`principal_settings` would. Everything else
-    ``environ`` says (an explicit ``CX_BOOTSTRAP_SERVERS``, credentials) passes unchanged.
+    demo; on a secured local cluster it acts as ``principal`` (``CX_PROFILE``), exactly
+    as :func:`principal_settings` would. Everything else ``environ`` says (an explicit
+    ``CX_BOOTSTRAP_SERVERS``, credentials) passes unchanged.
     """
     env = dict(environ)
     env.update(
@@ -214,7 +220,7 @@ def joiner_env(settings: Settings, secured: bool, environ: Mapping[str, str]) ->
     if settings.bootstrap_servers:
         env["CX_BOOTSTRAP_SERVERS"] = settings.bootstrap_servers
     if secured:
-        env["CX_PROFILE"] = "joiner"
+        env["CX_PROFILE"] = principal
     return env
 
 
@@ -233,135 +239,140 @@ def _how(code: int | None) -> str:
 
 
 @dataclass
-class _Member:
-    instance: int
+class _Child:
+    name: str
     process: subprocess.Popen[bytes]
     log: Path
-    stats_file: Path
 
 
-class JoinerProcesses:
-    """``count`` ``cxbroker join`` processes of one consumer group, owned by the demo.
+class DemoProcesses:
+    """``cxbroker`` sub-processes the demo starts, and alone stops.
 
-    Instance ids are ``0..count-1``; each writes its log (stderr and stdout) and, on exit,
-    its counters (``--stats-file``) under ``work_dir``. Every process gets a session of
-    its own (``start_new_session``): Ctrl-C in the terminal signals the terminal's
-    foreground process group, and a joiner in that group would race the demo's own
-    shutdown (a SIGINT during its interpreter start-up is a traceback, not a clean
+    Each writes its log (stderr and stdout) to ``<work_dir>/<name>.log``. Every process
+    gets a session of its own (``start_new_session``): Ctrl-C in the terminal signals the
+    terminal's foreground process group, and a child in that group would race the demo's
+    own shutdown (a SIGINT during its interpreter start-up is a traceback, not a clean
     stop). Instead the demo alone decides when they stop: :meth:`stop` sends SIGTERM,
     which ``cxbroker join`` handles like SIGINT (finish the batch in flight, commit,
     leave the group), and SIGKILL only after ``stop_timeout`` seconds.
     """
 
-    def __init__(
-        self,
-        count: int,
-        *,
-        group: str,
-        env: Mapping[str, str],
-        work_dir: Path,
-        stop_timeout: float = 30.0,
-    ) -> None:
-        if count < 1:
-            raise ValueError("at least one joiner process")
-        self.count = count
-        self.group = group
-        self.env = dict(env)
+    def __init__(self, work_dir: Path, *, stop_timeout: float = 30.0) -> None:
         self.work_dir = work_dir
         self.stop_timeout = stop_timeout
-        self._members: list[_Member] = []
+        self._children: list[_Child] = []
         self._stopping = False
 
     @property
     def pids(self) -> list[int]:
-        """Process ids of the joiner processes started so far."""
-        return [m.process.pid for m in self._members]
+        """Process ids of the processes started so far."""
+        return [child.process.pid for child in self._children]
 
-    def start(self) -> None:
-        """Start every joiner process (they join the group while the demo publishes)."""
+    def log(self, name: str) -> Path:
+        """Where the process ``name`` writes its output."""
+        return self.work_dir / f"{name}.log"
+
+    def start(self, name: str, args: Sequence[str], env: Mapping[str, str]) -> None:
+        """Start ``cxbroker ARGS`` (this interpreter, ``-m broker``) as process ``name``."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        for instance in range(self.count):
-            log_path = self.work_dir / f"joiner-{instance}.log"
-            stats_file = self.work_dir / f"joiner-{instance}.stats.json"
-            stats_file.unlink(missing_ok=True)  # a previous run's counters are not ours
-            command = [
-                sys.executable,
-                "-m",
-                "broker",
+        log_path = self.log(name)
+        with log_path.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "broker", *args],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=dict(env),
+                start_new_session=True,
+            )
+        self._children.append(_Child(name, process, log_path))
+
+    def _failure(self, child: _Child, when: str) -> DemoError:
+        code = child.process.returncode
+        what = f"{child.name} {_how(code)}" + (f" {when}" if when else "")
+        return DemoError(f"{what}; last lines of {child.log}:\n{_tail(child.log)}")
+
+    def check(self) -> None:
+        """Raise :class:`DemoError` when a process has exited before :meth:`stop`."""
+        if self._stopping:
+            return
+        for child in self._children:
+            if child.process.poll() is not None:
+                raise self._failure(child, "before the demo finished")
+
+    async def finished(self) -> None:
+        """Wait until every process has exited by itself; :class:`DemoError` unless with 0."""
+        for child in self._children:
+            await asyncio.to_thread(child.process.wait)
+            if child.process.returncode != 0:
+                raise self._failure(child, "")
+
+    def stop(self) -> None:
+        """SIGTERM every running process, wait, SIGKILL those still running; reap all.
+
+        Idempotent. Blocking: call it in a thread from async code.
+        """
+        self._stopping = True
+        for child in self._children:
+            if child.process.poll() is None:
+                # Popen.send_signal only signals its own, not yet reaped, child.
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_timeout
+        for child in self._children:
+            try:
+                child.process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+
+    def require_clean_exit(self) -> None:
+        """After :meth:`stop`: :class:`DemoError` naming the log of a process that failed."""
+        for child in self._children:
+            if child.process.returncode != 0:
+                raise self._failure(child, "when asked to stop")
+
+
+def start_joiners(
+    processes: DemoProcesses, count: int, group: str, env: Mapping[str, str]
+) -> list[Path]:
+    """Start ``count`` ``cxbroker join`` processes of ``group`` (instances ``0..count-1``).
+
+    Returns the files where each writes its counters on exit (``--stats-file``).
+    """
+    stats_files = []
+    for instance in range(count):
+        stats_file = processes.work_dir / f"joiner-{instance}.stats.json"
+        stats_file.unlink(missing_ok=True)  # a previous run's counters are not ours
+        processes.start(
+            f"joiner-{instance}",
+            [
                 "join",
                 "--group",
-                self.group,
+                group,
                 "--instance",
                 str(instance),
                 "--stats-file",
                 str(stats_file),
-            ]
-            with log_path.open("wb") as out:
-                process = subprocess.Popen(
-                    command,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    env=self.env,
-                    start_new_session=True,
-                )
-            self._members.append(_Member(instance, process, log_path, stats_file))
+            ],
+            env,
+        )
+        stats_files.append(stats_file)
+    return stats_files
 
-    def check(self) -> None:
-        """Raise :class:`DemoError` when a joiner process has exited before :meth:`stop`."""
-        if self._stopping:
-            return
-        for member in self._members:
-            code = member.process.poll()
-            if code is not None:
-                raise DemoError(
-                    f"joiner {member.instance} {_how(code)} before the demo finished; "
-                    f"last lines of {member.log}:\n{_tail(member.log)}"
-                )
 
-    def stop(self) -> list[int | None]:
-        """SIGTERM every running joiner, wait, SIGKILL the ones still running; reap all.
-
-        Returns each process's exit code (negative: killed by that signal). Idempotent.
-        Blocking: call it in a thread from async code.
-        """
-        self._stopping = True
-        for member in self._members:
-            if member.process.poll() is None:
-                # Popen.send_signal only signals its own, not yet reaped, child.
-                member.process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + self.stop_timeout
-        for member in self._members:
-            try:
-                member.process.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                member.process.kill()
-                member.process.wait()
-        return [m.process.returncode for m in self._members]
-
-    def totals(self, codes: Sequence[int | None]) -> dict[str, int]:
-        """The counters summed over every joiner process, after a clean :meth:`stop`.
-
-        Raises :class:`DemoError` naming the log of a process that did not stop cleanly
-        or left no counters.
-        """
-        totals = dict.fromkeys(_STAT_COUNTS, 0)
-        for member, code in zip(self._members, codes, strict=True):
-            if code != 0:
-                raise DemoError(
-                    f"joiner {member.instance} {_how(code)} when asked to stop; last lines of "
-                    f"{member.log}:\n{_tail(member.log)}"
-                )
-            try:
-                data = json.loads(member.stats_file.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise DemoError(
-                    f"joiner {member.instance} left no readable counters at "
-                    f"{member.stats_file} ({type(exc).__name__}); see {member.log}"
-                ) from exc
-            for name in _STAT_COUNTS:
-                totals[name] += int(data.get(name, 0))
-        return totals
+def joiner_totals(stats_files: Sequence[Path]) -> dict[str, int]:
+    """The joiner counters summed over ``stats_files``; :class:`DemoError` if one is missing."""
+    totals = dict.fromkeys(_STAT_COUNTS, 0)
+    for path in stats_files:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DemoError(
+                f"a joiner left no readable counters at {path} ({type(exc).__name__})"
+            ) from exc
+        for name in _STAT_COUNTS:
+            totals[name] += int(data.get(name, 0))
+    return totals
 
 
 async def run_demo(
@@ -379,8 +390,9 @@ async def run_demo(
     On a local cluster started here with security, every role acts as its own principal
     of the access plan: each agency publishes as ``agency-<id>``, the ``joiners``
     processes as ``joiner``, insights as ``insights`` and the report reads as
-    ``team-analytics``. When the run is cancelled (Ctrl-C) the joiner processes are
-    stopped, the publishers closed, and a local cluster this run started is stopped.
+    ``team-analytics``. When the run is cancelled (Ctrl-C) the joiner and insights
+    processes are stopped, the publishers closed, and a local cluster this run started
+    is stopped.
     """
     started = time.monotonic()
     kafka = settings.bootstrap_servers
@@ -443,7 +455,7 @@ async def _run(
     kafka: str,
     started: float,
 ) -> DemoResult:
-    from consumers.insights.service import InsightsService, read_joined
+    from consumers.insights.service import read_joined
     from consumers.report import RunReport, render_html, summarize
     from contracts.catalog import load_catalog
     from producers.publisher import AgencyPublisher
@@ -465,88 +477,94 @@ async def _run(
 
     simulation = Simulation(journeys, seed, DEMO_START)
     preparer = SimulationPreparer(keyring)
-    pool = JoinerProcesses(
-        joiners,
-        group=DEMO_GROUP,
-        env=joiner_env(settings, secured, os.environ),
-        work_dir=settings.state_dir / "demo",
-    )
+    work_dir = settings.state_dir / "demo"
+    joiner_procs = DemoProcesses(work_dir)
+    insights_procs = DemoProcesses(work_dir)
     sent = 0
-    with _progress(console) as progress:
-        pub_task = progress.add_task("publish", total=journeys, note="")
-        join_task = progress.add_task("join", total=None, note="")
-        async with contextlib.AsyncExitStack() as stack:
-            # Registered first, so it runs last: publishers close before the joiners stop.
-            stack.push_async_callback(asyncio.to_thread, pool.stop)
+    async with contextlib.AsyncExitStack() as children:
+        # However this block ends (done, failed, Ctrl-C), no sub-process outlives it.
+        children.push_async_callback(asyncio.to_thread, joiner_procs.stop)
+        children.push_async_callback(asyncio.to_thread, insights_procs.stop)
+        with _progress(console) as progress:
+            pub_task = progress.add_task("publish", total=journeys, note="")
+            join_task = progress.add_task("join", total=None, note="")
             # Started before publishing, so joining overlaps it.
-            pool.start()
+            stats_files = start_joiners(
+                joiner_procs,
+                joiners,
+                DEMO_GROUP,
+                principal_env(settings, secured, "joiner", os.environ),
+            )
             console.print(
                 f"publishing {journeys} journeys; {joiners} joiner processes started "
-                f"(group {DEMO_GROUP}, logs in {pool.work_dir})"
+                f"(group {DEMO_GROUP}, logs in {work_dir})"
             )
-            publishers: dict[str, AgencyPublisher] = {}
+            # Closed (on any exit) before the joiner processes stop.
+            async with contextlib.AsyncExitStack() as stack:
+                publishers: dict[str, AgencyPublisher] = {}
 
-            async def deliver_for(agency: str) -> Deliver:
-                publisher = publishers.get(agency)
-                if publisher is None:
-                    publisher = AgencyPublisher(
-                        principal_settings(settings, secured, f"agency-{agency}"),
-                        agency,
-                        keyring=keyring,
+                async def deliver_for(agency: str) -> Deliver:
+                    publisher = publishers.get(agency)
+                    if publisher is None:
+                        publisher = AgencyPublisher(
+                            principal_settings(settings, secured, f"agency-{agency}"),
+                            agency,
+                            keyring=keyring,
+                        )
+                        publishers[agency] = await stack.enter_async_context(publisher)
+                    return publisher.deliver
+
+                def on_round(tally: PublishTally) -> None:
+                    nonlocal sent
+                    sent = tally.total_sent
+                    progress.update(
+                        pub_task,
+                        completed=simulation.journeys_started,
+                        note=f"{tally.prepared} events",
                     )
-                    publishers[agency] = await stack.enter_async_context(publisher)
-                return publisher.deliver
 
-            def on_round(tally: PublishTally) -> None:
-                nonlocal sent
-                sent = tally.total_sent
-                progress.update(
-                    pub_task,
-                    completed=simulation.journeys_started,
-                    note=f"{tally.prepared} events",
-                )
+                async def publish() -> PublishTally:
+                    tally = await publish_deliveries(
+                        simulation.deliveries(), preparer.prepare, deliver_for, on_round=on_round
+                    )
+                    for publisher in publishers.values():
+                        await publisher.drain()
+                    progress.update(pub_task, completed=journeys, note=f"{tally.prepared} events")
+                    return tally
 
-            async def publish() -> PublishTally:
-                tally = await publish_deliveries(
-                    simulation.deliveries(), preparer.prepare, deliver_for, on_round=on_round
-                )
-                for publisher in publishers.values():
-                    await publisher.drain()
-                progress.update(pub_task, completed=journeys, note=f"{tally.prepared} events")
-                return tally
+                async def follow(publishing: asyncio.Task[PublishTally]) -> None:
+                    # Done when publishing has finished and the group has committed every
+                    # record of the agency topics; a joiner that dies ends the demo.
+                    async with _GroupLag(as_admin, DEMO_GROUP, agency_topics) as probe:
+                        while True:
+                            joiner_procs.check()
+                            finished = publishing.done()  # before the probe: all sent is in it
+                            lag = await probe.lag()
+                            total = publishing.result().prepared if finished else sent
+                            if lag is not None:
+                                done = min(total, max(0, total - lag))
+                                progress.update(join_task, completed=done, total=total)
+                            if finished and lag == 0:
+                                return
+                            await asyncio.sleep(_FOLLOW_INTERVAL)
 
-            async def follow(publishing: asyncio.Task[PublishTally]) -> None:
-                # Done when publishing has finished and the group has committed every
-                # record of the agency topics; a joiner that dies ends the demo.
-                async with _GroupLag(as_admin, DEMO_GROUP, agency_topics) as probe:
-                    while True:
-                        pool.check()
-                        finished = publishing.done()  # before the probe: all sent is in it
-                        lag = await probe.lag()
-                        total = publishing.result().prepared if finished else sent
-                        if lag is not None:
-                            done = min(total, max(0, total - lag))
-                            progress.update(join_task, completed=done, total=total)
-                        if finished and lag == 0:
-                            return
-                        await asyncio.sleep(_FOLLOW_INTERVAL)
-
-            publishing = asyncio.create_task(publish())
-            following = asyncio.create_task(follow(publishing))
-            try:
-                await asyncio.wait({publishing, following}, return_when=asyncio.FIRST_EXCEPTION)
-            finally:
-                # Interrupted or failed: neither task outlives this block.
-                for task in (publishing, following):
-                    task.cancel()
-                await asyncio.gather(publishing, following, return_exceptions=True)
-            for task in (following, publishing):
-                error = None if task.cancelled() else task.exception()
-                if error is not None:
-                    raise error
-            tally = publishing.result()
-            published = tally.prepared
-            totals = pool.totals(await asyncio.to_thread(pool.stop))
+                publishing = asyncio.create_task(publish())
+                following = asyncio.create_task(follow(publishing))
+                try:
+                    await asyncio.wait({publishing, following}, return_when=asyncio.FIRST_EXCEPTION)
+                finally:
+                    # Interrupted or failed: neither task outlives this block.
+                    for task in (publishing, following):
+                        task.cancel()
+                    await asyncio.gather(publishing, following, return_exceptions=True)
+                for task in (following, publishing):
+                    error = None if task.cancelled() else task.exception()
+                    if error is not None:
+                        raise error
+                published = publishing.result().prepared
+            await asyncio.to_thread(joiner_procs.stop)
+            joiner_procs.require_clean_exit()
+            totals = joiner_totals(stats_files)
             progress.update(
                 join_task,
                 completed=published,
@@ -554,13 +572,20 @@ async def _run(
                 note=f"{totals['snapshots']} snapshots",
             )
 
-    console.print("computing insights ...")
-    await InsightsService(principal_settings(settings, secured, "insights")).catch_up()
-    reader = principal_settings(settings, secured, "team-analytics")
-    snapshots = []
-    for le in catalog.life_experiences:
-        found, _invalid = await read_joined(reader, le.id)
-        snapshots.extend(found)
+        console.print("computing insights ...")
+        # Insights in a process of their own while this one reads the joined journeys for
+        # the report: both read every snapshot, on a core each.
+        insights_procs.start(
+            "insights",
+            ["insights", "--serve", "--until-idle"],
+            principal_env(settings, secured, "insights", os.environ),
+        )
+        reader = principal_settings(settings, secured, "team-analytics")
+        snapshots = []
+        for le in catalog.life_experiences:
+            found, _invalid = await read_joined(reader, le.id)
+            snapshots.extend(found)
+        await insights_procs.finished()
     summaries = summarize(snapshots, catalog)
     seconds = time.monotonic() - started
     run = RunReport(
@@ -677,7 +702,7 @@ def demo(journeys: int, seed: int, security: str, report: Path | None, joiners: 
 
 def _interrupted_line(settings: Settings) -> str:
     """The one line Ctrl-C prints: what was stopped, and whether local Kafka still runs."""
-    line = "interrupted: joiner processes stopped, publishers closed"
+    line = "interrupted: joiner and insights processes stopped, publishers closed"
     if settings.bootstrap_servers:
         return line
     # Say what is, not what we meant to do: the recorded cluster's processes right now.
