@@ -51,9 +51,11 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
+from operator import attrgetter
 from typing import Final, NamedTuple
 
 from producers.deid.normalize import fold, name_parts
@@ -79,11 +81,22 @@ class _Boundary(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Needle:
-    """One byte string to look for, the raw field it comes from, and how it must be bounded."""
+    """One byte string to look for, the raw field it comes from, and how it must be bounded.
+
+    ``key`` is derived: the run of the value that a buffer must hold as a whole run for the
+    needle to occur in it (see ``_Plan``). Made with the needle, it is cached with it.
+    """
 
     field: str
     value: bytes
     boundary: _Boundary
+    key: bytes = dataclass_field(init=False, compare=False)
+    #: ``len(value)``, for sorting a person's needles without a Python key function.
+    size: int = dataclass_field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", _needle_key(self.value, self.boundary))
+        object.__setattr__(self, "size", len(self.value))
 
     def __repr__(self) -> str:
         return f"Needle(field={self.field!r}, <redacted>)"
@@ -314,39 +327,73 @@ def _needles(raw: _Identity) -> Iterator[Needle]:
 
 def _rest_needles(raw: _Identity, *, cached: bool) -> Iterator[Needle]:
     """The needles after the names, in order; ``cached`` takes per-value ones from caches."""
-    if raw.ssn:
-        s = raw.ssn
-        yield from _digit_needles(
+    for group in _rest_groups(raw, cached=cached):
+        yield from group
+
+
+def _ssn_needles(s: str) -> tuple[Needle, ...]:
+    return tuple(
+        _digit_needles(
             "ssn",
             s,
             (f"{s[:3]}-{s[3:5]}-{s[5:]}", f"{s[:3]} {s[3:5]} {s[5:]}", f"{s[:3]}.{s[3:5]}.{s[5:]}"),
         )
-    yield from (_cached_dob_needles if cached else _dob_needles)(raw.date_of_birth)
-    yield Needle("zip", raw.zip.encode("ascii"), _Boundary.ALNUM)
+    )
+
+
+def _zip_needles(zip5: str) -> tuple[Needle, ...]:
+    return (Needle("zip", zip5.encode("ascii"), _Boundary.ALNUM),)
+
+
+def _email_needles(email: str) -> tuple[Needle, ...]:
+    return tuple(
+        Needle("email", form.encode("utf-8"), _Boundary.NONE)
+        for form in {email, email.lower(), email.upper()}
+    )
+
+
+def _number_needles(field: str, value: str) -> tuple[Needle, ...]:
+    """An account number or application id: as written, upper case, and its digits."""
+    needles: list[Needle] = []
+    if len(value) >= 4:
+        needles += (
+            Needle(field, form.encode("utf-8"), _Boundary.ALNUM) for form in {value, value.upper()}
+        )
+    digits = re.sub(r"[^0-9]", "", value)
+    if len(digits) >= 6 and digits != value:
+        needles.append(Needle(field, digits.encode("ascii"), _Boundary.DIGITS))
+    return tuple(needles)
+
+
+def _rest_groups(raw: _Identity, *, cached: bool) -> list[Iterable[Needle]]:
+    """The needles after the names, per value, in order (see :func:`_rest_needles`).
+
+    A person's events from several agencies make several identities (each agency knows other
+    fields) with mostly the same values: per-value caches serve all of them.
+    """
+    groups: list[Iterable[Needle]] = []
+    if raw.ssn:
+        groups.append((_cached_ssn_needles if cached else _ssn_needles)(raw.ssn))
+    groups.append((_cached_dob_needles if cached else _dob_needles)(raw.date_of_birth))
+    groups.append((_cached_zip_needles if cached else _zip_needles)(raw.zip))
     phrases = _cached_phrase_needles if cached else _phrase_needles
     if raw.street_address:
-        yield from phrases("street_address", raw.street_address)
+        groups.append(phrases("street_address", raw.street_address))
     if raw.city:
-        yield from phrases("city", raw.city)
+        groups.append(phrases("city", raw.city))
     if raw.phone:
-        yield from (_cached_phone_needles if cached else _phone_needles)(raw.phone)
+        groups.append((_cached_phone_needles if cached else _phone_needles)(raw.phone))
     if raw.email:
-        for form in {raw.email, raw.email.lower(), raw.email.upper()}:
-            yield Needle("email", form.encode("utf-8"), _Boundary.NONE)
-    for field in ("account_number", "application_id"):
-        value = getattr(raw, field)
-        if value is None:
-            continue
-        if len(value) >= 4:
-            for form in {value, value.upper()}:
-                yield Needle(field, form.encode("utf-8"), _Boundary.ALNUM)
-        digits = re.sub(r"[^0-9]", "", value)
-        if len(digits) >= 6 and digits != value:
-            yield Needle(field, digits.encode("ascii"), _Boundary.DIGITS)
+        groups.append((_cached_email_needles if cached else _email_needles)(raw.email))
+    numbers = _cached_number_needles if cached else _number_needles
+    if raw.account_number is not None:
+        groups.append(numbers("account_number", raw.account_number))
+    if raw.application_id is not None:
+        groups.append(numbers("application_id", raw.application_id))
+    return groups
 
 
-def _needle_length(needle: Needle) -> int:
-    return len(needle.value)
+_BY_SIZE: Final = attrgetter("size")
 
 
 # Bounded: each entry holds one value's needles (a few hundred bytes); the bound keeps a
@@ -374,13 +421,19 @@ def _cached_dob_needles(dob: date) -> tuple[Needle, ...]:
     return tuple(_dob_needles(dob))
 
 
+_cached_ssn_needles = lru_cache(maxsize=_CACHE_SIZE)(_ssn_needles)
+_cached_zip_needles = lru_cache(maxsize=_CACHE_SIZE)(_zip_needles)
+_cached_email_needles = lru_cache(maxsize=_CACHE_SIZE)(_email_needles)
+_cached_number_needles = lru_cache(maxsize=_CACHE_SIZE)(_number_needles)
+
+
 def _needle_groups(raw: _Identity) -> Iterator[Iterable[Needle]]:
     """The needles of :func:`_needles`, in the same order, per value and from the caches."""
     for field in ("first_name", "middle_name", "last_name"):
         value = getattr(raw, field)
         if value:
             yield _cached_name_needles(field, value)
-    yield _rest_needles(raw, cached=True)
+    yield from _rest_groups(raw, cached=True)
 
 
 def _unique_longest_first(groups: Iterable[Iterable[Needle]]) -> tuple[Needle, ...]:
@@ -390,7 +443,7 @@ def _unique_longest_first(groups: Iterable[Iterable[Needle]]) -> tuple[Needle, .
         for needle in group:
             unique.setdefault((needle.value, needle.boundary), needle)
     # Longest first: when two needles overlap the more specific one is reported.
-    return tuple(sorted(unique.values(), key=_needle_length, reverse=True))
+    return tuple(sorted(unique.values(), key=_BY_SIZE, reverse=True))
 
 
 def _record_needles(identity: _Identity) -> tuple[Needle, ...]:
@@ -426,6 +479,9 @@ _WORD_RUNS: Final = bytes(b if b in _WORD_ALPHABET else 0x20 for b in _RUNS)
 _DIGIT_RUNS: Final = bytes(b if b in _DIGIT else 0x20 for b in _RUNS)
 
 
+#: Needle keys that are not runs: search the needle always, or when the buffer has an "@".
+_ALWAYS: Final = b""
+_AT: Final = b"@"
 # Enum members as module constants: reading ``_Boundary.X`` goes through a Python-level
 # descriptor in Python 3.11, which shows in a function run for every needle of a new person.
 _WORD: Final = _Boundary.WORD
@@ -433,19 +489,19 @@ _DIGITS: Final = _Boundary.DIGITS
 _NONE: Final = _Boundary.NONE
 
 
-def _needle_key(needle: Needle) -> bytes:
-    """The run of ``needle`` to look for: its longest (the last of equal length: "87" says
-    more than "02" in 02/18/87), or ``b""`` when it has none. A digit run is all digits, a
-    word run has no digit."""
-    value, boundary = needle.value, needle.boundary
+def _needle_key(value: bytes, boundary: _Boundary) -> bytes:
+    """The run of a needle to look for: its longest (the last of equal length: "87" says
+    more than "02" in 02/18/87), or ``_ALWAYS`` when it has none. A digit run is all digits,
+    a word run has no digit. Without a boundary (e-mail addresses) there is no run to require:
+    the key is ``_AT`` for a value with an "@" (the buffer must hold one), else ``_ALWAYS``."""
     if boundary is _NONE:
-        return b""
+        return _AT if b"@" in value else _ALWAYS
     # Fast paths (most needles are one word or one number): the needle is its only run.
     if value.isdigit():
-        return b"" if boundary is _WORD else value
+        return _ALWAYS if boundary is _WORD else value
     if value.isalpha():
-        return b"" if boundary is _DIGITS else value.upper()
-    best = b""
+        return _ALWAYS if boundary is _DIGITS else value.upper()
+    best = _ALWAYS
     if boundary is not _DIGITS:
         for run in value.translate(_WORD_RUNS).split():
             if len(run) >= len(best):
@@ -458,53 +514,45 @@ def _needle_key(needle: Needle) -> bytes:
 
 
 class _Plan:
-    """One person's needles and, per needle, what the buffer must contain for it to occur.
+    """One person's needles and the runs a buffer must hold for one of them to occur.
 
-    Sets of needles are bit masks (bit i: ``needles[i]``): ints are not containers, so the
-    plans a long-running publisher caches add no work to the garbage collector's passes.
+    Made for every new person, so it only gathers the needles' keys (computed and cached
+    with the needles themselves).
     """
 
     __slots__ = ("_always", "_at", "_digit_runs", "_word_runs", "needles")
 
     def __init__(self, needles: tuple[Needle, ...]) -> None:
         self.needles = needles
-        words: dict[bytes, int] = {}
-        digits: dict[bytes, int] = {}
-        always = at = 0
-        for index, needle in enumerate(needles):
-            run = _needle_key(needle)
-            if run:
-                runs = digits if run[0] in _DIGIT else words
-                runs[run] = runs.get(run, 0) | 1 << index
-            elif b"@" in needle.value:
-                at |= 1 << index  # an e-mail address (no boundary): needs an "@"
-            else:
-                always |= 1 << index
-        self._word_runs = words
-        self._digit_runs = digits
-        self._always = always
-        self._at = at
+        keys = {needle.key for needle in needles}
+        self._always = _ALWAYS in keys
+        self._at = _AT in keys
+        keys -= {_ALWAYS, _AT}
+        self._digit_runs = tuple(run for run in keys if run[0] in _DIGIT)
+        self._word_runs = tuple(run for run in keys if run[0] not in _DIGIT)
 
     def __repr__(self) -> str:
         return f"_Plan(<{len(self.needles)} needles>)"
 
-    def candidates(self, buffer: bytes) -> int:
-        """The needles that may occur in ``buffer``, as a bit mask."""
-        found = self._always
+    def hits(self, buffer: bytes) -> set[bytes]:
+        """The keys in ``buffer``: only needles with one of them can occur in it."""
+        found: set[bytes] = set()
+        if self._always:
+            found.add(_ALWAYS)
         if self._at and b"@" in buffer:
-            found |= self._at
+            found.add(_AT)
         runs = buffer.translate(_RUNS)
         find = runs.find
         size = len(runs)
         for keys, alphabet in ((self._word_runs, _WORD_ALPHABET), (self._digit_runs, _DIGIT)):
-            for run, bits in keys.items():
+            for run in keys:
                 at = find(run)
                 while at >= 0:
                     end = at + len(run)
                     if (at == 0 or runs[at - 1] not in alphabet) and (
                         end == size or runs[end] not in alphabet
                     ):
-                        found |= bits
+                        found.add(run)
                         break
                     at = find(run, at + 1)
         return found
@@ -552,13 +600,12 @@ class PiiGuard:
         # The buffer _join makes; where each field starts is only worked out for a leak.
         buffer = _SEPARATOR.join(parts)
         opaque_spans = _Spans(buffer, tuple(o for o in opaque if o))
-        needles = self._needles
-        candidates = self._plan.candidates(buffer)
-        while candidates:
-            # Lowest bit first: the needles' order (longest first) decides what is reported.
-            lowest = candidates & -candidates
-            candidates ^= lowest
-            needle = needles[lowest.bit_length() - 1]
+        hits = self._plan.hits(buffer)
+        # Usually none: then no needle can occur. Otherwise the needles go in their order
+        # (longest first), which decides what a leak is reported as.
+        for needle in self._needles if hits else ():
+            if needle.key not in hits:
+                continue
             at = buffer.find(needle.value)
             if at >= 0:
                 position = _find(buffer, needle, opaque_spans, at)

@@ -33,7 +33,8 @@ def test_service_interaction_keeps_facts_and_generalizes_identity() -> None:
 
 
 def test_no_birth_date_or_identifier_survives_in_the_payload() -> None:
-    event = deidentify(feedback(), keys())
+    # A fixed event id: a random one holds "219" or "850" now and then (1 run in ~70).
+    event = deidentify(feedback(event_id="6f1c2b7e-4d3a-4e5b-9c8d-7a6b5c4d3e2f"), keys())
     payload = json.loads(encode_unsigned(event).value)
     assert set(payload) == set(Feedback.model_fields)
     text = json.dumps(payload)
