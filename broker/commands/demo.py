@@ -4,8 +4,8 @@ Starts local Kafka (or uses ``CX_BOOTSTRAP_SERVERS``), applies the topic plan, c
 keyring, starts ``--joiners`` joiner processes (``cxbroker join``, one consumer group),
 simulates a seeded workload over the five life experiences, publishes each agency's
 events through that agency's publisher while the joiners run, waits until the group has
-committed every record, computes insights (``cxbroker insights``, a process of its own,
-while this one reads the joined journeys for the report), then prints per life experience
+committed every record, computes insights (``cxbroker insights`` processes, while this
+one reads the joined journeys for the report), then prints per life experience
 the journeys, completion rate, median days to complete, the hand-off where most journeys
 stall and A-11 driver scores by agency (suppressed cells marked ``*``), and writes an HTML
 report.
@@ -58,6 +58,7 @@ __all__ = [
     "DemoProcesses",
     "DemoResult",
     "demo",
+    "insight_shares",
     "joiner_totals",
     "principal_env",
     "run_demo",
@@ -85,6 +86,9 @@ _STAT_COUNTS = (
 
 #: How often the demo checks the joiner processes and the group's committed lag.
 _FOLLOW_INTERVAL = 0.5
+
+#: Insights processes, each computing some life experiences (beside the report's reader).
+_INSIGHTS_PROCESSES = 2
 
 
 class DemoError(CxError):
@@ -332,6 +336,20 @@ class DemoProcesses:
                 raise self._failure(child, "when asked to stop")
 
 
+def insight_shares(agencies: Mapping[str, int], count: int) -> list[list[str]]:
+    """Life experiences split into at most ``count`` shares of about equal insights work.
+
+    ``agencies`` gives each life experience's number of agencies: its cells (per agency
+    and stage, per period) grow with it. Largest first, each to the lightest share.
+    """
+    shares: list[tuple[int, list[str]]] = [(0, []) for _ in range(max(1, count))]
+    for life_experience in sorted(agencies, key=lambda le: (-agencies[le], le)):
+        index = min(range(len(shares)), key=lambda i: shares[i][0])
+        weight, members = shares[index]
+        shares[index] = (weight + agencies[life_experience] + 1, [*members, life_experience])
+    return [members for _, members in shares if members]
+
+
 def start_joiners(
     processes: DemoProcesses, count: int, group: str, env: Mapping[str, str]
 ) -> list[Path]:
@@ -573,13 +591,17 @@ async def _run(
             )
 
         console.print("computing insights ...")
-        # Insights in a process of their own while this one reads the joined journeys for
-        # the report: both read every snapshot, on a core each.
-        insights_procs.start(
-            "insights",
-            ["insights", "--serve", "--until-idle"],
-            principal_env(settings, secured, "insights", os.environ),
+        # Insights in processes of their own while this one reads the joined journeys for
+        # the report: every core reads and computes.
+        insights_env = principal_env(settings, secured, "insights", os.environ)
+        shares = insight_shares(
+            {le.id: len(le.agencies) for le in catalog.life_experiences}, _INSIGHTS_PROCESSES
         )
+        for index, share in enumerate(shares):
+            args = ["insights", "--serve", "--until-idle"]
+            for life_experience in share:
+                args += ["--life-experience", life_experience]
+            insights_procs.start(f"insights-{index}", args, insights_env)
         reader = principal_settings(settings, secured, "team-analytics")
         snapshots = []
         for le in catalog.life_experiences:
