@@ -51,11 +51,10 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
-from operator import attrgetter
+from operator import itemgetter
 from typing import Final, NamedTuple
 
 from producers.deid.normalize import fold, name_parts
@@ -83,20 +82,12 @@ class _Boundary(StrEnum):
 class Needle:
     """One byte string to look for, the raw field it comes from, and how it must be bounded.
 
-    ``key`` is derived: the run of the value that a buffer must hold as a whole run for the
-    needle to occur in it (see ``_Plan``). Made with the needle, it is cached with it.
+    The guard itself keeps needles as plain tuples (``_N``); this is their readable form.
     """
 
     field: str
     value: bytes
     boundary: _Boundary
-    key: bytes = dataclass_field(init=False, compare=False)
-    #: ``len(value)``, for sorting a person's needles without a Python key function.
-    size: int = dataclass_field(init=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "key", _needle_key(self.value, self.boundary))
-        object.__setattr__(self, "size", len(self.value))
 
     def __repr__(self) -> str:
         return f"Needle(field={self.field!r}, <redacted>)"
@@ -104,10 +95,27 @@ class Needle:
     __str__ = __repr__
 
 
+# The guard's needles are plain tuples: (field, value, boundary, key, size), with the
+# boundary as a plain str (a _Boundary value), ``key`` the run a buffer must hold for the
+# needle to occur in it (see _Plan) and ``size`` = len(value). A tuple of strs, bytes and
+# ints is untracked by the garbage collector: the caches of a long-running publisher (tens
+# of thousands of needles) then add nothing to its collections, which otherwise scan every
+# cached needle again and again as new people arrive.
+_N = tuple[str, bytes, str, bytes, int]
+_WORD: Final = "word"
+_DIGITS: Final = "digits"
+_ALNUM: Final = "alnum"
+_NONE: Final = "none"
+
+
+def _readable(needle: _N) -> Needle:
+    return Needle(needle[0], needle[1], _Boundary(needle[2]))
+
+
 _LETTER: Final = frozenset(range(ord("A"), ord("Z") + 1)) | frozenset(range(ord("a"), ord("z") + 1))
 _DIGIT: Final = frozenset(range(ord("0"), ord("9") + 1))
 _NON_ASCII: Final = frozenset(range(0x80, 0x100))
-_BLOCKING: Final[dict[_Boundary, frozenset[int]]] = {
+_BLOCKING: Final[dict[str, frozenset[int]]] = {
     _Boundary.WORD: _LETTER | _NON_ASCII,
     _Boundary.DIGITS: _DIGIT,
     _Boundary.ALNUM: _LETTER | _DIGIT | _NON_ASCII,
@@ -221,7 +229,11 @@ def _encodings(text: str) -> Iterator[bytes]:
         yield json.dumps(text)[1:-1].encode("ascii")
 
 
-def _form_needles(field: str, candidates: Iterable[str]) -> Iterator[Needle]:
+def _n(field: str, value: bytes, boundary: str) -> _N:
+    return (field, value, boundary, _needle_key(value, boundary), len(value))
+
+
+def _form_needles(field: str, candidates: Iterable[str]) -> Iterator[_N]:
     for candidate in candidates:
         if len(fold(candidate)) < MIN_WORD_LENGTH:
             continue
@@ -229,20 +241,20 @@ def _form_needles(field: str, candidates: Iterable[str]) -> Iterator[Needle]:
             if form.islower() or len(form) < MIN_WORD_LENGTH:
                 continue
             for encoded in _encodings(form):
-                yield Needle(field, encoded, _Boundary.WORD)
+                yield _n(field, encoded, _WORD)
 
 
-def _name_needles(field: str, name: str) -> Iterator[Needle]:
+def _name_needles(field: str, name: str) -> Iterator[_N]:
     """A name: each word, the whole name, and its canonical linkage form (``OBRIENNUNEZ``)."""
     words = [w for w in re.split(r"[\W_]+", name) if w]
     # Each word, the whole name as written, with spaces, and glued ("OBrien").
     yield from _form_needles(field, {*words, " ".join(words), "".join(words), name})
     joined = "".join(name_parts(name))
     if len(joined) >= MIN_WORD_LENGTH:
-        yield Needle(field, joined.encode("utf-8"), _Boundary.WORD)
+        yield _n(field, joined.encode("utf-8"), _WORD)
 
 
-def _phrase_needles(field: str, phrase: str) -> Iterator[Needle]:
+def _phrase_needles(field: str, phrase: str) -> Iterator[_N]:
     """A street or city: the whole phrase, and for a street also the part after the number.
 
     Single words are not searched: "Main", "North" or "Street" identify nobody.
@@ -255,11 +267,11 @@ def _phrase_needles(field: str, phrase: str) -> Iterator[Needle]:
     yield from _form_needles(field, candidates)
 
 
-def _digit_needles(field: str, digits: str, formatted: Iterable[str]) -> Iterator[Needle]:
+def _digit_needles(field: str, digits: str, formatted: Iterable[str]) -> Iterator[_N]:
     short = len(digits) < _SHORT_DIGITS
-    yield Needle(field, digits.encode("ascii"), _Boundary.ALNUM if short else _Boundary.DIGITS)
+    yield _n(field, digits.encode("ascii"), _ALNUM if short else _DIGITS)
     for text in formatted:
-        yield Needle(field, text.encode("utf-8"), _Boundary.DIGITS)
+        yield _n(field, text.encode("utf-8"), _DIGITS)
 
 
 def _dob_formats(dob: date) -> Iterator[str]:
@@ -282,7 +294,7 @@ def _dob_formats(dob: date) -> Iterator[str]:
     )
 
 
-def _phone_needles(phone: str) -> Iterator[Needle]:
+def _phone_needles(phone: str) -> Iterator[_N]:
     digits = re.sub(r"[^0-9]", "", phone)
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
@@ -302,36 +314,34 @@ def _phone_needles(phone: str) -> Iterator[Needle]:
             ),
         )
     elif len(digits) >= _SHORT_DIGITS:
-        yield Needle("phone", digits.encode("ascii"), _Boundary.DIGITS)
+        yield _n("phone", digits.encode("ascii"), _DIGITS)
     if len(phone) >= _SHORT_DIGITS:
-        yield Needle("phone", phone.encode("utf-8"), _Boundary.DIGITS)
+        yield _n("phone", phone.encode("utf-8"), _DIGITS)
 
 
-def _dob_needles(dob: date) -> Iterator[Needle]:
+def _dob_needles(dob: date) -> Iterator[_N]:
     for text in _dob_formats(dob):
         digits_only = text.isdigit()
-        boundary = (
-            _Boundary.DIGITS if not digits_only or len(text) >= _SHORT_DIGITS else _Boundary.ALNUM
-        )
-        yield Needle("date_of_birth", text.encode("ascii"), boundary)
+        boundary = _DIGITS if not digits_only or len(text) >= _SHORT_DIGITS else _ALNUM
+        yield _n("date_of_birth", text.encode("ascii"), boundary)
 
 
 def _needles(raw: _Identity) -> Iterator[Needle]:
     """Every needle of one record, built from scratch (:class:`PiiGuard` uses the caches)."""
+    for needle in _raw_needles(raw):
+        yield _readable(needle)
+
+
+def _raw_needles(raw: _Identity) -> Iterator[_N]:
     for field in ("first_name", "middle_name", "last_name"):
         value = getattr(raw, field)
         if value:
             yield from _name_needles(field, value)
-    yield from _rest_needles(raw, cached=False)
-
-
-def _rest_needles(raw: _Identity, *, cached: bool) -> Iterator[Needle]:
-    """The needles after the names, in order; ``cached`` takes per-value ones from caches."""
-    for group in _rest_groups(raw, cached=cached):
+    for group in _rest_groups(raw, cached=False):
         yield from group
 
 
-def _ssn_needles(s: str) -> tuple[Needle, ...]:
+def _ssn_needles(s: str) -> tuple[_N, ...]:
     return tuple(
         _digit_needles(
             "ssn",
@@ -341,37 +351,34 @@ def _ssn_needles(s: str) -> tuple[Needle, ...]:
     )
 
 
-def _zip_needles(zip5: str) -> tuple[Needle, ...]:
-    return (Needle("zip", zip5.encode("ascii"), _Boundary.ALNUM),)
+def _zip_needles(zip5: str) -> tuple[_N, ...]:
+    return (_n("zip", zip5.encode("ascii"), _ALNUM),)
 
 
-def _email_needles(email: str) -> tuple[Needle, ...]:
+def _email_needles(email: str) -> tuple[_N, ...]:
     return tuple(
-        Needle("email", form.encode("utf-8"), _Boundary.NONE)
-        for form in {email, email.lower(), email.upper()}
+        _n("email", form.encode("utf-8"), _NONE) for form in {email, email.lower(), email.upper()}
     )
 
 
-def _number_needles(field: str, value: str) -> tuple[Needle, ...]:
+def _number_needles(field: str, value: str) -> tuple[_N, ...]:
     """An account number or application id: as written, upper case, and its digits."""
-    needles: list[Needle] = []
+    needles: list[_N] = []
     if len(value) >= 4:
-        needles += (
-            Needle(field, form.encode("utf-8"), _Boundary.ALNUM) for form in {value, value.upper()}
-        )
+        needles += (_n(field, form.encode("utf-8"), _ALNUM) for form in {value, value.upper()})
     digits = re.sub(r"[^0-9]", "", value)
     if len(digits) >= 6 and digits != value:
-        needles.append(Needle(field, digits.encode("ascii"), _Boundary.DIGITS))
+        needles.append(_n(field, digits.encode("ascii"), _DIGITS))
     return tuple(needles)
 
 
-def _rest_groups(raw: _Identity, *, cached: bool) -> list[Iterable[Needle]]:
-    """The needles after the names, per value, in order (see :func:`_rest_needles`).
+def _rest_groups(raw: _Identity, *, cached: bool) -> list[Iterable[_N]]:
+    """The needles after the names, per value, in order.
 
     A person's events from several agencies make several identities (each agency knows other
     fields) with mostly the same values: per-value caches serve all of them.
     """
-    groups: list[Iterable[Needle]] = []
+    groups: list[Iterable[_N]] = []
     if raw.ssn:
         groups.append((_cached_ssn_needles if cached else _ssn_needles)(raw.ssn))
     groups.append((_cached_dob_needles if cached else _dob_needles)(raw.date_of_birth))
@@ -393,7 +400,7 @@ def _rest_groups(raw: _Identity, *, cached: bool) -> list[Iterable[Needle]]:
     return groups
 
 
-_BY_SIZE: Final = attrgetter("size")
+_BY_SIZE: Final = itemgetter(4)
 
 
 # Bounded: each entry holds one value's needles (a few hundred bytes); the bound keeps a
@@ -402,22 +409,22 @@ _CACHE_SIZE: Final = 4096
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _cached_name_needles(field: str, name: str) -> tuple[Needle, ...]:
+def _cached_name_needles(field: str, name: str) -> tuple[_N, ...]:
     return tuple(_name_needles(field, name))
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _cached_phrase_needles(field: str, phrase: str) -> tuple[Needle, ...]:
+def _cached_phrase_needles(field: str, phrase: str) -> tuple[_N, ...]:
     return tuple(_phrase_needles(field, phrase))
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _cached_phone_needles(phone: str) -> tuple[Needle, ...]:
+def _cached_phone_needles(phone: str) -> tuple[_N, ...]:
     return tuple(_phone_needles(phone))
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _cached_dob_needles(dob: date) -> tuple[Needle, ...]:
+def _cached_dob_needles(dob: date) -> tuple[_N, ...]:
     return tuple(_dob_needles(dob))
 
 
@@ -427,7 +434,7 @@ _cached_email_needles = lru_cache(maxsize=_CACHE_SIZE)(_email_needles)
 _cached_number_needles = lru_cache(maxsize=_CACHE_SIZE)(_number_needles)
 
 
-def _needle_groups(raw: _Identity) -> Iterator[Iterable[Needle]]:
+def _needle_groups(raw: _Identity) -> Iterator[Iterable[_N]]:
     """The needles of :func:`_needles`, in the same order, per value and from the caches."""
     for field in ("first_name", "middle_name", "last_name"):
         value = getattr(raw, field)
@@ -436,24 +443,24 @@ def _needle_groups(raw: _Identity) -> Iterator[Iterable[Needle]]:
     yield from _rest_groups(raw, cached=True)
 
 
-def _unique_longest_first(groups: Iterable[Iterable[Needle]]) -> tuple[Needle, ...]:
+def _unique_longest_first(groups: Iterable[Iterable[_N]]) -> tuple[_N, ...]:
     """One needle per (value, boundary), the first generated; longest first, else in order."""
-    unique: dict[tuple[bytes, _Boundary], Needle] = {}
+    unique: dict[tuple[bytes, str], _N] = {}
     for group in groups:
         for needle in group:
-            unique.setdefault((needle.value, needle.boundary), needle)
+            unique.setdefault((needle[1], needle[2]), needle)
     # Longest first: when two needles overlap the more specific one is reported.
     return tuple(sorted(unique.values(), key=_BY_SIZE, reverse=True))
 
 
-def _record_needles(identity: _Identity) -> tuple[Needle, ...]:
+def _record_needles(identity: _Identity) -> tuple[_N, ...]:
     """All needles of one person's identifiers, from the per-value caches."""
     return _unique_longest_first(_needle_groups(identity))
 
 
 def _uncached_needles(raw: RawRecord) -> tuple[Needle, ...]:
     """What :class:`PiiGuard` holds, computed from scratch (the reference for the caches)."""
-    return _unique_longest_first([_needles(_Identity.of(raw))])
+    return tuple(map(_readable, _unique_longest_first([_raw_needles(_Identity.of(raw))])))
 
 
 # Which needles can occur at all is settled per check on the buffer's *runs*: maximal
@@ -482,31 +489,26 @@ _DIGIT_RUNS: Final = bytes(b if b in _DIGIT else 0x20 for b in _RUNS)
 #: Needle keys that are not runs: search the needle always, or when the buffer has an "@".
 _ALWAYS: Final = b""
 _AT: Final = b"@"
-# Enum members as module constants: reading ``_Boundary.X`` goes through a Python-level
-# descriptor in Python 3.11, which shows in a function run for every needle of a new person.
-_WORD: Final = _Boundary.WORD
-_DIGITS: Final = _Boundary.DIGITS
-_NONE: Final = _Boundary.NONE
 
 
-def _needle_key(value: bytes, boundary: _Boundary) -> bytes:
+def _needle_key(value: bytes, boundary: str) -> bytes:
     """The run of a needle to look for: its longest (the last of equal length: "87" says
     more than "02" in 02/18/87), or ``_ALWAYS`` when it has none. A digit run is all digits,
     a word run has no digit. Without a boundary (e-mail addresses) there is no run to require:
     the key is ``_AT`` for a value with an "@" (the buffer must hold one), else ``_ALWAYS``."""
-    if boundary is _NONE:
+    if boundary == _NONE:
         return _AT if b"@" in value else _ALWAYS
     # Fast paths (most needles are one word or one number): the needle is its only run.
     if value.isdigit():
-        return _ALWAYS if boundary is _WORD else value
+        return _ALWAYS if boundary == _WORD else value
     if value.isalpha():
-        return _ALWAYS if boundary is _DIGITS else value.upper()
+        return _ALWAYS if boundary == _DIGITS else value.upper()
     best = _ALWAYS
-    if boundary is not _DIGITS:
+    if boundary != _DIGITS:
         for run in value.translate(_WORD_RUNS).split():
             if len(run) >= len(best):
                 best = run
-    if boundary is not _WORD:
+    if boundary != _WORD:
         for run in value.translate(_DIGIT_RUNS).split():
             if len(run) >= len(best):
                 best = run
@@ -522,9 +524,9 @@ class _Plan:
 
     __slots__ = ("_always", "_at", "_digit_runs", "_word_runs", "needles")
 
-    def __init__(self, needles: tuple[Needle, ...]) -> None:
+    def __init__(self, needles: tuple[_N, ...]) -> None:
         self.needles = needles
-        keys = {needle.key for needle in needles}
+        keys = {needle[3] for needle in needles}
         self._always = _ALWAYS in keys
         self._at = _AT in keys
         keys -= {_ALWAYS, _AT}
@@ -570,14 +572,18 @@ class PiiGuard:
     Holds identifier values in memory; its repr shows only the number of needles.
     """
 
-    __slots__ = ("_needles", "_plan")
+    __slots__ = ("_plan",)
 
     def __init__(self, raw: RawRecord) -> None:
         self._plan = _record_plan(_Identity.of(raw))
-        self._needles = self._plan.needles
 
     def __repr__(self) -> str:
-        return f"PiiGuard(<{len(self._needles)} needles>)"
+        return f"PiiGuard(<{len(self._plan.needles)} needles>)"
+
+    @property
+    def _needles(self) -> tuple[Needle, ...]:
+        """The needles in search order, readable (for tests and debugging)."""
+        return tuple(map(_readable, self._plan.needles))
 
     __str__ = __repr__
 
@@ -603,14 +609,14 @@ class PiiGuard:
         hits = self._plan.hits(buffer)
         # Usually none: then no needle can occur. Otherwise the needles go in their order
         # (longest first), which decides what a leak is reported as.
-        for needle in self._needles if hits else ():
-            if needle.key not in hits:
+        for field, needle, boundary, run, _ in self._plan.needles if hits else ():
+            if run not in hits:
                 continue
-            at = buffer.find(needle.value)
+            at = buffer.find(needle)
             if at >= 0:
-                position = _find(buffer, needle, opaque_spans, at)
+                position = _find_at(buffer, needle, boundary, opaque_spans, at)
                 if position >= 0:
-                    raise PiiLeak(needle.field, _locate(_join(value, headers, key)[1], position))
+                    raise PiiLeak(field, _locate(_join(value, headers, key)[1], position))
         if b"@" not in buffer and _SHAPE_HINT.search(buffer.translate(_SHAPE_MASK)) is None:
             return  # no generic shape can occur (see _SHAPE_HINT)
         for kind, position in _shape_leaks(buffer, opaque_spans):
@@ -693,8 +699,14 @@ def _find(buffer: bytes, needle: Needle, opaque: _Spans, start: int | None = Non
 
     ``start`` is the first occurrence when the caller already found it.
     """
-    blocking = _BLOCKING[needle.boundary]
-    value = needle.value
+    return _find_at(buffer, needle.value, needle.boundary, opaque, start)
+
+
+def _find_at(
+    buffer: bytes, value: bytes, boundary: str, opaque: _Spans, start: int | None = None
+) -> int:
+    """:func:`_find` of a needle given as its value and boundary."""
+    blocking = _BLOCKING[boundary]
     is_placeholder = value in _PLACEHOLDER_BYTES
     at = buffer.find(value) if start is None else start
     while at >= 0:
@@ -702,7 +714,7 @@ def _find(buffer: bytes, needle: Needle, opaque: _Spans, start: int | None = Non
         bounded = (at == 0 or buffer[at - 1] not in blocking) and (
             end == len(buffer) or buffer[end] not in blocking
         )
-        if bounded and needle.boundary is _Boundary.ALNUM:
+        if bounded and boundary == _ALNUM:
             # Part of a decimal number ("wait_seconds":20001.0) is not a ZIP either.
             bounded = not (
                 (buffer[end : end + 1] == b"." and buffer[end + 1 : end + 2].isdigit())
