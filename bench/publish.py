@@ -7,13 +7,15 @@
 per agency and life experience as the simulator publishes) and ``deliver``.
 
 Latency is per record from the moment it is handed to the producer until its
-acknowledgement; for (d) from the start of its preparation until its round (500 records,
-the publisher's batch) is acknowledged, because ``deliver`` resolves a whole round at once.
+acknowledgement; for (d) from the moment its round (500 records, the publisher's batch) is
+handed to the preparer until the round is acknowledged, because the preparer and
+``deliver`` take a whole round at once (the next round's preparation overlaps the delivery).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import subprocess
 import time
@@ -30,8 +32,10 @@ from broker.errors import CxError
 from broker.kafka.jars import ensure_jars, java_executable
 from broker.settings import Settings
 from contracts.envelope import decode
-from producers.publisher import AgencyPublisher, PreparedEvent
-from producers.simulator.publish import DEFAULT_BATCH, SimulationPreparer
+from producers.parallel import BatchPreparer, Outcome
+from producers.pipeline import DeliveryPipeline
+from producers.publisher import AgencyPublisher, DeliveryResult, PreparedEvent
+from producers.simulator.publish import DEFAULT_BATCH, simulation_preparer
 
 __all__ = [
     "IN_FLIGHT",
@@ -45,6 +49,8 @@ __all__ = [
 
 #: Records in flight at once for the pipelined peers (b) and (c).
 IN_FLIGHT = 2000
+#: Rounds (d) keeps submitted to worker processes (keeps them busy while it delivers).
+PREPARE_AHEAD = 2
 #: Producer tuning shared by every peer (the publisher's own settings).
 LINGER_MS = 5
 MAX_BATCH_BYTES = 256 * 1024
@@ -252,48 +258,75 @@ async def run_faststream(env: BenchEnv, payload: Payload) -> dict[str, Any]:
 
 
 async def run_publisher(
-    env: BenchEnv, payload: Payload, profile: Path | None = None
+    env: BenchEnv, payload: Payload, profile: Path | None = None, *, workers: int = 0
 ) -> dict[str, Any]:
     """(d) Raw records → ``EventPreparer`` → ``AgencyPublisher.deliver``, in rounds of the
-    publisher's batch, every agency's round delivered concurrently."""
-    preparer = SimulationPreparer(env.keyring)
+    publisher's batch, every agency's round delivered concurrently, as the bulk paths
+    publish: the next round is prepared (in this process, or in ``workers`` worker
+    processes as ``--workers`` does) while the previous round is delivered."""
     agencies = sorted({raw.agency for raw in payload.raws})
     publishers = {
         a: AgencyPublisher(env.settings, a, keyring=env.keyring, spool=False, linger_ms=LINGER_MS)
         for a in agencies
     }
-    for publisher in publishers.values():
-        await publisher.__aenter__()
     latencies: list[float] = []
     sent = 0
-    try:
 
-        async def all_rounds() -> float:
-            nonlocal sent
-            began = time.perf_counter()
-            raws = payload.raws
-            for start in range(0, len(raws), DEFAULT_BATCH):
+    def acknowledged(done: tuple[list[float], list[list[DeliveryResult]], float]) -> None:
+        nonlocal sent
+        starts, results, acked = done
+        sent += sum(1 for rs in results for r in rs if r.partition is not None)
+        latencies.extend(acked - s for s in starts)
+
+    async def deliver_round(
+        starts: list[float], by_agency: dict[str, list[PreparedEvent]]
+    ) -> tuple[list[float], list[list[DeliveryResult]], float]:
+        results = await asyncio.gather(
+            *(publishers[a].deliver(events) for a, events in by_agency.items())
+        )
+        # Acknowledged now; the pipeline hands the round over once the next one is ready.
+        return starts, results, time.perf_counter()
+
+    async def all_rounds(preparer: BatchPreparer) -> float:
+        began = time.perf_counter()
+        raws = payload.raws
+        rounds = [raws[i : i + DEFAULT_BATCH] for i in range(0, len(raws), DEFAULT_BATCH)]
+        ahead: deque[tuple[list[float], Awaitable[list[Outcome]]]] = deque()
+
+        def submit(index: int) -> None:
+            if index < len(rounds):
+                starts = [time.perf_counter()] * len(rounds[index])
+                ahead.append((starts, preparer.submit(rounds[index])))
+
+        # Worker processes prepare in the background: keep the next round queued for them.
+        # In this process a round is prepared when awaited: submitting it earlier would only
+        # start its latency clock early.
+        ahead_rounds = PREPARE_AHEAD if workers else 1
+        for index in range(ahead_rounds):
+            submit(index)
+        async with DeliveryPipeline(acknowledged) as pipeline:
+            for index, round_raws in enumerate(rounds):
+                starts, outcomes = ahead.popleft()
+                prepared = await outcomes
+                submit(index + ahead_rounds)
                 by_agency: dict[str, list[PreparedEvent]] = {}
-                starts: list[float] = []
-                for raw in raws[start : start + DEFAULT_BATCH]:
-                    starts.append(time.perf_counter())
-                    by_agency.setdefault(raw.agency, []).append(preparer.prepare(raw))
-                results = await asyncio.gather(
-                    *(publishers[a].deliver(events) for a, events in by_agency.items())
-                )
-                acked = time.perf_counter()
-                sent += sum(1 for rs in results for r in rs if r.partition is not None)
-                latencies.extend(acked - s for s in starts)
-            return time.perf_counter() - began
+                for raw, outcome in zip(round_raws, prepared, strict=True):
+                    if not isinstance(outcome, PreparedEvent):
+                        raise outcome
+                    by_agency.setdefault(raw.agency, []).append(outcome)
+                await pipeline.submit(deliver_round(starts, by_agency))
+        return time.perf_counter() - began
 
+    async with contextlib.AsyncExitStack() as stack:
+        preparer = simulation_preparer(env.keyring, workers)
+        await stack.enter_async_context(preparer)
+        for publisher in publishers.values():
+            await stack.enter_async_context(publisher)
         if profile is None:
-            elapsed = await all_rounds()
+            elapsed = await all_rounds(preparer)
         else:
             with profiled(profile):
-                elapsed = await all_rounds()
-    finally:
-        for publisher in publishers.values():
-            await publisher.__aexit__(None, None, None)
+                elapsed = await all_rounds(preparer)
     count = len(payload.raws)
     if sent != count:
         raise CxError(f"the publishers acknowledged {sent} of {count} records")

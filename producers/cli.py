@@ -29,6 +29,7 @@ from producers.ingest import (
     open_text,
     read_rows,
 )
+from producers.parallel import ParallelPreparer, PreparerSpec
 from producers.publisher import AgencyPublisher, EventPreparer
 
 __all__ = ["REJECTED_EXIT_CODE", "SPOOLED_EXIT_CODE", "publish"]
@@ -73,6 +74,7 @@ async def _ingest_file(
     batch_size: int,
     console: Console,
     size: int,
+    workers: int = 0,
 ) -> tuple[IngestSummary, int]:
     binary, text = open_text(path)
     total = size
@@ -97,17 +99,36 @@ async def _ingest_file(
 
     with text, progress, RejectsWriter(rejects_path) as rejects:
         rows = read_rows(path, text)
+        parallel = (
+            ParallelPreparer(
+                PreparerSpec(settings.keyring_path, agency=agency, policy=policy), workers=workers
+            )
+            if workers
+            else None
+        )
         if dry_run:
+            if parallel is not None:
+                async with parallel:
+                    summary = await ingest(
+                        rows, parallel, None, rejects, batch_size=batch_size, on_batch=on_batch
+                    )
+                return summary, 0
             preparer = EventPreparer(agency, Keyring(settings.keyring_path), policy)
             summary = await ingest(
                 rows, preparer, None, rejects, batch_size=batch_size, on_batch=on_batch
             )
             return summary, 0
-        async with AgencyPublisher(settings, agency, policy=policy) as publisher:
+        async with contextlib.AsyncExitStack() as stack:
+            publisher = await stack.enter_async_context(
+                AgencyPublisher(settings, agency, policy=policy)
+            )
             assert publisher.preparer is not None
+            batches: EventPreparer | ParallelPreparer = publisher.preparer
+            if parallel is not None:
+                batches = await stack.enter_async_context(parallel)
             summary = await ingest(
                 rows,
-                publisher.preparer,
+                batches,
                 publisher.deliver,
                 rejects,
                 batch_size=batch_size,
@@ -146,6 +167,14 @@ async def _flush(settings: Settings, agency: str, wait_seconds: float, console: 
 @click.option("--drop-free-text", is_flag=True, help="Publish no free-text comment at all.")
 @click.option("--batch-size", type=click.IntRange(1, 10_000), default=500, show_default=True)
 @click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=0,
+    show_default=True,
+    help="Prepare (de-identify, guard, sign) in this many worker processes beside the "
+    "sending; 0: in this process. Helps when cores are free.",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(min=0),
     default=60.0,
@@ -161,6 +190,7 @@ def publish(
     drop_free_text: bool,
     batch_size: int,
     timeout: float,
+    workers: int,
 ) -> None:
     """Publish an agency's raw records (de-identified, guarded and signed) to Kafka.
 
@@ -189,6 +219,7 @@ def publish(
             batch_size=batch_size,
             console=console,
             size=file.stat().st_size,
+            workers=workers,
         )
     )
     _print_summary(console, summary, rejects_path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from broker.errors import CxError
 
 __all__ = ["DeidentificationError", "PiiLeak", "TokenInputMissing"]
@@ -38,3 +40,11 @@ class PiiLeak(CxError):
             f"refusing to publish: the {location} of the record holds {what}; "
             "the de-identification missed it, so the event was not sent"
         )
+
+    def __reduce__(self) -> tuple[Callable[[str, str, bool], PiiLeak], tuple[str, str, bool]]:
+        # Pickled by its fields (a worker process sends it back to the publisher).
+        return (_pii_leak, (self.field, self.location, self.pattern))
+
+
+def _pii_leak(field: str, location: str, pattern: bool) -> PiiLeak:
+    return PiiLeak(field, location, pattern=pattern)

@@ -12,11 +12,12 @@ never a value from the row. Everything else is published.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import re
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -31,6 +32,8 @@ from broker.keyring import LinkageKeyMissing
 from contracts.errors import ContractViolation, FieldProblem, field_problems
 from producers.deid import RawRecord
 from producers.errors import DeidentificationError, PiiLeak, TokenInputMissing
+from producers.parallel import BatchPreparer, LocalPreparer, Outcome
+from producers.pipeline import DeliveryPipeline, cooperatively
 from producers.publisher import (
     AgencyMismatch,
     DeliveryResult,
@@ -312,10 +315,24 @@ class IngestSummary:
 
 Deliver = Callable[[Sequence[PreparedEvent]], Awaitable[Sequence[DeliveryResult]]]
 
+#: Refusals that reject a row (anything else aborts the ingestion).
+_REJECTED: Final = (ContractViolation, DeidentificationError, PiiLeak, LinkageKeyMissing)
+
+
+def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    chunk: list[Row] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
 
 async def ingest(
     rows: Iterable[Row],
-    preparer: EventPreparer,
+    preparer: EventPreparer | BatchPreparer,
     deliver: Deliver | None,
     rejects: RejectsWriter,
     *,
@@ -326,39 +343,77 @@ async def ingest(
 
     ``deliver`` (e.g. :meth:`AgencyPublisher.deliver`) returns one result per event with a
     ``status`` of ``"sent"`` or ``"spooled"``; None prepares without publishing (dry run:
-    good rows count as published). Only ``batch_size`` rows are held at a time.
+    good rows count as published). Rows are taken ``batch_size`` at a time; the good ones of
+    a batch are delivered together while the next batch is read and prepared (in this
+    process with an :class:`EventPreparer`, or in worker processes with a
+    :class:`~producers.parallel.ParallelPreparer`, which then also prepares one batch ahead
+    while this process parses the next). A few batches are held at a time, whatever the file
+    size.
     """
     summary = IngestSummary()
-    batch: list[PreparedEvent] = []
+    batches: BatchPreparer = (
+        LocalPreparer(preparer.prepare) if isinstance(preparer, EventPreparer) else preparer
+    )
+    # A worker pool prepares in the background: keep one batch queued for it.
+    ahead_limit = 0 if isinstance(batches, LocalPreparer) else 1
 
-    async def flush() -> None:
-        if deliver is None:
-            summary.published += len(batch)
-        elif batch:
-            for result in await deliver(batch):
-                if result.status is DeliveryStatus.SPOOLED:
-                    summary.spooled += 1
-                else:
-                    summary.published += 1
-        batch.clear()
+    def reject(item: Reject) -> None:
+        rejects.write(item)
+        summary.rejected += 1
+        summary.reasons[item.reason.value] += 1
+
+    def delivered(results: Sequence[DeliveryResult]) -> None:
+        for result in results:
+            if result.status is DeliveryStatus.SPOOLED:
+                summary.spooled += 1
+            else:
+                summary.published += 1
         if on_batch is not None:
             on_batch(summary)
 
-    for row in rows:
-        summary.rows += 1
-        parsed = parse_row(row)
-        if isinstance(parsed, RawRecord):
-            try:
-                batch.append(preparer.prepare(parsed))
-            except (ContractViolation, DeidentificationError, PiiLeak, LinkageKeyMissing) as exc:
-                parsed = reject_for(row.line, exc)
-        if isinstance(parsed, Reject):
-            rejects.write(parsed)
-            summary.rejected += 1
-            summary.reasons[parsed.reason.value] += 1
-        if len(batch) >= batch_size:
-            await flush()
-    await flush()
+    async def finish(
+        parsed: list[tuple[int, RawRecord | Reject]],
+        outcomes: Awaitable[list[Outcome]],
+        pipeline: DeliveryPipeline[Sequence[DeliveryResult]],
+    ) -> None:
+        prepared = iter(await outcomes)
+        batch: list[PreparedEvent] = []
+        for line, item in parsed:
+            summary.rows += 1
+            if isinstance(item, RawRecord):
+                outcome = next(prepared)
+                if isinstance(outcome, PreparedEvent):
+                    batch.append(outcome)
+                    continue
+                if not isinstance(outcome, _REJECTED):
+                    raise outcome
+                item = reject_for(line, outcome)
+            reject(item)
+        if deliver is None or not batch:
+            summary.published += len(batch) if deliver is None else 0
+            if on_batch is not None:
+                on_batch(summary)
+        else:
+            await pipeline.submit(deliver(batch))
+
+    pending: deque[tuple[list[tuple[int, RawRecord | Reject]], Awaitable[list[Outcome]]]]
+    pending = deque()
+    async with DeliveryPipeline(delivered) as pipeline:
+        try:
+            for chunk in _chunks(rows, batch_size):
+                parsed: list[tuple[int, RawRecord | Reject]] = []
+                async for row in cooperatively(chunk):
+                    parsed.append((row.line, parse_row(row)))
+                raws = [item for _, item in parsed if isinstance(item, RawRecord)]
+                pending.append((parsed, batches.submit(raws)))
+                while len(pending) > ahead_limit:
+                    await finish(*pending.popleft(), pipeline)
+            while pending:
+                await finish(*pending.popleft(), pipeline)
+        finally:
+            for _, outcomes in pending:  # an error left batches unprepared: close them
+                if asyncio.iscoroutine(outcomes):
+                    outcomes.close()
     return summary
 
 

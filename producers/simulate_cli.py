@@ -25,7 +25,7 @@ from broker.settings import Settings
 from producers.publisher import AgencyPublisher
 from producers.simulator.engine import Delivery, Simulation
 from producers.simulator.files import FileFormat, simulate_to_files
-from producers.simulator.publish import Deliver, PublishTally, SimulationPreparer
+from producers.simulator.publish import Deliver, PublishTally, simulation_preparer
 from producers.simulator.publish import publish_deliveries as _publish
 from producers.simulator.summary import SimulationSummary, SummaryBuilder
 
@@ -113,9 +113,9 @@ async def _publish_all(
     rate: float | None,
     dry_run: bool,
     console: Console,
+    workers: int = 0,
 ) -> tuple[PublishTally, SimulationSummary, int]:
     keyring = Keyring(settings.keyring_path)
-    preparer = SimulationPreparer(keyring)
     builder = SummaryBuilder()
 
     def counted() -> Iterator[Delivery]:
@@ -124,6 +124,8 @@ async def _publish_all(
             yield delivery
 
     async with AsyncExitStack() as stack:
+        preparer = simulation_preparer(keyring, workers)
+        await stack.enter_async_context(preparer)
         publishers: dict[str, AgencyPublisher] = {}
 
         async def deliver_for(agency: str) -> Deliver:
@@ -147,7 +149,7 @@ async def _publish_all(
 
             tally = await _publish(
                 counted(),
-                preparer.prepare,
+                preparer,
                 None if dry_run else deliver_for,
                 rate=rate,
                 on_round=on_round,
@@ -199,6 +201,14 @@ async def _publish_all(
     is_flag=True,
     help="Without --out: de-identify, guard and sign every record, send nothing.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=0,
+    show_default=True,
+    help="Prepare (de-identify, guard, sign) in this many worker processes beside the "
+    "sending; 0: in this process. Helps when cores are free.",
+)
 def simulate(
     journeys: int,
     seed: int,
@@ -207,6 +217,7 @@ def simulate(
     fmt: str,
     start: str | None,
     dry_run: bool,
+    workers: int,
 ) -> None:
     """Generate synthetic agency records for all five life experiences.
 
@@ -222,13 +233,17 @@ def simulate(
     simulation = Simulation(journeys, seed, _parse_start(start))
     console = Console(stderr=True)
     if out is not None:
-        if rate is not None or dry_run:
-            raise click.UsageError("--rate and --dry-run apply to publishing, not to --out")
+        if rate is not None or dry_run or workers:
+            raise click.UsageError(
+                "--rate, --dry-run and --workers apply to publishing, not to --out"
+            )
         summary = _write_files(simulation, out, FileFormat(fmt), console)
         console.print(_counts_table(f"records written to {out}", {"records": summary.by_agency}))
         _print_summary(console, summary)
         return
-    tally, summary, left = asyncio.run(_publish_all(simulation, Settings(), rate, dry_run, console))
+    tally, summary, left = asyncio.run(
+        _publish_all(simulation, Settings(), rate, dry_run, console, workers)
+    )
     columns: dict[str, Mapping[str, int]] = {"records": summary.by_agency}
     if not dry_run:
         columns |= {"sent": tally.sent, "spooled": tally.spooled}

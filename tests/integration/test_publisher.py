@@ -135,8 +135,9 @@ async def test_published_events_decode_and_verify(settings: Settings, keyring: K
     assert {k.decode(): v for k, v in ids_by_key(got).items()} == expected
 
 
+@pytest.mark.parametrize("workers", ["0", "1"])
 def test_cli_ingests_a_mixed_file_publishing_exactly_the_good_rows(
-    kafka: KafkaEndpoint, tmp_path: Path, keyring: Keyring
+    kafka: KafkaEndpoint, tmp_path: Path, keyring: Keyring, workers: str
 ) -> None:
     prefix = f"t-{uuid.uuid4().hex[:10]}."
     chosen = make_settings(kafka.bootstrap_servers, tmp_path, prefix)
@@ -152,7 +153,10 @@ def test_cli_ingests_a_mixed_file_publishing_exactly_the_good_rows(
     }
     result = CliRunner().invoke(
         publish,
-        ["--agency", AGENCY, "--file", str(path), "--rejects", str(tmp_path / "bad.jsonl")],
+        [
+            *("--agency", AGENCY, "--file", str(path), "--rejects", str(tmp_path / "bad.jsonl")),
+            *("--workers", workers),  # 1: prepared in a worker process
+        ],
         env=env,
     )
     assert result.exit_code == REJECTED_EXIT_CODE, result.output

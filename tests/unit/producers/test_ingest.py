@@ -27,6 +27,7 @@ from producers.ingest import (
     open_text,
     read_rows,
 )
+from producers.parallel import ParallelPreparer, PreparerSpec
 from producers.publisher import DeliveryResult, DeliveryStatus, EventPreparer, PreparedEvent
 
 AGENCY = "ssa"
@@ -298,3 +299,25 @@ def test_cli_dry_run_of_a_clean_file_exits_zero(
     assert result.exit_code == 0, result.output
     assert "published 28" in result.output
     assert (tmp_path / "records.jsonl.rejects.jsonl").read_bytes() == b""
+
+
+async def test_ingesting_with_worker_processes_publishes_the_same_records(
+    tmp_path: Path, keyring: Keyring
+) -> None:
+    rows, bad = mixed_rows()
+    path = tmp_path / "records.jsonl"
+    write_jsonl(path, rows)
+    _, here = await run_file(path, keyring, batch_size=4)
+    local_rejects = path.with_suffix(".rejects").read_bytes()
+
+    collector = Collector()
+    spec = PreparerSpec(keyring.path, agency=AGENCY)
+    _binary, text = open_text(path)
+    async with ParallelPreparer(spec, workers=2, chunk=3) as parallel:
+        with text, RejectsWriter(path.with_suffix(".rejects")) as rejects:
+            summary = await ingest(
+                read_rows(path, text), parallel, collector, rejects, batch_size=4
+            )
+    assert collector.events == here.events  # byte-identical, signatures included
+    assert summary.published == len(GOOD_LINES) and summary.rejected == len(bad)
+    assert path.with_suffix(".rejects").read_bytes() == local_rejects
