@@ -1,10 +1,11 @@
 """Broker failure on a 3-node cluster (RF 3, min.insync.replicas 2, acks=all).
 
 Issue 9's scenario at full size (about 100,000 events): an idempotent acks=all producer
-publishes signed events while the joiner process joins them; once a third of the events are acknowledged, the broker leading the
-first agency partition is SIGKILLed. Afterwards every acknowledged event is in its topic
-exactly once (counted by event id) and every journey's snapshots equal the reference;
-the killed broker is restarted and every partition's ISR is back to 3.
+publishes signed events while the joiner process joins them; once a third of the events
+are acknowledged, the broker leading the first agency partition is SIGKILLed. Afterwards
+every acknowledged event is in its topic exactly once (counted by event id) and every
+journey's snapshots equal the reference; the killed broker is restarted and every
+partition's ISR is back to 3.
 """
 
 from __future__ import annotations
