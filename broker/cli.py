@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from broker.errors import CxError
+from broker.lifeline import follow_parent
 
 __all__ = ["main"]
 
@@ -62,3 +63,4 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="cx-broker", prog_name="cxbroker")
 def main() -> None:
     """cx-broker: share de-identified customer-experience events between agencies over Kafka."""
+    follow_parent()

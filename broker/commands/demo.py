@@ -50,6 +50,7 @@ from broker.kafka.launcher import (
     stop_cluster,
 )
 from broker.keyring import Keyring
+from broker.lifeline import child_env
 from broker.settings import Settings
 
 __all__ = [
@@ -258,7 +259,8 @@ class DemoProcesses:
     own shutdown (a SIGINT during its interpreter start-up is a traceback, not a clean
     stop). Instead the demo alone decides when they stop: :meth:`stop` sends SIGTERM,
     which ``cxbroker join`` handles like SIGINT (finish the batch in flight, commit,
-    leave the group), and SIGKILL only after ``stop_timeout`` seconds.
+    leave the group), and SIGKILL only after ``stop_timeout`` seconds. Should the demo be
+    killed outright, the children get SIGTERM from Linux (:mod:`broker.lifeline`).
     """
 
     def __init__(self, work_dir: Path, *, stop_timeout: float = 30.0) -> None:
@@ -286,7 +288,7 @@ class DemoProcesses:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env=dict(env),
+                env=child_env(env),
                 start_new_session=True,
             )
         self._children.append(_Child(name, process, log_path))

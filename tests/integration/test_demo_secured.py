@@ -7,7 +7,9 @@ One cluster serves three runs (a cluster start costs more than a short demo):
 2. a whole demo on the restarted cluster; afterwards every byte of every topic (keys,
    values, headers; aborted transactions included) is scanned for linkage keys, private
    signing keys and principal passwords;
-3. Ctrl-C on a demo that reused the running cluster: the cluster stays up.
+3. Ctrl-C on a demo that reused the running cluster: the cluster stays up;
+4. SIGKILL on a demo (nothing of it runs to clean up): its joiner processes still get
+   SIGTERM, from Linux (``CX_PARENT_PID``, ``PR_SET_PDEATHSIG``), and stop gracefully.
 """
 
 from __future__ import annotations
@@ -130,6 +132,12 @@ def exists(pid: int) -> bool:
     return True
 
 
+def running(pid: int) -> bool:
+    """True while ``pid`` exists and has not exited (a zombie has)."""
+    stat = stat_of(pid)
+    return stat is not None and stat[0] != "Z"
+
+
 def all_pids() -> list[int]:
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]
 
@@ -217,8 +225,10 @@ class DemoProcess:
                 os.kill(pid, signal.SIGKILL)
 
 
-def interrupt_demo(state: Path, env: dict[str, str], tmp: Path) -> Interrupted:
-    """Start a 2,000-journey demo, Ctrl-C it once its joiners own partitions."""
+def interrupt_demo(
+    state: Path, env: dict[str, str], tmp: Path, *, kill: bool = False
+) -> Interrupted:
+    """Start a 2,000-journey demo, Ctrl-C it (or SIGKILL it) once its joiners own partitions."""
     demo = DemoProcess(
         ["demo", "--journeys", "2000", "--joiners", str(JOINERS)], env, tmp / "demo.err"
     )
@@ -241,7 +251,15 @@ def interrupt_demo(state: Path, env: dict[str, str], tmp: Path) -> Interrupted:
         # Interrupt mid-run: publishers open, every joiner in the group with partitions.
         wait_until(assigned, "every joiner process assigned partitions")
         nodes = node_pids(state)
-        code = demo.interrupt()
+        if kill:
+            demo.process.kill()
+            code = demo.process.wait(WAIT_S)
+            # Orphans now: not ours to reap, so wait until they have exited.
+            wait_until(
+                lambda: not any(running(pid) for pid in joiners), "joiners ended with the demo"
+            )
+        else:
+            code = demo.interrupt()
     finally:
         demo.kill_leftovers(joiners)
     pid = demo.process.pid
@@ -312,6 +330,15 @@ async def test_secured_demo_stops_on_ctrl_c_runs_as_principals_and_leaks_no_secr
         assert "local Kafka keeps running" in third.stdout
         assert third.node_pids == nodes == node_pids(state)
         assert all(exists(pid) for pid in nodes)
+
+        # 4. SIGKILL: the demo cannot stop anything, yet its joiners end, gracefully.
+        killed = await asyncio.to_thread(interrupt_demo, state, env, tmp_path, kill=True)
+        assert killed.returncode == -signal.SIGKILL
+        assert len(killed.joiner_pids) == JOINERS
+        assert not any(running(pid) for pid in killed.joiner_pids)
+        for log in killed.joiner_logs:  # SIGTERM made each finish its batch and leave the group
+            assert "joiner stopped: records=" in log, log[-2000:]
+        assert killed.node_pids == nodes == node_pids(state)
 
         admin = Settings(state_dir=state, profile="admin")
         assert admin.security_protocol.value == "SASL_SSL"
