@@ -119,6 +119,10 @@ async def test_published_events_decode_and_verify(settings: Settings, keyring: K
     assert [str(r.event_id) for r in results] == [str(r.event_id) for r in raws]
 
     got = await consume_all(settings, settings.topics.agency(AGENCY), len(raws))
+    # Each result names where its event is (partition and offset come from batch futures).
+    where = {(r.partition, r.offset): dict(r.headers)["ce_id"].decode() for r in got}
+    assert {(r.partition, r.offset): str(r.event_id) for r in results} == where
+    assert len({r.partition for r in results}) > 1
     public = keyring.public_keyring()
     for record in got:
         decoded = decode(record.key, record.value, record.headers)

@@ -1,0 +1,95 @@
+"""The publisher's batching: Java's key partitioning, and order kept per partition."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
+from aiokafka.record.default_records import DefaultRecordBatch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contracts.envelope import Record
+from producers.publisher import _Batches, key_partition
+
+# murmur2 values from Apache Kafka's own UtilsTest (signed 32-bit, as Java has them).
+JAVA_MURMUR2 = {
+    b"21": -973932308,
+    b"foobar": -790332482,
+    b"a-little-bit-long-string": -985981536,
+    b"a-little-bit-longer-string": -1486304829,
+    b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8": -58897971,
+    b"abc": 479470107,
+}
+
+
+def test_key_partition_is_the_java_default_partitioner() -> None:
+    for key, value in JAVA_MURMUR2.items():
+        for count in (1, 3, 6, 7, 12):
+            # Utils.toPositive(murmur2(key)) % numPartitions
+            assert key_partition(key, list(range(count))) == (value & 0x7FFFFFFF) % count
+
+
+@given(key=st.binary(min_size=1, max_size=80), count=st.integers(1, 64))
+def test_key_partition_matches_aiokafka_send(key: bytes, count: int) -> None:
+    partitions = list(range(count))
+    assert key_partition(key, partitions) == DefaultPartitioner()(key, partitions, partitions)
+
+
+class FakeProducer:
+    """create_batch gives aiokafka's real (C) batch builder, tiny; sends are recorded."""
+
+    def __init__(self, batch_bytes: int) -> None:
+        self.batch_bytes = batch_bytes
+        self.sent: list[tuple[int, list[bytes]]] = []  # (partition, values) in submit order
+
+    def create_batch(self) -> BatchBuilder:
+        return BatchBuilder(self.batch_bytes, 0)
+
+    async def send_batch(self, batch: BatchBuilder, topic: str, *, partition: int) -> Any:
+        buffer = batch._builder.build()  # what aiokafka would put on the wire
+        values = [bytes(r.value) for r in DefaultRecordBatch(bytes(buffer))]
+        self.sent.append((partition, values))
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        return future
+
+    async def send(
+        self, topic: str, value: bytes, *, key: bytes, partition: int, headers: Any
+    ) -> Any:
+        self.sent.append((partition, [value]))
+        return asyncio.get_running_loop().create_future()
+
+
+def test_batches_keep_order_per_partition_and_send_oversized_records_alone() -> None:
+    keys = [b"k%d" % i for i in range(5)]
+    partitions = list(range(3))
+    values = [(b"v%03d-" % i) + (b"x" * (3000 if i in (7, 20) else 40)) for i in range(30)]
+    records = [Record(keys[i % 5], value, ()) for i, value in enumerate(values)]
+
+    async def run() -> tuple[FakeProducer, list[tuple[asyncio.Future[Any], int]]]:
+        producer = FakeProducer(batch_bytes=700)
+        batches = _Batches(producer, "t", partitions)  # type: ignore[arg-type]
+        slots = [await batches.add(record) for record in records]
+        await batches.flush()
+        return producer, slots
+
+    producer, slots = asyncio.run(run())
+    by_partition: dict[int, list[bytes]] = {}
+    for partition, sent in producer.sent:
+        by_partition.setdefault(partition, []).extend(sent)
+    expected: dict[int, list[bytes]] = {}
+    for record in records:
+        expected.setdefault(key_partition(record.key, partitions), []).append(record.value)
+    assert by_partition == expected  # every record once, in order within its partition
+    assert len(producer.sent) > len(partitions)  # full batches were submitted on the way
+    assert sorted(len(v) for _, v in producer.sent if len(v[0]) > 3000) == [1, 1]
+    # A record's index is its place in its batch: 0, 1, 2, ... per batch future.
+    indexes: dict[int, list[int]] = {}
+    for future, index in slots:
+        indexes.setdefault(id(future), []).append(index)
+    assert all(found == list(range(len(found))) for found in indexes.values())
+    assert sorted(len(found) for found in indexes.values()) == sorted(
+        len(v) for _, v in producer.sent
+    )
