@@ -49,13 +49,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from operator import itemgetter
-from typing import Final, NamedTuple
+from typing import Final, Generic, NamedTuple, TypeVar
 
 from producers.deid.normalize import fold, name_parts
 from producers.deid.raw import RawRecord
@@ -63,6 +63,8 @@ from producers.deid.scrub import PLACEHOLDERS
 from producers.errors import PiiLeak
 
 __all__ = ["MIN_WORD_LENGTH", "Needle", "PiiGuard", "guard"]
+
+T = TypeVar("T")
 
 #: Shortest name, city or street word the guard searches for (see the module docstring).
 MIN_WORD_LENGTH: Final = 3
@@ -102,6 +104,16 @@ class Needle:
 # of thousands of needles) then add nothing to its collections, which otherwise scan every
 # cached needle again and again as new people arrive.
 _N = tuple[str, bytes, str, bytes, int]
+# One value's needles in generation order, and their distinct keys: what the per-value caches
+# hold (plain tuples again, so untracked by the garbage collector).
+_Group = tuple[tuple[_N, ...], tuple[bytes, ...]]
+
+
+def _group(needles: Iterable[_N]) -> _Group:
+    kept = tuple(needles)
+    return kept, tuple(dict.fromkeys(needle[3] for needle in kept))
+
+
 _WORD: Final = "word"
 _DIGITS: Final = "digits"
 _ALNUM: Final = "alnum"
@@ -337,7 +349,7 @@ def _raw_needles(raw: _Identity) -> Iterator[_N]:
         value = getattr(raw, field)
         if value:
             yield from _name_needles(field, value)
-    for group in _rest_groups(raw, cached=False):
+    for group in _rest_groups(raw, _FRESH):
         yield from group
 
 
@@ -372,31 +384,42 @@ def _number_needles(field: str, value: str) -> tuple[_N, ...]:
     return tuple(needles)
 
 
-def _rest_groups(raw: _Identity, *, cached: bool) -> list[Iterable[_N]]:
+@dataclass(frozen=True)
+class _ValueNeedles(Generic[T]):
+    """How the needles of each value after the names are made: fresh or from the caches."""
+
+    ssn: Callable[[str], T]
+    dob: Callable[[date], T]
+    zip: Callable[[str], T]
+    phrase: Callable[[str, str], T]
+    phone: Callable[[str], T]
+    email: Callable[[str], T]
+    number: Callable[[str, str], T]
+
+
+def _rest_groups(raw: _Identity, make: _ValueNeedles[T]) -> list[T]:
     """The needles after the names, per value, in order.
 
     A person's events from several agencies make several identities (each agency knows other
     fields) with mostly the same values: per-value caches serve all of them.
     """
-    groups: list[Iterable[_N]] = []
+    groups: list[T] = []
     if raw.ssn:
-        groups.append((_cached_ssn_needles if cached else _ssn_needles)(raw.ssn))
-    groups.append((_cached_dob_needles if cached else _dob_needles)(raw.date_of_birth))
-    groups.append((_cached_zip_needles if cached else _zip_needles)(raw.zip))
-    phrases = _cached_phrase_needles if cached else _phrase_needles
+        groups.append(make.ssn(raw.ssn))
+    groups.append(make.dob(raw.date_of_birth))
+    groups.append(make.zip(raw.zip))
     if raw.street_address:
-        groups.append(phrases("street_address", raw.street_address))
+        groups.append(make.phrase("street_address", raw.street_address))
     if raw.city:
-        groups.append(phrases("city", raw.city))
+        groups.append(make.phrase("city", raw.city))
     if raw.phone:
-        groups.append((_cached_phone_needles if cached else _phone_needles)(raw.phone))
+        groups.append(make.phone(raw.phone))
     if raw.email:
-        groups.append((_cached_email_needles if cached else _email_needles)(raw.email))
-    numbers = _cached_number_needles if cached else _number_needles
+        groups.append(make.email(raw.email))
     if raw.account_number is not None:
-        groups.append(numbers("account_number", raw.account_number))
+        groups.append(make.number("account_number", raw.account_number))
     if raw.application_id is not None:
-        groups.append(numbers("application_id", raw.application_id))
+        groups.append(make.number("application_id", raw.application_id))
     return groups
 
 
@@ -409,38 +432,73 @@ _CACHE_SIZE: Final = 4096
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _cached_name_needles(field: str, name: str) -> tuple[_N, ...]:
-    return tuple(_name_needles(field, name))
+def _cached_name_needles(field: str, name: str) -> _Group:
+    return _group(_name_needles(field, name))
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _cached_phrase_needles(field: str, phrase: str) -> tuple[_N, ...]:
-    return tuple(_phrase_needles(field, phrase))
+def _cached_phrase_needles(field: str, phrase: str) -> _Group:
+    return _group(_phrase_needles(field, phrase))
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _cached_phone_needles(phone: str) -> tuple[_N, ...]:
-    return tuple(_phone_needles(phone))
+def _cached_phone_needles(phone: str) -> _Group:
+    return _group(_phone_needles(phone))
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _cached_dob_needles(dob: date) -> tuple[_N, ...]:
-    return tuple(_dob_needles(dob))
+def _cached_dob_needles(dob: date) -> _Group:
+    return _group(_dob_needles(dob))
 
 
-_cached_ssn_needles = lru_cache(maxsize=_CACHE_SIZE)(_ssn_needles)
-_cached_zip_needles = lru_cache(maxsize=_CACHE_SIZE)(_zip_needles)
-_cached_email_needles = lru_cache(maxsize=_CACHE_SIZE)(_email_needles)
-_cached_number_needles = lru_cache(maxsize=_CACHE_SIZE)(_number_needles)
+@lru_cache(maxsize=_CACHE_SIZE)
+def _cached_ssn_needles(ssn: str) -> _Group:
+    return _group(_ssn_needles(ssn))
 
 
-def _needle_groups(raw: _Identity) -> Iterator[Iterable[_N]]:
+@lru_cache(maxsize=_CACHE_SIZE)
+def _cached_zip_needles(zip5: str) -> _Group:
+    return _group(_zip_needles(zip5))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _cached_email_needles(email: str) -> _Group:
+    return _group(_email_needles(email))
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _cached_number_needles(field: str, value: str) -> _Group:
+    return _group(_number_needles(field, value))
+
+
+_FRESH: Final = _ValueNeedles[Iterable[_N]](
+    _ssn_needles,
+    _dob_needles,
+    _zip_needles,
+    _phrase_needles,
+    _phone_needles,
+    _email_needles,
+    _number_needles,
+)
+_CACHED: Final = _ValueNeedles[_Group](
+    _cached_ssn_needles,
+    _cached_dob_needles,
+    _cached_zip_needles,
+    _cached_phrase_needles,
+    _cached_phone_needles,
+    _cached_email_needles,
+    _cached_number_needles,
+)
+
+
+def _needle_groups(raw: _Identity) -> tuple[_Group, ...]:
     """The needles of :func:`_needles`, in the same order, per value and from the caches."""
-    for field in ("first_name", "middle_name", "last_name"):
-        value = getattr(raw, field)
-        if value:
-            yield _cached_name_needles(field, value)
-    yield from _rest_groups(raw, cached=True)
+    names = [
+        _cached_name_needles(field, value)
+        for field in ("first_name", "middle_name", "last_name")
+        if (value := getattr(raw, field))
+    ]
+    return (*names, *_rest_groups(raw, _CACHED))
 
 
 def _unique_longest_first(groups: Iterable[Iterable[_N]]) -> tuple[_N, ...]:
@@ -451,11 +509,6 @@ def _unique_longest_first(groups: Iterable[Iterable[_N]]) -> tuple[_N, ...]:
             unique.setdefault((needle[1], needle[2]), needle)
     # Longest first: when two needles overlap the more specific one is reported.
     return tuple(sorted(unique.values(), key=_BY_SIZE, reverse=True))
-
-
-def _record_needles(identity: _Identity) -> tuple[_N, ...]:
-    """All needles of one person's identifiers, from the per-value caches."""
-    return _unique_longest_first(_needle_groups(identity))
 
 
 def _uncached_needles(raw: RawRecord) -> tuple[Needle, ...]:
@@ -518,15 +571,18 @@ def _needle_key(value: bytes, boundary: str) -> bytes:
 class _Plan:
     """One person's needles and the runs a buffer must hold for one of them to occur.
 
-    Made for every new person, so it only gathers the needles' keys (computed and cached
-    with the needles themselves).
+    Made for every new person from the per-value caches, so it only gathers the values'
+    keys; the needles themselves are ordered (:func:`_unique_longest_first`) only for the
+    keys a buffer holds, which for a clean record is none.
     """
 
-    __slots__ = ("_always", "_at", "_digit_runs", "_word_runs", "needles")
+    __slots__ = ("_always", "_at", "_digit_runs", "_groups", "_word_runs")
 
-    def __init__(self, needles: tuple[_N, ...]) -> None:
-        self.needles = needles
-        keys = {needle[3] for needle in needles}
+    def __init__(self, groups: tuple[_Group, ...]) -> None:
+        self._groups = groups
+        keys: set[bytes] = set()
+        for _, group_keys in groups:
+            keys.update(group_keys)
         self._always = _ALWAYS in keys
         self._at = _AT in keys
         keys -= {_ALWAYS, _AT}
@@ -535,6 +591,22 @@ class _Plan:
 
     def __repr__(self) -> str:
         return f"_Plan(<{len(self.needles)} needles>)"
+
+    @property
+    def needles(self) -> tuple[_N, ...]:
+        """Every needle, de-duplicated, longest first (else in generation order)."""
+        return _unique_longest_first(needles for needles, _ in self._groups)
+
+    def needles_for(self, hits: set[bytes]) -> tuple[_N, ...]:
+        """The needles whose key is in ``hits``, in the order of :attr:`needles`.
+
+        Filtering before de-duplication keeps that order: a needle's key is a function of
+        its (value, boundary), so a duplicate has the key of the needle it duplicates, and
+        the stable sort keeps the relative order of what remains.
+        """
+        return _unique_longest_first(
+            [needle for needle in needles if needle[3] in hits] for needles, _ in self._groups
+        )
 
     def hits(self, buffer: bytes) -> set[bytes]:
         """The keys in ``buffer``: only needles with one of them can occur in it."""
@@ -563,7 +635,7 @@ class _Plan:
 @lru_cache(maxsize=_CACHE_SIZE)
 def _record_plan(identity: _Identity) -> _Plan:
     """All needles of one person's identifiers, planned (the same person's events share it)."""
-    return _Plan(_record_needles(identity))
+    return _Plan(_needle_groups(identity))
 
 
 class PiiGuard:
@@ -609,9 +681,7 @@ class PiiGuard:
         hits = self._plan.hits(buffer)
         # Usually none: then no needle can occur. Otherwise the needles go in their order
         # (longest first), which decides what a leak is reported as.
-        for field, needle, boundary, run, _ in self._plan.needles if hits else ():
-            if run not in hits:
-                continue
+        for field, needle, boundary, _, _ in self._plan.needles_for(hits) if hits else ():
             at = buffer.find(needle)
             if at >= 0:
                 position = _find_at(buffer, needle, boundary, opaque_spans, at)
