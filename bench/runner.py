@@ -7,6 +7,7 @@ which the results record (load average before and after every section).
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import tempfile
@@ -86,10 +87,22 @@ async def _publish(config: BenchConfig, make: Callable[[str], Any], logs: Path) 
     out["a_producer_performance"] = publish.run_producer_performance(
         env, payload.topics[0], config.events, payload.mean_value_bytes, logs
     )
-    out["b_aiokafka"] = await publish.run_aiokafka(env, payload)
-    out["c_faststream"] = await publish.run_faststream(env, payload)
-    profile = config.profile_dir / "publisher.txt" if config.profile_dir else None
-    out["d_agency_publisher"] = await publish.run_publisher(env, payload, profile)
+    # The payload (raw records, signed records, models: hundreds of thousands of objects) is
+    # the harness's, not a peer's: frozen out of the collector's passes for every peer alike.
+    # Unfrozen, each peer's gen-2 collections walk all of it, and the figures depend more on
+    # when those fall than on the peer (raw aiokafka swung 11k-35k events/s run to run).
+    gc.collect()
+    gc.freeze()
+    try:
+        out["b_aiokafka"] = await publish.run_aiokafka(env, payload)
+        gc.collect()
+        out["c_faststream"] = await publish.run_faststream(env, payload)
+        gc.collect()
+        profile = config.profile_dir / "publisher.txt" if config.profile_dir else None
+        out["d_agency_publisher"] = await publish.run_publisher(env, payload, profile)
+    finally:
+        gc.unfreeze()
+    out["gc_frozen_payload"] = True
     out["ratio_d_over_b"] = ratio(
         out["d_agency_publisher"]["events_per_s"], out["b_aiokafka"]["events_per_s"]
     )
