@@ -12,6 +12,8 @@ joiner steps run on the records the publisher steps made, with an in-memory stor
 from __future__ import annotations
 
 import gc
+import hashlib
+import hmac
 import json
 import tempfile
 import time
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.workload import simulated_raws
 from broker.keyring import Keyring
@@ -94,6 +97,17 @@ def _publisher_steps(
         "Signer.sign (incl. signing_input)",
         list(zip(records, evs, strict=True)),
         lambda t: signers[t[1].agency].sign(t[0]),
+        out,
+    )
+    # The primitives alone, on the same inputs: what no implementation of the steps avoids.
+    key = Ed25519PrivateKey.generate()
+    inputs = [signing_input(r) for r in signed]
+    _per_event("  primitive: Ed25519 sign", inputs, key.sign, out)
+    secret = bytes(32)
+    _per_event(
+        "  primitive: HMAC-SHA256 (one token)",
+        inputs,
+        lambda m: hmac.new(secret, m[:64], hashlib.sha256).digest(),
         out,
     )
     _per_event(

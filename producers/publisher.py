@@ -81,6 +81,18 @@ class PreparedEvent:
     event_id: UUID
     record: Record
 
+    def __reduce__(self) -> tuple[Any, tuple[bytes, bytes, bytes, tuple[tuple[str, bytes], ...]]]:
+        # Worker processes send prepared events back by pickle: as plain bytes and tuples
+        # they load in a fraction of the default path (slots, UUID state, nested dataclass).
+        record = self.record
+        return _prepared_event, (self.event_id.bytes, record.key, record.value, record.headers)
+
+
+def _prepared_event(
+    event_id: bytes, key: bytes, value: bytes, headers: tuple[tuple[str, bytes], ...]
+) -> PreparedEvent:
+    return PreparedEvent(UUID(bytes=event_id), Record(key, value, headers))
+
 
 class EventPreparer:
     """De-identify, validate, guard and sign raw records of one agency (CPU only, no I/O).

@@ -51,11 +51,13 @@ def test_quick_bench_runs_every_section_and_writes_json(
     assert doc["machine"]["cores"] >= 1
     assert len(doc["machine"]["load_average_start"]) == 3
     publish = doc["sections"]["publish"]
-    for peer in ("a_producer_performance", "b_aiokafka", "c_faststream", "d_agency_publisher"):
+    peers = ("a_producer_performance", "b_aiokafka", "c_faststream", "d_agency_publisher")
+    for peer in (*peers, "d_agency_publisher_workers"):
         assert publish[peer]["events"] == 120, peer
         assert publish[peer]["events_per_s"] > 0, peer
         assert publish[peer]["p99_ms"] >= publish[peer]["p50_ms"] >= 0, peer
     assert publish["ratio_d_over_b"] > 0
+    assert publish["ratio_d_workers_over_b"] > 0
     join = doc["sections"]["join"]
     assert join["passthrough"]["events"] == join["joiner"]["events"] == 120
     assert join["ratio_b_over_a"] > 0

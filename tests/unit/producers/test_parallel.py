@@ -164,3 +164,19 @@ async def test_simulated_publishing_with_workers_sends_the_same_records(keyring:
         there = await publish_deliveries(deliveries, parallel, deliver_for("workers"), batch=32)
     assert here.sent == there.sent and here.total_sent == len(deliveries)
     assert sent["workers"] == sent["here"]
+
+
+def test_a_prepared_event_survives_the_pipe_unchanged() -> None:
+    """Workers return PreparedEvent by pickle through its compact __reduce__."""
+    from uuid import uuid4
+
+    from contracts.envelope import Record
+    from producers.publisher import PreparedEvent
+
+    event = PreparedEvent(
+        uuid4(), Record(b"key", b'{"a":1}', (("ce_id", b"x"), ("content-type", b"json")))
+    )
+    copy = pickle.loads(pickle.dumps(event, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301
+    assert copy == event
+    assert type(copy.event_id) is type(event.event_id)
+    assert copy.record.header("ce_id") == b"x"
