@@ -18,10 +18,12 @@ from collections.abc import Mapping, MutableMapping
 
 from broker.errors import CxError
 
-__all__ = ["PARENT_ENV", "child_env", "follow_parent"]
+__all__ = ["LINUX", "PARENT_ENV", "child_env", "follow_parent"]
 
 PARENT_ENV = "CX_PARENT_PID"
 _PR_SET_PDEATHSIG = 1
+#: Where PR_SET_PDEATHSIG exists; elsewhere a killed demo's children outlive it.
+LINUX = sys.platform.startswith("linux")
 
 
 def child_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -37,12 +39,14 @@ def follow_parent(environ: MutableMapping[str, str] = os.environ) -> bool:
     gone (this process was re-parented before it could ask).
     """
     value = environ.pop(PARENT_ENV, None)
-    if value is None or not sys.platform.startswith("linux"):
+    if value is None:
         return False
     try:
         parent = int(value)
     except ValueError as exc:
         raise CxError(f"{PARENT_ENV} must be a process id, got {value!r}") from exc
+    if not LINUX:
+        return False
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
         errno = ctypes.get_errno()

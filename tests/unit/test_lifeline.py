@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from broker.lifeline import PARENT_ENV, child_env, follow_parent
-
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux")
+from broker.lifeline import LINUX, PARENT_ENV, child_env, follow_parent
 
 WAIT_S = 30.0
 
@@ -69,7 +67,10 @@ def test_child_gets_sigterm_when_its_parent_is_killed(tmp_path: Path) -> None:
     assert middle.stdout is not None
     child_pid = int(middle.stdout.readline())
     try:
-        wait_until(lambda: read(marker) == "following", "child followed its parent")
+        wait_until(lambda: read(marker).endswith("following"), "child started")
+        assert read(marker) == ("following" if LINUX else "not following")
+        if not LINUX:
+            return  # no parent-death signal to test
         middle.kill()
         middle.wait(WAIT_S)
         wait_until(lambda: read(marker) == "terminated", "child got SIGTERM")
@@ -105,6 +106,9 @@ def test_cli_with_a_bad_or_gone_parent_fails_in_one_line(value: str, message: st
         text=True,
         timeout=WAIT_S,
     )
+    if value.isdigit() and not LINUX:  # a pid is only checked where it can be followed
+        assert result.returncode == 0, result.stderr
+        return
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
