@@ -55,9 +55,9 @@ from pydantic import ValidationError as PydanticValidationError
 from broker.errors import CxError
 from broker.files import write_atomic
 from contracts.catalog import AGENCY_ID_PATTERN, LIFE_EXPERIENCE_ID_PATTERN
-from contracts.envelope import HEADER_KEYID, HEADER_SIG, HEADER_SOURCE, Record, with_signature
+from contracts.envelope import HEADER_KEYID, HEADER_SIG, HEADER_SOURCE, Record, with_key_id
 from contracts.privacy import KEY_ID_PATTERN
-from contracts.signing import signing_input
+from contracts.signing import signing_bytes, signing_input
 
 __all__ = [
     "PUBLIC_KEYRING_FILE",
@@ -179,13 +179,14 @@ def public_key_fingerprint(public_key: bytes) -> str:
 class Signer:
     """Signs records of one agency with its current key (``contracts/SIGNING.md``)."""
 
-    __slots__ = ("_key", "_source", "agency", "key_id")
+    __slots__ = ("_key", "_key_id", "_source", "agency", "key_id")
 
     def __init__(self, agency: str, key_id: str, private_key: Ed25519PrivateKey) -> None:
         self.agency = agency
         self.key_id = key_id
         self._key = private_key
         self._source = _SOURCE_PREFIX + agency.encode("ascii")
+        self._key_id = key_id.encode("ascii")
 
     def __repr__(self) -> str:
         return f"Signer(agency={self.agency!r}, key_id={self.key_id!r}, private_key=<redacted>)"
@@ -198,8 +199,16 @@ class Signer:
             raise SigningKeyAgencyMismatch(
                 f"refusing to sign: the record's ce_source is not agency {self.agency}"
             )
-        signature = self._key.sign(signing_input(record, key_id=self.key_id))
-        return with_signature(record, self.key_id, signature)
+        present = record.header(HEADER_KEYID)
+        if present is not None and present != self._key_id:
+            raise ValueError("the record is already keyed with a different key id")
+        # One keyed copy serves as the signing input's source and as the record sent
+        # (signing_input + with_signature would each build it again).
+        keyed = with_key_id(record, self.key_id)
+        signature = self._key.sign(signing_bytes(keyed.key, keyed.value, keyed.headers))
+        return Record(
+            keyed.key, keyed.value, (*keyed.headers, (HEADER_SIG, base64.b64encode(signature)))
+        )
 
     def public_key(self) -> bytes:
         """The raw 32-byte public key of this signer."""

@@ -172,3 +172,22 @@ def test_signer_repr_hides_the_private_key(keyring_dir: Path) -> None:
     assert secret not in repr(signer)
     assert secret not in str(signer)
     assert "redacted" in repr(signer)
+
+
+def test_sign_equals_the_documented_composition(keyring_dir: Path) -> None:
+    """Signer.sign builds the keyed record once; the result is still exactly
+    with_signature(record, key id, Ed25519(signing_input(record, key_id)))."""
+    from contracts.envelope import with_signature
+
+    signer = Keyring(keyring_dir).signer("usda-fns")
+    record = unsigned()
+    signed = signer.sign(record)
+    expected_input = signing_input(record, key_id=signer.key_id)
+    assert signing_input(signed) == expected_input
+    signature = base64.b64decode(signed.header(HEADER_SIG) or b"")
+    assert signed == with_signature(record, signer.key_id, signature)
+    # Re-signing a record keyed by another key id is refused, as signing_input refuses it.
+    other = _with_header(signed, HEADER_KEYID, b"usda-fns-sig-20261126-9")
+    with pytest.raises(ValueError, match="different key id"):
+        signer.sign(other)
+    assert signer.sign(signed) == signed  # same key id: the old signature is replaced
