@@ -204,15 +204,23 @@ class _Batches:
         return alone, 0
 
     async def _submit(self, partition: int) -> None:
-        builder, _, future = self._open.pop(partition)
+        builder, _, future = self._open[partition]
         builder.close()  # nothing else may be appended to it (send() would)
         sent = await self._producer.send_batch(builder, self._topic, partition=partition)
+        del self._open[partition]  # only once submitted: fail() settles it otherwise
         _chain(sent, future)
 
     async def flush(self) -> None:
         """Submit every open batch."""
         for partition in list(self._open):
             await self._submit(partition)
+
+    def fail(self, error: BaseException) -> None:
+        """Settle the futures of batches never submitted with ``error``."""
+        for _, _, future in self._open.values():
+            if not future.done():
+                future.set_exception(error)
+        self._open.clear()
 
 
 def _chain(source: asyncio.Future[Any], target: asyncio.Future[Any]) -> None:
@@ -508,6 +516,7 @@ class AgencyPublisher:
         # Per record: the future of its batch (or of its own send) and its index in it.
         slots: list[tuple[asyncio.Future[Any], int]] = []
         failure: BaseException | None = None
+        batches: _Batches | None = None
         try:
             partitions = sorted(await producer.partitions_for(self.topic))
             batches = _Batches(producer, self.topic, partitions)
@@ -516,6 +525,8 @@ class AgencyPublisher:
             await batches.flush()
         except KafkaError as exc:
             failure = exc
+            if batches is not None:
+                batches.fail(exc)  # their records fail now, not after the send timeout
         futures = {id(future): future for future, _ in slots}
         if futures:
             await asyncio.wait(futures.values(), timeout=self._send_timeout)

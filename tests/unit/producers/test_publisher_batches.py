@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+from aiokafka.errors import KafkaConnectionError
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatch
@@ -93,3 +95,33 @@ def test_batches_keep_order_per_partition_and_send_oversized_records_alone() -> 
     assert sorted(len(found) for found in indexes.values()) == sorted(
         len(v) for _, v in producer.sent
     )
+
+
+class FailingProducer(FakeProducer):
+    """The second batch submission fails as a lost connection would."""
+
+    async def send_batch(self, batch: BatchBuilder, topic: str, *, partition: int) -> Any:
+        if len(self.sent) == 1:
+            raise KafkaConnectionError()
+        return await super().send_batch(batch, topic, partition=partition)
+
+
+def test_batches_never_submitted_fail_at_once() -> None:
+    records = [Record(b"k%d" % (i % 4), b"v%03d" % i + b"x" * 200, ()) for i in range(12)]
+
+    async def run() -> list[tuple[asyncio.Future[Any], int]]:
+        batches = _Batches(FailingProducer(batch_bytes=700), "t", [0, 1, 2])  # type: ignore[arg-type]
+        slots: list[tuple[asyncio.Future[Any], int]] = []
+        with pytest.raises(KafkaConnectionError):
+            for record in records:
+                slots.append(await batches.add(record))
+            await batches.flush()
+        batches.fail(KafkaConnectionError())
+        return slots
+
+    slots = asyncio.run(run())
+    # The first batch went out (its future waits for the broker); every other is settled.
+    pending = {id(f) for f, _ in slots if not f.done()}
+    failed = [f for f, _ in slots if f.done()]
+    assert failed and all(isinstance(f.exception(), KafkaConnectionError) for f in failed)
+    assert len(pending) <= 1
