@@ -45,7 +45,7 @@ class BenchConfig:
     """What to run and how big."""
 
     bootstrap: str
-    events: int = 20_000
+    events: int = 100_000
     sections: tuple[str, ...] = SECTIONS
     partitions: int = 6
     latency_rate: float = 1000.0

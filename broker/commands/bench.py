@@ -44,7 +44,15 @@ def _sections(text: str) -> tuple[str, ...]:
 
 @click.command()
 @click.option("--quick", is_flag=True, help="Small counts (a smoke run of every section).")
-@click.option("--events", type=int, default=None, help="Events per publish/join/scale run.")
+@click.option(
+    "--events",
+    type=int,
+    default=None,
+    help=(
+        "Events per publish/join/scale run (default 100,000; in much shorter runs start-up"
+        " costs dominate the rates)."
+    ),
+)
 @click.option(
     "--sections",
     default="publish,join,latency,memory,scale",
@@ -137,7 +145,7 @@ def bench(
     else:
         config = runner.BenchConfig(
             bootstrap=settings.resolved_bootstrap(),
-            events=events or 20_000,
+            events=events or 100_000,
             sections=_sections(sections),
             partitions=partitions,
             latency_rate=latency_rate,
