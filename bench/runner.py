@@ -269,7 +269,7 @@ def render_table(results: dict[str, Any]) -> Table:
             ("b_aiokafka", "(b) raw aiokafka"),
             ("c_faststream", "(c) FastStream"),
             ("d_agency_publisher", "(d) AgencyPublisher"),
-            ("d_agency_publisher_workers", "(d) AgencyPublisher, 1 worker"),
+            ("d_agency_publisher_workers", "(d) AgencyPublisher + 1 worker process"),
         ):
             f = p.get(key)
             if f is None:  # results written before that peer existed

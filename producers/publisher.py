@@ -171,8 +171,10 @@ def key_partition(key: bytes, partitions: Sequence[int]) -> int:
 class _Batches:
     """Records of one topic appended into per-partition batches, submitted in order.
 
-    A full batch is submitted at once; a record too large for an empty batch goes alone
-    with ``send()`` after its partition's open batch, so order per partition holds.
+    A full batch is submitted at once, so order per partition holds. aiokafka's builder
+    takes any record into an empty batch: an oversized record travels alone in its own
+    batch, and the broker's refusal fails that batch only. (Should a builder ever refuse
+    a first record, it goes with ``send()``, which checks ``max_request_size`` itself.)
     """
 
     def __init__(self, producer: AIOKafkaProducer, topic: str, partitions: list[int]) -> None:
@@ -227,11 +229,14 @@ def _chain(source: asyncio.Future[Any], target: asyncio.Future[Any]) -> None:
     """Settle ``target`` as ``source`` settles."""
 
     def settle(done: asyncio.Future[Any]) -> None:
+        # The error is read even when ``target`` is settled already (cancelled after the
+        # send timeout): an unread one would be logged as "never retrieved".
+        error = None if done.cancelled() else done.exception()
         if target.done():
             return
         if done.cancelled():
             target.cancel()
-        elif (error := done.exception()) is not None:
+        elif error is not None:
             target.set_exception(error)
         else:
             target.set_result(done.result())

@@ -508,10 +508,11 @@ class Joiner:
         committing: asyncio.Task[None] | None = None
         try:
             await producer.begin_transaction()
-            # The batch's consumed offsets join the transaction first, in the background:
-            # AddOffsetsToTxn and TxnOffsetCommit are two sequential round trips to the
-            # coordinators (~30 ms per transaction here) that overlap the CPU work below
-            # instead of following it. They take effect only if the transaction commits.
+            # The batch's consumed offsets join the transaction first, as a task: the
+            # sender runs AddOffsetsToTxn and TxnOffsetCommit (two sequential coordinator
+            # round trips) from the first suspension on, beside the produce requests,
+            # instead of after the batches were submitted. They take effect only if the
+            # transaction commits.
             committing = asyncio.create_task(
                 producer.send_offsets_to_transaction(offsets, self.group)
             )
@@ -592,11 +593,13 @@ class Joiner:
             await asyncio.gather(*others)
             await producer.commit_transaction()
         except BaseException:
-            if committing is not None and not committing.done():
+            if committing is not None:
                 committing.cancel()
-            with contextlib.suppress(BaseException):
-                if committing is not None:
-                    await committing  # retrieve its outcome; the abort decides
+                # Wait for it without absorbing a cancellation aimed at this coroutine, and
+                # read its outcome; the abort below decides what counts.
+                await asyncio.wait([committing])
+                if not committing.cancelled():
+                    committing.exception()
             with contextlib.suppress(Exception):
                 await producer.abort_transaction()
             # Local state follows the aborted transaction back. A failing store (full
