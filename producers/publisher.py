@@ -535,10 +535,15 @@ class AgencyPublisher:
         futures = {id(future): future for future, _ in slots}
         if futures:
             await asyncio.wait(futures.values(), timeout=self._send_timeout)
-        outcomes: list[tuple[int, int] | BaseException] = []
-        for future, index in slots:
+        # Records share their batch's future: settle each future once, then read it per record.
+        timed_out = set()
+        for key, future in futures.items():
             if not future.done():
                 future.cancel()
+                timed_out.add(key)
+        outcomes: list[tuple[int, int] | BaseException] = []
+        for future, index in slots:
+            if id(future) in timed_out:
                 outcomes.append(KafkaTimeoutError("no acknowledgement within the send timeout"))
             elif future.cancelled():
                 outcomes.append(ProducerClosed())

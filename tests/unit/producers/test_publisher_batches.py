@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from broker.settings import Settings
 from contracts.envelope import Record
-from producers.publisher import _Batches, key_partition
+from producers.publisher import AgencyPublisher, _Batches, key_partition
 
 # murmur2 values from Apache Kafka's own UtilsTest (signed 32-bit, as Java has them).
 JAVA_MURMUR2 = {
@@ -125,3 +127,72 @@ def test_batches_never_submitted_fail_at_once() -> None:
     failed = [f for f, _ in slots if f.done()]
     assert failed and all(isinstance(f.exception(), KafkaConnectionError) for f in failed)
     assert len(pending) == 1  # the first batch: sent, its acknowledgement outstanding
+
+
+class Metadata:
+    def __init__(self, partition: int, offset: int) -> None:
+        self.partition, self.offset = partition, offset
+
+
+class AckingProducer(FakeProducer):
+    """Acknowledges each batch at once with the partition's next base offset."""
+
+    def __init__(self, batch_bytes: int, partitions: int) -> None:
+        super().__init__(batch_bytes)
+        self.count = partitions
+        self.ends: dict[int, int] = {}
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return set(range(self.count))
+
+    async def send_batch(self, batch: BatchBuilder, topic: str, *, partition: int) -> Any:
+        await super().send_batch(batch, topic, partition=partition)
+        base = self.ends.get(partition, 0)
+        self.ends[partition] = base + len(self.sent[-1][1])
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future.set_result(Metadata(partition, base))
+        return future
+
+
+def publisher(producer: Any, send_timeout: float = 30.0) -> AgencyPublisher:
+    settings = Settings(bootstrap_servers="127.0.0.1:1", state_dir=Path("/nonexistent"))
+    made = AgencyPublisher(settings, "ssa", spool=False, send_timeout=send_timeout)
+    made._producer = producer
+    return made
+
+
+def test_send_gives_each_record_its_partition_and_offset() -> None:
+    records = [Record(b"key-%d" % (i % 7), b"v%03d" % i + b"x" * 100, ()) for i in range(60)]
+    producer = AckingProducer(batch_bytes=600, partitions=3)
+    outcomes = asyncio.run(publisher(producer)._send(records))
+    # Independent oracle: a partition's records get offsets 0, 1, 2, ... in send order.
+    seen: dict[int, int] = {}
+    expected = []
+    for record in records:
+        partition = key_partition(record.key, [0, 1, 2])
+        expected.append((partition, seen.get(partition, 0)))
+        seen[partition] = seen.get(partition, 0) + 1
+    assert outcomes == expected
+    assert len(producer.sent) > 3  # several batches per partition
+
+
+def test_send_reports_an_unreachable_topic_for_every_record() -> None:
+    class Unreachable(FakeProducer):
+        async def partitions_for(self, topic: str) -> set[int]:
+            raise KafkaConnectionError()
+
+    records = [Record(b"k", b"v%d" % i, ()) for i in range(5)]
+    outcomes = asyncio.run(publisher(Unreachable(600))._send(records))
+    assert len(outcomes) == 5
+    assert all(isinstance(o, KafkaConnectionError) for o in outcomes)
+
+
+def test_send_times_out_unacknowledged_records() -> None:
+    class Silent(AckingProducer):
+        async def send_batch(self, batch: BatchBuilder, topic: str, *, partition: int) -> Any:
+            await FakeProducer.send_batch(self, batch, topic, partition=partition)
+            return asyncio.get_running_loop().create_future()  # never acknowledged
+
+    records = [Record(b"k%d" % i, b"v", ()) for i in range(4)]
+    outcomes = asyncio.run(publisher(Silent(600, 2), send_timeout=0.2)._send(records))
+    assert all(isinstance(o, KafkaTimeoutError) for o in outcomes), outcomes
