@@ -29,7 +29,7 @@ from producers.ingest import (
     open_text,
     read_rows,
 )
-from producers.parallel import ParallelPreparer, PreparerSpec
+from producers.parallel import WORKERS_OPTION, ParallelPreparer, PreparerSpec
 from producers.publisher import AgencyPublisher, EventPreparer
 
 __all__ = ["REJECTED_EXIT_CODE", "SPOOLED_EXIT_CODE", "publish"]
@@ -166,14 +166,7 @@ async def _flush(settings: Settings, agency: str, wait_seconds: float, console: 
 @click.option("--dry-run", is_flag=True, help="Check and sign every row, publish nothing.")
 @click.option("--drop-free-text", is_flag=True, help="Publish no free-text comment at all.")
 @click.option("--batch-size", type=click.IntRange(1, 10_000), default=500, show_default=True)
-@click.option(
-    "--workers",
-    type=click.IntRange(0, 64),
-    default=0,
-    show_default=True,
-    help="Prepare (de-identify, guard, sign) in this many worker processes beside the "
-    "sending; 0: in this process. Helps when cores are free.",
-)
+@WORKERS_OPTION
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0),

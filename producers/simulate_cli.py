@@ -22,6 +22,7 @@ from rich.table import Table
 
 from broker.keyring import Keyring
 from broker.settings import Settings
+from producers.parallel import WORKERS_OPTION
 from producers.publisher import AgencyPublisher
 from producers.simulator.engine import Delivery, Simulation
 from producers.simulator.files import FileFormat, simulate_to_files
@@ -201,14 +202,7 @@ async def _publish_all(
     is_flag=True,
     help="Without --out: de-identify, guard and sign every record, send nothing.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(0, 64),
-    default=0,
-    show_default=True,
-    help="Prepare (de-identify, guard, sign) in this many worker processes beside the "
-    "sending; 0: in this process. Helps when cores are free.",
-)
+@WORKERS_OPTION
 def simulate(
     journeys: int,
     seed: int,
