@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -35,8 +36,15 @@ async def test_plan_on_three_nodes_uses_rf3_and_min_isr2(three_nodes: Settings) 
     async with admin_client(three_nodes) as admin:
         meta = await admin.describe_cluster()
         assert len(meta["brokers"]) == 3
-        described = await admin.describe_topics([three_nodes.topics.agency("ssa")])
-        partitions = described[0]["partitions"]
+        # The node that answers may learn of the new topic's partitions a moment after the
+        # create returned (KRaft metadata propagates asynchronously): wait until it has.
+        topic = three_nodes.topics.agency("ssa")
+        deadline = asyncio.get_running_loop().time() + 30
+        while True:
+            partitions = (await admin.describe_topics([topic]))[0]["partitions"]
+            if partitions or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.1)
         assert partitions and all(len(p["replicas"]) == 3 for p in partitions)
 
 
