@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -36,12 +36,31 @@ __all__ = ["joiner_costs", "main", "publisher_costs"]
 T = TypeVar("T")
 
 
+#: Events per timed chunk: what the harness keeps between chunks is frozen out of the
+#: garbage collector (see _per_event).
+_CHUNK: Final = 1000
+
+
 def _per_event(
     name: str, items: Sequence[Any], step: Callable[[Any], T], out: dict[str, float]
 ) -> list[T]:
-    began = time.process_time()
-    results = [step(item) for item in items]
-    out[name] = round((time.process_time() - began) / max(1, len(items)) * 1e6, 1)
+    """Time ``step`` over ``items`` in CPU time, in chunks of :data:`_CHUNK` events.
+
+    The harness keeps every input and result (hundreds of thousands of objects) alive, which
+    a publisher or joiner never does: unfrozen, the collector's full passes walk them ever
+    more often and the step looks up to twice as expensive (decode: 43 instead of 20 µs).
+    So everything alive is frozen before each chunk; the step's own garbage is collected as
+    in a real process.
+    """
+    results: list[T] = []
+    spent = 0.0
+    for start in range(0, len(items), _CHUNK):
+        gc.collect()
+        gc.freeze()
+        began = time.process_time()
+        results += [step(item) for item in items[start : start + _CHUNK]]
+        spent += time.process_time() - began
+    out[name] = round(spent / max(1, len(items)) * 1e6, 1)
     return results
 
 
@@ -59,10 +78,6 @@ def publisher_costs(keyring: Keyring, events: int, seed: int) -> tuple[dict[str,
         if pair not in preparers:
             preparers[pair] = EventPreparer(raw.agency, keyring, policy_for(*pair))
     out: dict[str, float] = {}
-    # The inputs (thousands of records) are the harness's, not a step's: frozen, the
-    # collector's full passes over them no longer land at random in one step's window.
-    gc.collect()
-    gc.freeze()
     try:
         return out, _publisher_steps(raws, linkage, signers, preparers, out)
     finally:
@@ -158,7 +173,10 @@ def joiner_costs(keyring: Keyring, records: Sequence[Record]) -> dict[str, float
     processor = JourneyProcessor(store, rules)
     store.begin()
     # Includes building the snapshot record's bytes (JourneyState.snapshot_json).
-    _per_event("JourneyProcessor.process", decoded, lambda d: processor.process(d.event), out)
+    try:
+        _per_event("JourneyProcessor.process", decoded, lambda d: processor.process(d.event), out)
+    finally:
+        gc.unfreeze()
     return out
 
 
