@@ -111,8 +111,6 @@ class _Outbox:
         self._producer = producer
         self._open: dict[tuple[str, int], tuple[Any, int]] = {}
         self._full: list[tuple[str, int, Any, int]] = []
-        #: Records too large for an empty batch: sent one by one with send().
-        self._single: list[tuple[str, int, bytes, bytes | None, list[tuple[str, bytes]]]] = []
 
     def add(
         self,
@@ -126,16 +124,13 @@ class _Outbox:
         slot = (topic, partition)
         builder, count = self._open.get(slot) or (self._producer.create_batch(), 0)
         if builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
-            if count:
-                self._full.append((topic, partition, builder, count))
-                builder, count = self._producer.create_batch(), 0
-                if builder.append(timestamp=None, key=key, value=value, headers=headers):
-                    self._open[slot] = (builder, 1)
-                    return
-            else:
-                self._open.pop(slot, None)
-            self._single.append((topic, partition, key, value, headers))
-            return
+            # Full. An empty batch takes any first record, however large (as Kafka's own
+            # producer does; the broker's message.max.bytes then decides), so a fresh one
+            # always accepts it.
+            self._full.append((topic, partition, builder, count))
+            builder, count = self._producer.create_batch(), 0
+            if builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
+                raise RuntimeError("an empty record batch refused a record")
         self._open[slot] = (builder, count + 1)
 
     async def submit(self) -> list[tuple[str, int, asyncio.Future[Any], int]]:
@@ -148,12 +143,6 @@ class _Outbox:
             builder.close()  # nothing else may be appended to it (send() would)
             future = await producer.send_batch(builder, topic, partition=partition)
             out.append((topic, partition, future, count))
-        for topic, partition, key, value, headers in self._single:
-            future = await producer.send(
-                topic, value, key=key, partition=partition, headers=headers
-            )
-            out.append((topic, partition, future, 1))
-        self._single = []
         return out
 
 
