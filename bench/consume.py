@@ -297,7 +297,7 @@ async def run_memory(
             "at_size": _summary(measured),
             "prepare_and_produce_s": round(produced_s, 1),
         }
-        env.cleanup()
+        await env.cleanup()
     sizes = [str(n) for n in steps]
     if len(sizes) >= 2:
         first = out["steps"][sizes[0]]["at_size"]["events_per_s"]
@@ -339,7 +339,7 @@ async def run_scale(make: Any, records_for: Any, counts: Sequence[int] = (1, 2))
     for processes in counts:
         env: BenchEnv = await make()
         out[f"{processes}_process"] = await _scale_round(env, records_for(env), processes)
-        env.cleanup()
+        await env.cleanup()
     one = out.get("1_process", {}).get("events_per_s")
     two = out.get("2_process", {}).get("events_per_s")
     out["ratio_2_over_1"] = ratio(two, one)

@@ -58,6 +58,8 @@ class BenchConfig:
     profile_dir: Path | None = None
     work_dir: Path | None = None
     quick: bool = False
+    #: Leave every section's topics on the broker (default: deleted after the section).
+    keep_topics: bool = False
     notes: list[str] = field(default_factory=list)
     #: How clients authenticate (``bench.workload.security_fields``); never written out.
     security: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -113,7 +115,7 @@ async def _publish(config: BenchConfig, make: Callable[[str], Any], logs: Path) 
     out["ratio_d_over_b"] = ratio(
         out["d_agency_publisher"]["events_per_s"], out["b_aiokafka"]["events_per_s"]
     )
-    env.cleanup()
+    await env.cleanup()
     return out
 
 
@@ -123,7 +125,7 @@ async def _join(config: BenchConfig, make: Callable[[str], Any]) -> dict[str, An
     records = [(t, p.record) for t, p in zip(payload.topics, payload.prepared, strict=True)]
     out = await consume.run_join(env, records, config.profile_dir)
     out["events"] = config.events
-    env.cleanup()
+    await env.cleanup()
     return out
 
 
@@ -136,7 +138,7 @@ async def _latency(config: BenchConfig, make: Callable[[str], Any]) -> dict[str,
         config.seed + 1,
         warmup=config.latency_warmup,
     )
-    env.cleanup()
+    await env.cleanup()
     return out
 
 
@@ -174,6 +176,7 @@ async def run_bench(config: BenchConfig, console: Console | None = None) -> dict
             config.partitions,
             keyring_holder.get("keyring"),
             security=config.security,
+            keep_topics=config.keep_topics,
         )
         keyring_holder.setdefault("keyring", env.keyring)
         return env

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 from uuid import UUID
 
+from broker.admin import admin_client
 from broker.commands.init import run_init
 from broker.errors import CxError
 from broker.keyring import Keyring
@@ -51,6 +52,8 @@ class BenchEnv:
     settings: Settings
     keyring: Keyring
     name: str
+    #: Leave the deployment's topics on the broker after :meth:`cleanup` (for inspection).
+    keep_topics: bool = False
 
     def worker_env(self) -> dict[str, str]:
         """``CX_*`` variables that point a worker process at this deployment."""
@@ -63,9 +66,29 @@ class BenchEnv:
             **security_env(self.settings),
         }
 
-    def cleanup(self) -> None:
-        """Remove the local state (joiner SQLite files, spools); topics stay on the broker."""
+    async def cleanup(self) -> None:
+        """Delete the deployment's topics (unless ``keep_topics``) and its local state
+        (joiner SQLite files, spools).
+
+        A full run writes gigabytes into its topics; left behind, they fill the user's
+        disk, and the broker keeps compacting the compacted ones (changelog, joined)
+        while the next section measures.
+        """
+        if not self.keep_topics:
+            await delete_prefixed_topics(self.settings)
         shutil.rmtree(self.settings.state_dir, ignore_errors=True)
+
+
+async def delete_prefixed_topics(settings: Settings) -> list[str]:
+    """Delete every topic under ``settings.topic_prefix`` (which must not be empty);
+    return their names. The broker removes the files in the background."""
+    if not settings.topic_prefix:
+        raise ValueError("refusing to delete topics without a topic prefix")
+    async with admin_client(settings) as admin:
+        names = sorted(t for t in await admin.list_topics() if t.startswith(settings.topic_prefix))
+        if names:
+            await admin.delete_topics(names)
+    return names
 
 
 def security_env(settings: Settings) -> dict[str, str]:
@@ -103,6 +126,8 @@ async def make_env(
     partitions: int,
     keyring: Keyring | None = None,
     security: Mapping[str, Any] | None = None,
+    *,
+    keep_topics: bool = False,
 ) -> BenchEnv:
     """Create the topics of a fresh prefix and (unless given) a keyring for every agency.
 
@@ -125,7 +150,7 @@ async def make_env(
         catalog = load_catalog()
         keyring = Keyring(settings.keyring_path)
         keyring.init([a.id for a in catalog.agencies], [le.id for le in catalog.life_experiences])
-    return BenchEnv(settings, keyring, run_id)
+    return BenchEnv(settings, keyring, run_id, keep_topics)
 
 
 async def _wait_for_leaders(settings: Settings, limit: float = 30.0) -> None:

@@ -94,6 +94,11 @@ def _sections(text: str) -> tuple[str, ...]:
     default=None,
     help="Write pyinstrument profiles of the publisher and the joiner here.",
 )
+@click.option(
+    "--keep-topics",
+    is_flag=True,
+    help="Leave each section's topics on the broker (default: deleted when it ends).",
+)
 @click.option("--seed", type=int, default=7, show_default=True)
 def bench(
     quick: bool,
@@ -106,12 +111,14 @@ def bench(
     latency_warmup: float | None,
     partitions: int,
     profile_dir: Path | None,
+    keep_topics: bool,
     seed: int,
 ) -> None:
     """Benchmark publish, join, latency, memory growth and scale against one Kafka cluster.
 
-    Uses CX_BOOTSTRAP_SERVERS or the cluster `cxbroker kafka up` started; every run gets
-    fresh topics under a unique prefix. Prints a table and writes OUT/<timestamp>.json.
+    Uses CX_BOOTSTRAP_SERVERS or the cluster `cxbroker kafka up` started; every section
+    gets fresh topics under a unique prefix, deleted when it ends. Prints a table and
+    writes OUT/<timestamp>.json.
     """
     import logging
 
@@ -139,6 +146,7 @@ def bench(
             memory_measure_events=min(500, largest),
             seed=seed,
             profile_dir=profile_dir,
+            keep_topics=keep_topics,
             quick=True,
             security=security,
         )
@@ -154,6 +162,7 @@ def bench(
             max_journeys=max_journeys or 100_000,
             seed=seed,
             profile_dir=profile_dir,
+            keep_topics=keep_topics,
             security=security,
         )
     console = Console()

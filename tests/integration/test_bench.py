@@ -3,12 +3,15 @@ is valid JSON with every section's figures. Speed is never checked here."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from bench.workload import make_env, security_fields
+from broker.admin import admin_client
 from broker.cli import main
 from tests.kafka_fixture import KafkaEndpoint
 
@@ -17,9 +20,18 @@ pytestmark = pytest.mark.kafka
 SECTIONS = ("publish", "join", "latency", "memory", "scale")
 
 
+def _bench_topics(kafka: KafkaEndpoint) -> set[str]:
+    async def listed() -> set[str]:
+        async with admin_client(kafka.settings()) as admin:
+            return {t for t in await admin.list_topics() if t.startswith("bench.")}
+
+    return asyncio.run(listed())
+
+
 def test_quick_bench_runs_every_section_and_writes_json(
     kafka: KafkaEndpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    before = _bench_topics(kafka)
     monkeypatch.setenv("CX_BOOTSTRAP_SERVERS", kafka.bootstrap_servers)
     monkeypatch.setenv("CX_STATE_DIR", str(tmp_path / "state"))
     out = tmp_path / "results"
@@ -78,3 +90,32 @@ def test_quick_bench_runs_every_section_and_writes_json(
     assert scale["1_process"]["events"] == scale["2_process"]["events"] == 120
     assert len(scale["2_process"]["per_process_events"]) == 2
     assert "(d)/(b)" in result.output
+    # Every section deleted the topics it made (none was there before, none is left).
+    assert _bench_topics(kafka) == before
+
+
+async def test_cleanup_deletes_the_deployment_topics_unless_kept(
+    kafka: KafkaEndpoint, tmp_path: Path
+) -> None:
+    security = security_fields(kafka.settings())
+    kept = await make_env(
+        kafka.bootstrap_servers, tmp_path, "kept", 1, security=security, keep_topics=True
+    )
+    gone = await make_env(
+        kafka.bootstrap_servers, tmp_path, "gone", 1, keyring=kept.keyring, security=security
+    )
+    async with admin_client(kafka.settings()) as admin:
+        topics = set(await admin.list_topics())
+    prefixes = (kept.settings.topic_prefix, gone.settings.topic_prefix)
+    made = {p: {t for t in topics if t.startswith(p)} for p in prefixes}
+    assert all(made.values()), made
+    assert kept.settings.state_dir.parent.exists()
+
+    await kept.cleanup()
+    await gone.cleanup()
+
+    async with admin_client(kafka.settings()) as admin:
+        left = set(await admin.list_topics())
+    assert made[kept.settings.topic_prefix] <= left
+    assert not {t for t in left if t.startswith(gone.settings.topic_prefix)}
+    assert not kept.settings.state_dir.exists()
