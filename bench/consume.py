@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.stats import rate, ratio
-from bench.workload import BenchEnv, open_journey_records
+from bench.workload import BenchEnv, cleaned_up, open_journey_records
 from broker.errors import CxError
 from contracts.envelope import Record
 
@@ -282,22 +282,23 @@ async def run_memory(
     """
     out: dict[str, Any] = {"measure_events": measure_events, "steps": {}}
     for journeys in steps:
-        env: BenchEnv = await bench_env()
-        group = _group("mem")
-        began = time.perf_counter()
-        await produce(env, open_journey_records(env, journeys, seed=journeys))
-        produced_s = time.perf_counter() - began
-        (fill,) = await _until([await start_worker(env, "joiner", group, idle=0)], journeys, limit)
-        more = min(measure_events, journeys)
-        await produce(env, open_journey_records(env, more, seed=journeys, offset=1))
-        (measured,) = await _until([await start_worker(env, "joiner", group, idle=0)], more, limit)
-        out["steps"][str(journeys)] = {
-            "open_journeys": journeys,
-            "fill": _summary(fill),
-            "at_size": _summary(measured),
-            "prepare_and_produce_s": round(produced_s, 1),
-        }
-        await env.cleanup()
+        async with cleaned_up(await bench_env()) as env:
+            group = _group("mem")
+            began = time.perf_counter()
+            await produce(env, open_journey_records(env, journeys, seed=journeys))
+            produced_s = time.perf_counter() - began
+            fill_worker = await start_worker(env, "joiner", group, idle=0)
+            (fill,) = await _until([fill_worker], journeys, limit)
+            more = min(measure_events, journeys)
+            await produce(env, open_journey_records(env, more, seed=journeys, offset=1))
+            measure_worker = await start_worker(env, "joiner", group, idle=0)
+            (measured,) = await _until([measure_worker], more, limit)
+            out["steps"][str(journeys)] = {
+                "open_journeys": journeys,
+                "fill": _summary(fill),
+                "at_size": _summary(measured),
+                "prepare_and_produce_s": round(produced_s, 1),
+            }
     sizes = [str(n) for n in steps]
     if len(sizes) >= 2:
         first = out["steps"][sizes[0]]["at_size"]["events_per_s"]
@@ -337,9 +338,8 @@ async def run_scale(make: Any, records_for: Any, counts: Sequence[int] = (1, 2))
     which the publish section shows is several times the joiner's)."""
     out: dict[str, Any] = {}
     for processes in counts:
-        env: BenchEnv = await make()
-        out[f"{processes}_process"] = await _scale_round(env, records_for(env), processes)
-        await env.cleanup()
+        async with cleaned_up(await make()) as env:
+            out[f"{processes}_process"] = await _scale_round(env, records_for(env), processes)
     one = out.get("1_process", {}).get("events_per_s")
     two = out.get("2_process", {}).get("events_per_s")
     out["ratio_2_over_1"] = ratio(two, one)

@@ -24,7 +24,7 @@ from rich.table import Table
 from bench import consume, latency, publish
 from bench.machine import load_average, machine_info
 from bench.stats import ratio
-from bench.workload import BenchEnv, make_env, make_payload, security_fields
+from bench.workload import BenchEnv, cleaned_up, make_env, make_payload, security_fields
 from broker.errors import CxError
 from broker.kafka.jars import KAFKA_VERSION
 
@@ -78,7 +78,11 @@ class BenchConfig:
 
 
 async def _publish(config: BenchConfig, make: Callable[[str], Any], logs: Path) -> dict[str, Any]:
-    env: BenchEnv = await make("publish")
+    async with cleaned_up(await make("publish")) as env:
+        return await _publish_on(env, config, logs)
+
+
+async def _publish_on(env: BenchEnv, config: BenchConfig, logs: Path) -> dict[str, Any]:
     payload = make_payload(env, config.events, config.seed)
     out: dict[str, Any] = {
         "events": config.events,
@@ -115,30 +119,27 @@ async def _publish(config: BenchConfig, make: Callable[[str], Any], logs: Path) 
     out["ratio_d_over_b"] = ratio(
         out["d_agency_publisher"]["events_per_s"], out["b_aiokafka"]["events_per_s"]
     )
-    await env.cleanup()
     return out
 
 
 async def _join(config: BenchConfig, make: Callable[[str], Any]) -> dict[str, Any]:
-    env: BenchEnv = await make("join")
-    payload = make_payload(env, config.events, config.seed)
-    records = [(t, p.record) for t, p in zip(payload.topics, payload.prepared, strict=True)]
-    out = await consume.run_join(env, records, config.profile_dir)
+    async with cleaned_up(await make("join")) as env:
+        payload = make_payload(env, config.events, config.seed)
+        records = [(t, p.record) for t, p in zip(payload.topics, payload.prepared, strict=True)]
+        out = await consume.run_join(env, records, config.profile_dir)
     out["events"] = config.events
-    await env.cleanup()
     return out
 
 
 async def _latency(config: BenchConfig, make: Callable[[str], Any]) -> dict[str, Any]:
-    env: BenchEnv = await make("latency")
-    out = await latency.run_latency(
-        env,
-        config.latency_rate,
-        config.latency_seconds,
-        config.seed + 1,
-        warmup=config.latency_warmup,
-    )
-    await env.cleanup()
+    async with cleaned_up(await make("latency")) as env:
+        out = await latency.run_latency(
+            env,
+            config.latency_rate,
+            config.latency_seconds,
+            config.seed + 1,
+            warmup=config.latency_warmup,
+        )
     return out
 
 

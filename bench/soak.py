@@ -33,7 +33,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.machine import machine_info, rss_kib
-from bench.workload import BenchEnv, make_env
+from bench.workload import BenchEnv, cleaned_up, make_env
 from broker.admin import admin_client
 from broker.kafka.launcher import LocalKafka
 from broker.settings import Settings
@@ -170,7 +170,10 @@ async def run_soak(
                 local = LocalKafka(Settings(state_dir=work / "kafka"), nodes=1)
                 await stack.enter_async_context(local)
                 bootstrap = local.bootstrap_servers
-            env = await make_env(bootstrap, work, "soak", partitions)
+            # Topics deleted at the end (on a cluster given with --bootstrap they would stay).
+            env = await stack.enter_async_context(
+                cleaned_up(await make_env(bootstrap, work, "soak", partitions))
+            )
             group = f"soak-{env.name}"
             log_path = work / "joiner.log"
             child_env = {k: v for k, v in os.environ.items() if not k.startswith("CX_")}

@@ -9,16 +9,19 @@ memory-growth section.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import secrets
 import shutil
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 from uuid import UUID
+
+from aiokafka.errors import for_code
 
 from broker.admin import admin_client
 from broker.commands.init import run_init
@@ -37,6 +40,8 @@ __all__ = [
     "SECURITY_FIELDS",
     "BenchEnv",
     "Payload",
+    "cleaned_up",
+    "delete_prefixed_topics",
     "make_env",
     "make_payload",
     "open_journey_records",
@@ -68,15 +73,29 @@ class BenchEnv:
 
     async def cleanup(self) -> None:
         """Delete the deployment's topics (unless ``keep_topics``) and its local state
-        (joiner SQLite files, spools).
+        (joiner SQLite files, spools). Call it once no worker of the deployment runs.
 
         A full run writes gigabytes into its topics; left behind, they fill the user's
         disk, and the broker keeps compacting the compacted ones (changelog, joined)
-        while the next section measures.
+        while later sections measure. (The broker still removes the deleted files in the
+        background, by default a minute later: that I/O is not avoided.)
         """
         if not self.keep_topics:
             await delete_prefixed_topics(self.settings)
         shutil.rmtree(self.settings.state_dir, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def cleaned_up(env: BenchEnv) -> AsyncIterator[BenchEnv]:
+    """Yield ``env`` and clean it up after the block, also when the block fails (then a
+    failing cleanup does not hide the block's error)."""
+    try:
+        yield env
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await env.cleanup()
+        raise
+    await env.cleanup()
 
 
 async def delete_prefixed_topics(settings: Settings) -> list[str]:
@@ -87,7 +106,13 @@ async def delete_prefixed_topics(settings: Settings) -> list[str]:
     async with admin_client(settings) as admin:
         names = sorted(t for t in await admin.list_topics() if t.startswith(settings.topic_prefix))
         if names:
-            await admin.delete_topics(names)
+            response = await admin.delete_topics(names)
+            failed = [(name, code) for name, code in response.topic_error_codes if code]
+            if failed:
+                raise CxError(
+                    f"could not delete {len(failed)} benchmark topic(s), e.g. {failed[0][0]} "
+                    f"({for_code(failed[0][1]).__name__})"
+                )
     return names
 
 

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from broker.security.errors import denied_as
 from broker.security.plan import load_plan
 from broker.security.tls import generate_ca
 from broker.settings import Settings
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.kafka
 
@@ -101,15 +102,6 @@ async def consume_key(settings: Settings, topic: str, group: str, key: bytes) ->
                 pass
     finally:
         await consumer.stop()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    """Poll ``check`` until it is true (ACL changes reach brokers a moment after apply)."""
-    deadline = asyncio.get_running_loop().time() + WAIT_S
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not within {WAIT_S}s: {what}")
-        await asyncio.sleep(0.2)
 
 
 async def is_denied(coro: Awaitable[object]) -> bool:
@@ -214,7 +206,10 @@ async def test_removing_a_grant_or_principal_revokes_it(secured: Secured, tmp_pa
         assert read_insights in result.acls_deleted
         assert not result.acls_created and not result.users_deleted
 
-        await eventually(lambda: is_denied(_read_as(team, insights, key)), "insights read revoked")
+        # ACL changes reach brokers a moment after they are applied.
+        await eventually(
+            lambda: is_denied(_read_as(team, insights, key)), "insights read revoked", WAIT_S
+        )
 
         without_team = tmp_path / "without-team.toml"
         without_team.write_text(original.split("[principals.team-analytics]")[0])
