@@ -24,8 +24,8 @@ jars: $(STAMP)
 	$(VENV)/bin/cxbroker kafka fetch
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check broker contracts producers consumers tests bench
-	$(VENV)/bin/ruff format --check broker contracts producers consumers tests bench
+	$(VENV)/bin/ruff check cxbroker broker contracts producers consumers tests bench
+	$(VENV)/bin/ruff format --check cxbroker broker contracts producers consumers tests bench
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

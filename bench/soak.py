@@ -2,7 +2,7 @@
 
 ``python -m bench.soak --minutes 10 --rate 1000`` starts a one-node local cluster (or uses
 ``--bootstrap``), a fresh deployment (topic prefix, keyring, state dir), the joiner as a
-separate process (``python -m broker join``), and publishes simulated records (de-identified
+separate process (``python -m cxbroker join``), and publishes simulated records (de-identified
 and signed by the publisher's preparer, as agencies would) at ``--rate`` per second. Every
 ``--sample`` seconds it prints and records: events sent, the achieved rate, the joiner's RSS,
 this process's RSS and the joiner group's lag (records of the agency topics not yet
@@ -20,43 +20,29 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections import deque
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from bench.machine import machine_info, rss_kib
 from bench.workload import BenchEnv, cleaned_up, make_env
-from broker.admin import admin_client
 from broker.kafka.launcher import LocalKafka
+from broker.lag import GroupLag
 from broker.settings import Settings
 from contracts.catalog import load_catalog
+from cxbroker.processes import Processes
 from producers.simulator import Simulation
 from producers.simulator.publish import SimulationPreparer
 
-__all__ = ["Sample", "consumer_lag", "main", "run_soak", "summarize"]
+__all__ = ["Sample", "main", "run_soak", "summarize"]
 
 RESULTS = Path(__file__).parent / "results"
 Sample = dict[str, float | int | None]
-
-
-async def consumer_lag(env: BenchEnv, group: str, consumer: AIOKafkaConsumer) -> int:
-    """Records of the agency topics that ``group`` has not committed yet."""
-    topics = [env.settings.topics.agency(a.id) for a in load_catalog().agencies]
-    tps = [TopicPartition(t, p) for t in topics for p in range(env.settings.partitions)]
-    # Committed offsets first: end offsets only grow, so the lag is never negative.
-    async with admin_client(env.settings) as admin:
-        committed = await admin.list_consumer_group_offsets(group)
-    ends = await consumer.end_offsets(tps)
-    done = {tp: meta.offset for tp, meta in committed.items() if meta.offset >= 0}
-    return sum(end - done.get(tp, 0) for tp, end in ends.items())
 
 
 def _mib(kib: int | None) -> float | None:
@@ -175,46 +161,46 @@ async def run_soak(
                 cleaned_up(await make_env(bootstrap, work, "soak", partitions))
             )
             group = f"soak-{env.name}"
-            log_path = work / "joiner.log"
             child_env = {k: v for k, v in os.environ.items() if not k.startswith("CX_")}
             child_env.update(env.worker_env())
-            joiner = _start_joiner(group, child_env, log_path)
+            # The joiner as its own process (its RSS is what the soak watches).
+            joiners = Processes(work, stop_timeout=60)
             try:
-                figures = await _measure(env, group, joiner, minutes, rate, sample_every, seed)
+                joiners.start("joiner", ["join", "--group", group], child_env)
+                figures = await _measure(env, group, joiners, minutes, rate, sample_every, seed)
             finally:
-                joiner.send_signal(signal.SIGTERM)
-                try:
-                    joiner.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    joiner.kill()
-                    joiner.wait()
-            figures["joiner_exit"] = joiner.returncode
-            figures["joiner_last_line"] = (log_path.read_text().strip().splitlines() or [""])[-1]
+                await asyncio.to_thread(joiners.stop)
+            figures["joiner_exit"] = joiners.returncodes[0]
+            log = joiners.log("joiner").read_text().strip().splitlines()
+            figures["joiner_last_line"] = (log or [""])[-1]
             return figures
-
-
-def _start_joiner(group: str, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """The joiner as its own process (its RSS is what the soak watches)."""
-    with log_path.open("wb") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "broker", "join", "--group", group],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
 
 
 async def _measure(
     env: BenchEnv,
     group: str,
-    joiner: subprocess.Popen[bytes],
+    joiners: Processes,
     minutes: float,
     rate: float,
     sample_every: float,
     seed: int,
 ) -> dict[str, Any]:
-    consumer = AIOKafkaConsumer(**env.settings.kafka_client_kwargs())
-    await consumer.start()
+    topics = [env.settings.topics.agency(a.id) for a in load_catalog().agencies]
+    async with GroupLag(env.settings, group, topics) as probe:
+        return await _sample_while_publishing(
+            env, probe, joiners, minutes, rate, sample_every, seed
+        )
+
+
+async def _sample_while_publishing(
+    env: BenchEnv,
+    probe: GroupLag,
+    joiners: Processes,
+    minutes: float,
+    rate: float,
+    sample_every: float,
+    seed: int,
+) -> dict[str, Any]:
     sent = [0]
     samples: list[Sample] = []
     loop = asyncio.get_running_loop()
@@ -230,9 +216,9 @@ async def _measure(
             "sent": sent[0],
             "rate": round(sent[0] / now, 1) if now > 0 else 0.0,
             "interval_rate": round((sent[0] - previous[1]) / elapsed, 1) if elapsed > 0 else 0.0,
-            "joiner_rss_mib": _mib(rss_kib(joiner.pid)["rss_kib"]),
+            "joiner_rss_mib": _mib(rss_kib(joiners.pids[0])["rss_kib"]),
             "soak_rss_mib": _mib(rss_kib()["rss_kib"]),
-            "lag": await consumer_lag(env, group, consumer),
+            "lag": await probe.lag(),
         }
         samples.append(row)
         previous[:] = [now, sent[0]]
@@ -247,8 +233,7 @@ async def _measure(
     async def sampler() -> None:
         while True:
             await asyncio.sleep(sample_every)
-            if joiner.poll() is not None:
-                raise RuntimeError(f"the joiner exited with {joiner.returncode}")
+            joiners.check()
             await sample()
 
     task = asyncio.create_task(sampler())
@@ -260,14 +245,11 @@ async def _measure(
             await task
     drain_started = loop.time()
     drained = False
-    try:
-        while loop.time() - drain_started < 300:
-            if (await sample())["lag"] == 0:
-                drained = True
-                break
-            await asyncio.sleep(1)
-    finally:
-        await consumer.stop()
+    while loop.time() - drain_started < 300:
+        if (await sample())["lag"] == 0:
+            drained = True
+            break
+        await asyncio.sleep(1)
     return {
         "minutes": minutes,
         "target_rate": rate,

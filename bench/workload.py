@@ -24,9 +24,9 @@ from uuid import UUID
 from aiokafka.errors import for_code
 
 from broker.admin import admin_client
-from broker.commands.init import run_init
 from broker.errors import CxError
 from broker.keyring import Keyring
+from broker.provision import provision_topics
 from broker.settings import Settings
 from contracts import ServiceInteraction, journey_token_from_digest
 from contracts.catalog import load_catalog
@@ -168,7 +168,7 @@ async def make_env(
         keyring_dir=keyring.path if keyring is not None else work_dir / run_id / "keyring",
         partitions=partitions,
     )
-    _, result = await run_init(settings)
+    _, result = await provision_topics(settings)
     result.raise_for_conflicts()
     await _wait_for_leaders(settings)
     if keyring is None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, model_validator
+from aiokafka.helpers import create_ssl_context
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from broker.errors import BrokerUnavailable
 from broker.topics import TopicNames
 
 __all__ = ["SecurityProtocol", "Settings", "default_cache_dir", "default_state_dir"]
@@ -24,8 +27,6 @@ class SecurityProtocol(StrEnum):
 
 
 def _xdg(var: str, fallback: str) -> Path:
-    import os
-
     base = os.environ.get(var)
     return Path(base) if base else Path.home() / fallback
 
@@ -43,8 +44,11 @@ def default_cache_dir() -> Path:
 class Settings(BaseSettings):
     """Connection, security and storage settings (environment prefix ``CX_``).
 
-    An empty ``bootstrap_servers`` means: use the local Kafka cluster that
-    ``cxbroker kafka up`` started (its address is read from the state dir).
+    Plain configuration: building one reads the environment and nothing else. An empty
+    ``bootstrap_servers`` means: use the local Kafka cluster that ``cxbroker kafka up``
+    started, and ``profile`` names a principal whose stored credential to use; both are
+    filled in from the state dir by :func:`broker.security.profile.resolve_settings`
+    (:func:`~broker.security.profile.load_settings` reads and resolves in one call).
     """
 
     model_config = SettingsConfigDict(env_prefix="CX_", extra="ignore", frozen=True)
@@ -69,20 +73,6 @@ class Settings(BaseSettings):
     # this process uses, e.g. "agency-ssa"; see broker/security/profile.py.
     profile: str | None = None
 
-    @model_validator(mode="after")
-    def _apply_profile(self) -> Settings:
-        """Fill security fields from the principal profile; explicit values win."""
-        if self.profile:
-            from broker.security.profile import profile_fields
-
-            fields = profile_fields(
-                self.state_dir, self.cluster_dir, self.profile, set(self.model_fields_set)
-            )
-            for name, value in fields.items():
-                # The model is frozen; this runs once, during construction.
-                object.__setattr__(self, name, value)
-        return self
-
     @property
     def cluster_dir(self) -> Path:
         """State of the local Kafka cluster started by the launcher."""
@@ -99,19 +89,16 @@ class Settings(BaseSettings):
         return self.keyring_dir or self.state_dir / "keyring"
 
     def resolved_bootstrap(self) -> str:
-        """The bootstrap address: configured, or the running local cluster's."""
+        """The configured bootstrap address; :class:`BrokerUnavailable` when there is none.
+
+        Settings of the local cluster get its address from
+        :func:`broker.security.profile.resolve_settings`.
+        """
         if self.bootstrap_servers:
             return self.bootstrap_servers
-        from broker.kafka.launcher import read_cluster_state
-
-        state = read_cluster_state(self.cluster_dir)
-        if state is None:
-            from broker.errors import BrokerUnavailable
-
-            raise BrokerUnavailable(
-                "no Kafka configured: set CX_BOOTSTRAP_SERVERS or run `cxbroker kafka up`"
-            )
-        return state.bootstrap_servers
+        raise BrokerUnavailable(
+            "no Kafka configured: set CX_BOOTSTRAP_SERVERS or run `cxbroker kafka up`"
+        )
 
     def kafka_client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for aiokafka clients (bootstrap and security)."""
@@ -127,8 +114,6 @@ class Settings(BaseSettings):
                 self.sasl_password.get_secret_value() if self.sasl_password else None
             )
         if self.security_protocol in (SecurityProtocol.SSL, SecurityProtocol.SASL_SSL):
-            from aiokafka.helpers import create_ssl_context
-
             kwargs["ssl_context"] = create_ssl_context(
                 cafile=str(self.ca_file) if self.ca_file else None
             )

@@ -32,8 +32,6 @@ from types import TracebackType
 from typing import Final, Protocol
 from uuid import UUID
 
-import click
-
 from broker.errors import CxError
 from broker.keyring import Keyring
 from contracts.envelope import Record
@@ -43,7 +41,6 @@ from producers.pipeline import YIELD_EVERY
 from producers.publisher import EventPreparer, PreparedEvent
 
 __all__ = [
-    "WORKERS_OPTION",
     "BatchPreparer",
     "LocalPreparer",
     "Outcome",
@@ -53,16 +50,6 @@ __all__ = [
     "Refusal",
     "default_workers",
 ]
-
-#: The ``--workers`` option of the bulk publishing commands (``publish``, ``simulate``).
-WORKERS_OPTION: Final = click.option(
-    "--workers",
-    type=click.IntRange(0, 64),
-    default=0,
-    show_default=True,
-    help="Prepare (de-identify, guard, sign) in this many worker processes beside the "
-    "sending; 0: in this process. Helps when cores are free.",
-)
 
 #: The errors that refuse a record: their messages name fields and rules, never values.
 Refusal = CxError | ContractError

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from broker.kafka.launcher import LocalKafka
+from broker.security.profile import load_settings
 from broker.settings import Settings
 
 __all__ = ["KafkaEndpoint", "docker_available", "session_kafka"]
@@ -74,7 +75,7 @@ def _local_security_env(kafka: LocalKafka) -> dict[str, str]:
     state = kafka.state
     if state.security == "none":
         return {}
-    admin = Settings(state_dir=kafka.settings.state_dir, profile="admin")
+    admin = load_settings(state_dir=kafka.settings.state_dir, profile="admin")
     env = {
         "CX_SECURITY_PROTOCOL": admin.security_protocol.value,
         "CX_SASL_USERNAME": admin.sasl_username or "",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 import os
 import secrets
 import signal
@@ -19,7 +18,6 @@ import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -28,26 +26,27 @@ from broker.errors import KafkaLaunchError
 from broker.kafka.config import (
     SCRAM_MECHANISM,
     ClusterSecurity,
-    NodeConfig,
     NodeSecurity,
     broker_properties,
     render_properties,
 )
 from broker.kafka.jars import KAFKA_VERSION, ensure_jars, java_executable
+from broker.kafka.state import (
+    HOST,
+    ClusterState,
+    NodeState,
+    read_cluster_state,
+    write_cluster_state,
+)
 from broker.settings import Settings
 
 __all__ = [
-    "ClusterState",
     "LocalKafka",
-    "NodeState",
     "cluster_status",
-    "read_cluster_state",
     "start_cluster",
     "stop_cluster",
 ]
 
-STATE_FILE = "cluster.json"
-HOST = "127.0.0.1"
 JVM_FLAGS = [
     "-server",
     "-XX:+UseG1GC",
@@ -56,91 +55,6 @@ JVM_FLAGS = [
     "-XX:+ExplicitGCInvokesConcurrent",
     "-Djava.awt.headless=true",
 ]
-
-
-@dataclass
-class NodeState:
-    """One node of a local cluster, as recorded in the state file."""
-
-    node_id: int
-    port: int
-    controller_port: int
-    dir: str
-    pid: int | None = None
-
-    @property
-    def data_dir(self) -> Path:
-        return Path(self.dir) / "data"
-
-    @property
-    def config_path(self) -> Path:
-        return Path(self.dir) / "server.properties"
-
-    @property
-    def log_path(self) -> Path:
-        return Path(self.dir) / "server.log"
-
-    @property
-    def stdout_path(self) -> Path:
-        return Path(self.dir) / "stdout.log"
-
-    def config(self) -> NodeConfig:
-        return NodeConfig(self.node_id, HOST, self.port, self.controller_port, self.data_dir)
-
-
-@dataclass
-class ClusterState:
-    """A local cluster: identity, nodes and where its files are."""
-
-    cluster_id: str
-    kafka_version: str
-    nodes: list[NodeState]
-    jars_dir: str
-    # "none" | "sasl" | "sasl-tls" (ClusterSecurity); fixed when the storage is formatted.
-    security: str = ClusterSecurity.NONE.value
-    # The CA certificate clients must trust, for sasl-tls clusters.
-    ca_file: str | None = None
-    reused: bool = field(default=False, compare=False)
-
-    @property
-    def security_mode(self) -> ClusterSecurity:
-        """The cluster's security mode."""
-        return ClusterSecurity(self.security)
-
-    @property
-    def bootstrap_servers(self) -> str:
-        return ",".join(f"{HOST}:{n.port}" for n in self.nodes)
-
-    def node(self, node_id: int) -> NodeState:
-        for n in self.nodes:
-            if n.node_id == node_id:
-                return n
-        raise KafkaLaunchError(f"node {node_id} is not part of this cluster")
-
-    def to_json(self) -> str:
-        data = asdict(self)
-        data.pop("reused")
-        return json.dumps(data, indent=2)
-
-    @classmethod
-    def from_json(cls, text: str) -> ClusterState:
-        data = json.loads(text)
-        data["nodes"] = [NodeState(**n) for n in data["nodes"]]
-        return cls(**data)
-
-
-def read_cluster_state(cluster_dir: Path) -> ClusterState | None:
-    """The recorded cluster in ``cluster_dir``, or None when none was started there."""
-    path = cluster_dir / STATE_FILE
-    if not path.exists():
-        return None
-    return ClusterState.from_json(path.read_text())
-
-
-def _write_state(cluster_dir: Path, state: ClusterState) -> None:
-    tmp = cluster_dir / (STATE_FILE + ".tmp")
-    tmp.write_text(state.to_json())
-    tmp.replace(cluster_dir / STATE_FILE)
 
 
 def _free_port() -> int:
@@ -405,13 +319,13 @@ async def start_cluster(
     try:
         for node in to_start:
             _spawn(state, node, settings.kafka_heap)
-        _write_state(cluster_dir, state)
+        write_cluster_state(cluster_dir, state)
         await _wait_ready(
             state, settings.kafka_start_timeout, state.nodes, _admin_kwargs(settings, state)
         )
     except BaseException:
         _stop_nodes(state, to_start, timeout=10)
-        _write_state(cluster_dir, state)
+        write_cluster_state(cluster_dir, state)
         raise
     return state
 
@@ -471,7 +385,7 @@ def stop_cluster(settings: Settings, *, purge: bool = False, timeout: float = 30
 
         shutil.rmtree(cluster_dir)
     else:
-        _write_state(cluster_dir, state)
+        write_cluster_state(cluster_dir, state)
     return stopped
 
 
@@ -529,12 +443,12 @@ class LocalKafka:
         if _signal(node, signal.SIGKILL):
             _wait_gone(node, 10)
         node.pid = None
-        _write_state(self.settings.cluster_dir, self.state)
+        write_cluster_state(self.settings.cluster_dir, self.state)
 
     def stop_node(self, node_id: int, timeout: float = 30) -> None:
         """Stop one node gracefully (SIGTERM, then SIGKILL after ``timeout``)."""
         _stop_nodes(self.state, [self.state.node(node_id)], timeout)
-        _write_state(self.settings.cluster_dir, self.state)
+        write_cluster_state(self.settings.cluster_dir, self.state)
 
     async def start_node(self, node_id: int) -> None:
         """Start a stopped node again on its ports with its data, and wait until it serves."""
@@ -542,7 +456,7 @@ class LocalKafka:
         if _is_our_process(node):
             return
         _spawn(self.state, node, self.settings.kafka_heap)
-        _write_state(self.settings.cluster_dir, self.state)
+        write_cluster_state(self.settings.cluster_dir, self.state)
         await _wait_ready(
             self.state,
             self.settings.kafka_start_timeout,

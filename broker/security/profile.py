@@ -1,11 +1,17 @@
-"""Principal profiles: which credential and trust a client uses, chosen by name.
+"""Principal profiles, and the one place where settings are completed from the state dir.
 
-``Settings(profile="agency-ssa")`` (or ``CX_PROFILE=agency-ssa``) fills the
-security fields a client needs from the state dir: the principal's stored
-credential, and the security protocol and CA file of the local cluster that
-``cxbroker kafka up --security ...`` recorded. Fields set explicitly (``CX_*``)
-win over the profile, so a remote cluster works with a profile for credentials
-plus ``CX_SECURITY_PROTOCOL``/``CX_CA_FILE``.
+:class:`~broker.settings.Settings` is plain configuration. What a client also needs from
+files is filled in by :func:`resolve_settings` (and :func:`load_settings`, which reads the
+``CX_*`` environment first), called once where a process starts (the ``cxbroker``
+commands, the SDK's defaults):
+
+* no ``CX_BOOTSTRAP_SERVERS``: the address of the local cluster ``cxbroker kafka up``
+  recorded;
+* ``CX_PROFILE=agency-ssa``: that principal's stored credential, and the security
+  protocol and CA file of the local cluster.
+
+Fields set explicitly (``CX_*``) win over the profile, so a remote cluster works with a
+profile for credentials plus ``CX_SECURITY_PROTOCOL``/``CX_CA_FILE``.
 """
 
 from __future__ import annotations
@@ -13,14 +19,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from broker.kafka.config import SCRAM_MECHANISM
-from broker.security.credentials import Credential, read_credential
+from aiokafka.helpers import create_ssl_context
+from pydantic import SecretStr
+
+from broker.kafka.config import SCRAM_MECHANISM, ClusterSecurity
+from broker.kafka.state import read_cluster_state
+from broker.security.credentials import ADMIN, Credential, read_credential
+from broker.settings import SecurityProtocol, Settings
 
 __all__ = [
     "client_security_kwargs",
     "cluster_is_secured",
+    "load_settings",
     "operator_settings",
-    "profile_fields",
+    "principal_settings",
+    "resolve_settings",
 ]
 
 
@@ -34,68 +47,84 @@ def client_security_kwargs(
         kwargs["sasl_plain_username"] = credential.username if credential else None
         kwargs["sasl_plain_password"] = credential.password if credential else None
     if protocol in ("SSL", "SASL_SSL"):
-        from aiokafka.helpers import create_ssl_context
-
         kwargs["ssl_context"] = create_ssl_context(cafile=str(ca_file) if ca_file else None)
     return kwargs
 
 
-def profile_fields(
-    state_dir: Path, cluster_dir: Path, profile: str, explicit: set[str]
-) -> dict[str, Any]:
-    """Settings field values implied by ``profile``, except those in ``explicit``.
+def resolve_settings(settings: Settings) -> Settings:
+    """``settings`` completed from the state dir: local cluster address, profile credential.
 
-    Raises :class:`~broker.security.credentials.UnknownProfile` when the principal
-    has no stored credential.
+    Reads ``<state dir>/kafka/cluster.json`` (when no bootstrap address is configured, or
+    a profile is) and the profile's credential file. Explicitly set fields are kept.
+    Raises :class:`~broker.errors.UnknownProfile` when the profile has no credential.
+    Idempotent: resolving resolved settings changes nothing.
     """
-    from pydantic import SecretStr
+    explicit = settings.model_fields_set
+    update: dict[str, Any] = {}
+    state = read_cluster_state(settings.cluster_dir)
+    if not settings.bootstrap_servers and state is not None:
+        update["bootstrap_servers"] = state.bootstrap_servers
+    if settings.profile:
+        cred = read_credential(settings.state_dir, settings.profile)
+        update |= {
+            "sasl_username": cred.username,
+            "sasl_password": SecretStr(cred.password),
+            "sasl_mechanism": SCRAM_MECHANISM,
+        }
+        if state is not None:
+            update["security_protocol"] = SecurityProtocol(state.security_mode.client_protocol)
+            if state.ca_file:
+                update["ca_file"] = Path(state.ca_file)
+    update = {name: value for name, value in update.items() if name not in explicit}
+    return settings.model_copy(update=update) if update else settings
 
-    from broker.kafka.launcher import read_cluster_state
-    from broker.settings import SecurityProtocol
 
-    cred = read_credential(state_dir, profile)
-    values: dict[str, Any] = {
-        "sasl_username": cred.username,
-        "sasl_password": SecretStr(cred.password),
-        "sasl_mechanism": SCRAM_MECHANISM,
-    }
-    state = read_cluster_state(cluster_dir)
-    if state is not None:
-        values["security_protocol"] = SecurityProtocol(state.security_mode.client_protocol)
-        if state.ca_file:
-            values["ca_file"] = Path(state.ca_file)
-    return {k: v for k, v in values.items() if k not in explicit}
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the ``CX_*`` environment (``overrides`` on top), resolved."""
+    return resolve_settings(Settings(**overrides))
 
 
-def cluster_is_secured(settings: Any) -> bool:
+def cluster_is_secured(settings: Settings) -> bool:
     """True when ``settings`` talk SASL, or point at a local cluster that is secured."""
-    from broker.kafka.launcher import read_cluster_state
-
     if settings.security_protocol.value.startswith("SASL"):
         return True
     state = read_cluster_state(settings.cluster_dir)
-    if state is None or state.security == "none":
+    if state is None or state.security_mode is ClusterSecurity.NONE:
         return False
     # An explicit address is the local cluster only when it is the recorded one.
     return not settings.bootstrap_servers or settings.bootstrap_servers == state.bootstrap_servers
 
 
-def operator_settings(settings: Any, profile: str | None = None) -> Any:
+def operator_settings(settings: Settings, profile: str | None = None) -> Settings:
     """Settings for operator commands (init, access): the admin profile on a secured local cluster.
 
     Explicit credentials (``CX_SASL_USERNAME``, ``CX_PROFILE``) are kept; only a
     client that would otherwise connect without credentials to the secured local
     cluster is given the admin profile (or ``profile``).
     """
-    from broker.security.credentials import ADMIN
-    from broker.settings import Settings
-
     if profile is None and (settings.profile or settings.sasl_username):
-        return settings
+        return resolve_settings(settings)
     if profile is None and not cluster_is_secured(settings):
-        return settings
-    explicit = {name: getattr(settings, name) for name in settings.model_fields_set}
-    explicit["profile"] = profile or ADMIN
-    for name in ("sasl_username", "sasl_password"):
-        explicit.pop(name, None)
-    return Settings(**explicit)
+        return resolve_settings(settings)
+    fields = {name: getattr(settings, name) for name in settings.model_fields_set}
+    fields.pop("sasl_username", None)
+    fields.pop("sasl_password", None)
+    fields["profile"] = profile or ADMIN
+    return resolve_settings(Settings(**fields))
+
+
+def principal_settings(settings: Settings, secured: bool, principal: str) -> Settings:
+    """Settings acting as ``principal`` (its stored credential) on a secured local cluster.
+
+    On a plaintext or external cluster the given settings serve every role unchanged.
+    """
+    if not secured:
+        return resolve_settings(settings)
+    return load_settings(
+        profile=principal,
+        state_dir=settings.state_dir,
+        keyring_dir=settings.keyring_dir,
+        topic_prefix=settings.topic_prefix,
+        partitions=settings.partitions,
+        cache_dir=settings.cache_dir,
+    )

@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +28,7 @@ from broker.admin import admin_client
 from broker.settings import Settings
 from consumers.joiner.copartition import describe_partition_counts, verify_copartitioning
 from consumers.joiner.health import OutageTracker
+from consumers.joiner.stats import JoinerStats
 from consumers.joiner.validate import (
     Rejection,
     SignatureVerifier,
@@ -62,30 +63,6 @@ SNAPSHOT_HEADERS: list[tuple[str, bytes]] = [
 _POLL_MS = 250
 # How long a batch may wait for more already-fetched records before it is processed.
 _LINGER_MS = 10
-
-
-@dataclass
-class JoinerStats:
-    """Counters since start (never payload values)."""
-
-    records: int = 0
-    events: int = 0
-    duplicates: int = 0
-    late: int = 0
-    dead_letters: int = 0
-    snapshots: int = 0
-    transactions: int = 0
-    restored_records: int = 0
-    reasons: Counter[str] = field(default_factory=Counter)
-
-    def line(self, journeys: int, partitions: list[int]) -> str:
-        """One status line."""
-        reasons = ",".join(f"{r}={n}" for r, n in sorted(self.reasons.items())) or "-"
-        return (
-            f"records={self.records} events={self.events} duplicates={self.duplicates} "
-            f"late={self.late} snapshots={self.snapshots} dead_letters={self.dead_letters} "
-            f"[{reasons}] txns={self.transactions} journeys={journeys} partitions={partitions}"
-        )
 
 
 @dataclass
@@ -603,15 +580,5 @@ class Joiner:
         # behind, and recovery reads the difference back from the changelog).
         for partition, part in parts.items():
             part.store.commit(changelog_position=positions.get(partition))
-        self._merge(stats)
-
-    def _merge(self, batch: JoinerStats) -> None:
-        s = self.stats
-        s.records += batch.records
-        s.events += batch.events
-        s.duplicates += batch.duplicates
-        s.late += batch.late
-        s.dead_letters += batch.dead_letters
-        s.snapshots += batch.snapshots
-        s.transactions += 1
-        s.reasons.update(batch.reasons)
+        stats.transactions = 1
+        self.stats.merge(stats)

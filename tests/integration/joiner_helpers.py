@@ -17,8 +17,8 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 
-from broker.commands.init import run_init
 from broker.keyring import PUBLIC_KEYRING_FILE, Keyring
+from broker.provision import provision_topics
 from broker.settings import Settings
 from contracts.catalog import load_catalog
 from contracts.envelope import HEADER_ID, Record, encode_unsigned
@@ -87,7 +87,7 @@ async def make_env(
         keyring_dir=tmp_path / "keyring",
         partitions=PARTITIONS,
     )
-    _, result = await run_init(settings)
+    _, result = await provision_topics(settings)
     result.raise_for_conflicts()
     keyring = Keyring(settings.keyring_path)
     if corpus_keys:
@@ -159,7 +159,7 @@ def event_id_counts(records: Iterable[Any]) -> Counter[str]:
 
 
 def subprocess_env(settings: Settings) -> dict[str, str]:
-    """The environment of a ``python -m broker ...`` subprocess bound to ``settings``."""
+    """The environment of a ``python -m cxbroker ...`` subprocess bound to ``settings``."""
     env = base_env()
     env.update(
         CX_BOOTSTRAP_SERVERS=settings.bootstrap_servers,

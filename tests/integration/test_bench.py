@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from bench.workload import delete_prefixed_topics, make_env, security_fields
 from broker.admin import admin_client
-from broker.cli import main
+from cxbroker.cli import main
 from tests.kafka_fixture import KafkaEndpoint
 from tests.waiting import eventually
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from aiokafka.partitioner import murmur2
 
-from broker.commands.demo import DEMO_START
 from broker.keyring import Keyring
 from broker.settings import Settings
 from consumers import reference_fold
 from consumers.report import summarize
 from contracts.envelope import decode
+from cxbroker.demo import DEMO_START
 from producers.simulator.engine import Simulation
 from producers.simulator.publish import SimulationPreparer
 from tests.kafka_fixture import KafkaEndpoint, subprocess_env
@@ -66,7 +66,7 @@ def test_demo_figures_equal_the_reference(
         [
             sys.executable,
             "-m",
-            "broker",
+            "cxbroker",
             "demo",
             "--journeys",
             str(JOURNEYS),

@@ -32,6 +32,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from broker.admin import admin_client
+from broker.security.profile import load_settings
 from broker.settings import Settings
 
 pytestmark = pytest.mark.kafka
@@ -46,7 +47,7 @@ def run(
     args: list[str], env: dict[str, str], timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "broker", *args],
+        [sys.executable, "-m", "cxbroker", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -163,7 +164,7 @@ class DemoProcess:
     def __init__(self, args: list[str], env: dict[str, str], stderr: Path) -> None:
         with stderr.open("w") as err:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "broker", *args],
+                [sys.executable, "-m", "cxbroker", *args],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -340,7 +341,7 @@ async def test_secured_demo_stops_on_ctrl_c_runs_as_principals_and_leaks_no_secr
             assert "joiner stopped: records=" in log, log[-2000:]
         assert killed.node_pids == nodes == node_pids(state)
 
-        admin = Settings(state_dir=state, profile="admin")
+        admin = load_settings(state_dir=state, profile="admin")
         assert admin.security_protocol.value == "SASL_SSL"
         chunks = await all_topic_bytes(admin)
         assert len(chunks) > 1000  # the runs really wrote events, snapshots and cells

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from broker.commands.init import run_init
+from broker.provision import provision_topics
 from broker.settings import Settings
 from consumers.insights.aggregate import CellKey, compute_insights, count_tables
 from consumers.insights.service import InsightsService, read_insights
@@ -45,7 +45,7 @@ async def settings(
         partitions=2,
         state_dir=tmp_path / "state",
     )
-    _, result = await run_init(settings)
+    _, result = await provision_topics(settings)
     assert not result.conflicts
     yield settings
 
@@ -55,7 +55,7 @@ async def cxbroker(args: list[str], env: dict[str, str]) -> tuple[int, str, str]
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "broker",
+        "cxbroker",
         *args,
         env=env,
         stdout=asyncio.subprocess.PIPE,

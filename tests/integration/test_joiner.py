@@ -30,8 +30,8 @@ from aiokafka.admin import NewTopic
 from aiokafka.partitioner import murmur2
 
 from broker.admin import admin_client
-from broker.commands.init import default_plan, run_init
 from broker.keyring import Keyring
+from broker.provision import provision_topics, topic_plan
 from broker.settings import Settings
 from consumers import Joiner, reference_run
 from consumers.joiner.validate import (
@@ -88,7 +88,7 @@ async def env(kafka: KafkaEndpoint, tmp_path: Path, unique: Callable[[str], str]
         keyring_dir=tmp_path / "keyring",
         partitions=PARTITIONS,
     )
-    _, result = await run_init(settings)
+    _, result = await provision_topics(settings)
     result.raise_for_conflicts()
     catalog = load_catalog()
     keyring = Keyring(settings.keyring_path)
@@ -234,7 +234,7 @@ async def test_joined_output_equals_reference_for_shuffled_duplicated_workload(e
 
 @dataclass
 class JoinerProcess:
-    """``python -m broker join`` writing to a log file (a full pipe could block it)."""
+    """``python -m cxbroker join`` writing to a log file (a full pipe could block it)."""
 
     proc: subprocess.Popen[bytes]
     log: Path
@@ -264,7 +264,7 @@ def start_joiner(
             [
                 sys.executable,
                 "-m",
-                "broker",
+                "cxbroker",
                 "join",
                 "--group",
                 env.group,
@@ -434,7 +434,7 @@ async def test_copartition_check_refuses_mismatched_topics(
     )
     odd = settings.topics.agency("sba")
     async with admin_client(settings) as admin:
-        plan = default_plan(settings, 1)
+        plan = topic_plan(settings, 1)
         await admin.create_topics(
             [
                 NewTopic(s.name, 2 if s.name == odd else s.partitions, 1, topic_configs=s.configs)
@@ -450,7 +450,7 @@ async def test_copartition_check_refuses_mismatched_topics(
     )
     done = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "broker", "join", "--until-idle", "1"],
+        [sys.executable, "-m", "cxbroker", "join", "--until-idle", "1"],
         env=env,
         capture_output=True,
         text=True,

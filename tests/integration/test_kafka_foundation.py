@@ -12,14 +12,14 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from broker.commands.init import run_init
+from broker.provision import provision_topics
 from broker.settings import Settings
 from broker.topics import TopicAction
 from tests.kafka_fixture import KafkaEndpoint, client_kwargs, subprocess_env
 
 pytestmark = pytest.mark.kafka
 
-CXBROKER = [sys.executable, "-m", "broker"]
+CXBROKER = [sys.executable, "-m", "cxbroker"]
 
 
 async def create_topic(bootstrap: str, name: str, partitions: int = 3, **configs: str) -> None:
@@ -166,13 +166,13 @@ async def test_init_is_idempotent_and_reports_conflicts(
 ) -> None:
     prefix = unique("ns") + "."
     settings = Settings(bootstrap_servers=kafka.bootstrap_servers, topic_prefix=prefix)
-    plan, first = await run_init(settings)
+    plan, first = await provision_topics(settings)
     assert first.changed and not first.conflicts
     assert all(a is TopicAction.CREATED for a in first.actions.values())
     names = {s.name for s in plan}
     assert f"{prefix}cx.events.ssa" in names and f"{prefix}cx.deadletter" in names
 
-    _, second = await run_init(settings)
+    _, second = await provision_topics(settings)
     assert not second.changed and not second.conflicts
     assert set(second.actions.values()) == {TopicAction.UNCHANGED}
 
@@ -184,7 +184,7 @@ async def test_init_is_idempotent_and_reports_conflicts(
         **{"cleanup.policy": "delete"},
     )
     conflicted = Settings(bootstrap_servers=kafka.bootstrap_servers, topic_prefix=other)
-    _, third = await run_init(conflicted)
+    _, third = await provision_topics(conflicted)
     name = f"{other}cx.joined.having-a-child"
     assert third.actions[name] is TopicAction.CONFLICT
     detail = " ".join(third.conflicts[name])

@@ -16,14 +16,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from click.testing import CliRunner
 
-from broker.commands.init import run_init
 from broker.errors import BrokerUnavailable, CxError
 from broker.kafka.launcher import LocalKafka
 from broker.keyring import Keyring
+from broker.provision import provision_topics
 from broker.settings import Settings
 from contracts.envelope import decode
+from cxbroker.commands.publish import REJECTED_EXIT_CODE, publish
 from producers import AgencyMismatch, AgencyPublisher, DeliveryStatus, RawRecord
-from producers.cli import REJECTED_EXIT_CODE, publish
 from tests.kafka_fixture import KafkaEndpoint
 from tests.unit.producers.test_ingest import (
     AGENCY,
@@ -59,7 +59,7 @@ async def settings(
     kafka: KafkaEndpoint, tmp_path: Path, unique: Callable[[str], str], keyring: Keyring
 ) -> Settings:
     chosen = make_settings(kafka.bootstrap_servers, tmp_path, unique("t") + ".")
-    _, result = await run_init(chosen)
+    _, result = await provision_topics(chosen)
     assert not result.conflicts
     return chosen
 
@@ -145,7 +145,7 @@ def test_cli_ingests_a_mixed_file_publishing_exactly_the_good_rows(
 ) -> None:
     prefix = f"t-{uuid.uuid4().hex[:10]}."
     chosen = make_settings(kafka.bootstrap_servers, tmp_path, prefix)
-    asyncio.run(run_init(chosen))
+    asyncio.run(provision_topics(chosen))
     rows, bad = mixed_rows()
     path = tmp_path / "records.csv"
     write_csv(path, rows)
@@ -216,7 +216,7 @@ async def test_broker_outage_every_event_arrives_once_in_order_per_key(
     own_cluster: LocalKafka, tmp_path: Path, keyring: Keyring
 ) -> None:
     chosen = make_settings(own_cluster.bootstrap_servers, tmp_path, "outage.")
-    _, result = await run_init(chosen)
+    _, result = await provision_topics(chosen)
     assert not result.conflicts
     raws = raw_events(90, people=4, start=5000)
     statuses: list[DeliveryStatus] = []
@@ -253,7 +253,7 @@ def test_cli_flush_spool_sends_what_an_outage_left(
 ) -> None:
     prefix = f"t-{uuid.uuid4().hex[:10]}."
     online = make_settings(kafka.bootstrap_servers, tmp_path, prefix)
-    asyncio.run(run_init(online))
+    asyncio.run(provision_topics(online))
     offline = online.model_copy(update={"bootstrap_servers": f"127.0.0.1:{_closed_port()}"})
     raws = raw_events(12, start=7000)
 

@@ -67,7 +67,7 @@ def special_dir(path: Path, *, read_only: bool = False, size: str = "64k") -> It
 
 def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "broker", *args],
+        [sys.executable, "-m", "cxbroker", *args],
         env=env,
         capture_output=True,
         text=True,

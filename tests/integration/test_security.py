@@ -1,7 +1,7 @@
 """Kafka enforces the access plan: SCRAM-SHA-512 over TLS, StandardAuthorizer ACLs, real broker.
 
 One secured single-node cluster (sasl-tls) for the module, with topics and the
-access plan applied by ``run_init`` as the admin super user. Topic names carry a
+access plan applied by ``provision`` as the admin super user. Topic names carry a
 prefix so the tests also prove that the plan honours ``CX_TOPIC_PREFIX``.
 """
 
@@ -23,14 +23,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
 from broker.admin import admin_client
-from broker.commands.init import run_init_full
 from broker.errors import AccessDenied, BrokerUnavailable
 from broker.kafka.launcher import LocalKafka
+from broker.provision import provision
 from broker.security.acls import AclBinding, Operation, PatternType, ResourceType
 from broker.security.apply import apply_access, effective_acls
 from broker.security.credentials import credentials_dir
 from broker.security.errors import denied_as
 from broker.security.plan import load_plan
+from broker.security.profile import resolve_settings
 from broker.security.tls import generate_ca
 from broker.settings import Settings
 from tests.waiting import eventually
@@ -50,12 +51,14 @@ class Secured:
         self.bootstrap = bootstrap
 
     def settings(self, profile: str | None = None, **overrides: Any) -> Settings:
-        return Settings(
-            state_dir=self.state_dir,
-            bootstrap_servers=self.bootstrap,
-            topic_prefix=PREFIX,
-            profile=profile,
-            **overrides,
+        return resolve_settings(
+            Settings(
+                state_dir=self.state_dir,
+                bootstrap_servers=self.bootstrap,
+                topic_prefix=PREFIX,
+                profile=profile,
+                **overrides,
+            )
         )
 
     def env(self, profile: str | None = "admin") -> dict[str, str]:
@@ -75,7 +78,7 @@ async def secured(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sec
     state_dir = tmp_path_factory.mktemp("secured")
     async with LocalKafka(Settings(state_dir=state_dir), nodes=1, security="sasl-tls") as kafka:
         cluster = Secured(state_dir, kafka.bootstrap_servers)
-        result = await run_init_full(cluster.settings("admin"))
+        result = await provision(cluster.settings("admin"))
         assert result.access is not None and result.access.acls_created
         yield cluster
 
@@ -252,7 +255,7 @@ def _passwords(state_dir: Path) -> list[str]:
 
 def test_access_show_prints_effective_acls_and_no_secret(secured: Secured) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "broker", "access", "show"],
+        [sys.executable, "-m", "cxbroker", "access", "show"],
         env=secured.env(),
         capture_output=True,
         text=True,
@@ -267,7 +270,7 @@ def test_access_show_prints_effective_acls_and_no_secret(secured: Secured) -> No
 
 
 def test_credentials_are_printed_only_on_request(secured: Secured) -> None:
-    command = [sys.executable, "-m", "broker", "access", "credentials", "agency-ssa"]
+    command = [sys.executable, "-m", "cxbroker", "access", "credentials", "agency-ssa"]
     password = json.loads((credentials_dir(secured.state_dir) / "agency-ssa.json").read_text())[
         "password"
     ]

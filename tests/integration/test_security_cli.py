@@ -13,11 +13,12 @@ from aiokafka import AIOKafkaProducer
 
 from broker.errors import AccessDenied
 from broker.security.errors import denied_as
-from broker.settings import SecurityProtocol, Settings
+from broker.security.profile import load_settings
+from broker.settings import SecurityProtocol
 
 pytestmark = pytest.mark.kafka
 
-CXBROKER = [sys.executable, "-m", "broker"]
+CXBROKER = [sys.executable, "-m", "cxbroker"]
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -55,7 +56,7 @@ async def test_up_sasl_then_init_applies_the_access_plan(
     other = cli(env, "kafka", "up", "--security", "sasl-tls")
     assert other.returncode != 0 and "down --purge" in other.stderr
 
-    ssa = Settings(state_dir=state_dir, profile="agency-ssa")
+    ssa = load_settings(state_dir=state_dir, profile="agency-ssa")
     assert ssa.security_protocol is SecurityProtocol.SASL_PLAINTEXT and ssa.ca_file is None
     producer = AIOKafkaProducer(**ssa.kafka_client_kwargs(), enable_idempotence=True)
     await producer.start()

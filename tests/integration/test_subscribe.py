@@ -61,7 +61,7 @@ async def test_subscribe_yields_typed_snapshots_and_tail_prints_them(env: Env) -
     cli_env = env.cli_env()
     joined = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "broker", "tail", "joined", LE, "--idle", "3"],
+        [sys.executable, "-m", "cxbroker", "tail", "joined", LE, "--idle", "3"],
         env=cli_env,
         capture_output=True,
         text=True,
@@ -77,7 +77,7 @@ async def test_subscribe_yields_typed_snapshots_and_tail_prints_them(env: Env) -
 
     dead = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "broker", "tail", "deadletter", "--idle", "3"],
+        [sys.executable, "-m", "cxbroker", "tail", "deadletter", "--idle", "3"],
         env=cli_env,
         capture_output=True,
         text=True,

@@ -11,8 +11,8 @@ import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 
 from broker.admin import admin_client
-from broker.commands.init import run_init
 from broker.kafka.launcher import LocalKafka
+from broker.provision import provision_topics
 from broker.settings import Settings
 from broker.topics import TopicAction
 
@@ -28,7 +28,7 @@ async def three_nodes(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
 
 
 async def test_plan_on_three_nodes_uses_rf3_and_min_isr2(three_nodes: Settings) -> None:
-    plan, result = await run_init(three_nodes)
+    plan, result = await provision_topics(three_nodes)
     assert not result.conflicts
     assert {s.replication_factor for s in plan} == {3}
     assert {s.configs["min.insync.replicas"] for s in plan} == {"2"}
@@ -49,7 +49,7 @@ async def test_plan_on_three_nodes_uses_rf3_and_min_isr2(three_nodes: Settings) 
 
 
 async def test_acks_all_writes_are_accepted(three_nodes: Settings) -> None:
-    _, result = await run_init(three_nodes)  # no-op when the plan already holds
+    _, result = await provision_topics(three_nodes)  # no-op when the plan already holds
     assert not result.conflicts
     producer = AIOKafkaProducer(
         bootstrap_servers=three_nodes.bootstrap_servers, acks="all", enable_idempotence=True

@@ -100,7 +100,7 @@ def test_child_env_names_this_process_and_keeps_the_rest() -> None:
 def test_cli_with_a_bad_or_gone_parent_fails_in_one_line(value: str, message: str) -> None:
     env = {**os.environ, PARENT_ENV: value}
     result = subprocess.run(
-        [sys.executable, "-m", "broker", "contracts", "list"],
+        [sys.executable, "-m", "cxbroker", "contracts", "list"],
         env=env,
         capture_output=True,
         text=True,

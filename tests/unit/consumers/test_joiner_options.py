@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from broker.settings import Settings
-from consumers.cli import join
 from consumers.joiner.engine import Joiner
 from consumers.joiner.validate import TimeBounds
+from cxbroker.commands.join import join
 
 
 def test_session_timeout_defaults_to_ten_seconds_and_is_configurable(tmp_path: Path) -> None:

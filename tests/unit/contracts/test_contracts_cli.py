@@ -8,8 +8,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from broker.commands.contracts import ContractsCommandError, IncompatibleContracts, contracts
 from contracts import load_registry
+from cxbroker.commands.contracts import ContractsCommandError, IncompatibleContracts, contracts
 
 RELEASED = Path(__file__).resolve().parents[3] / "contracts" / "schemas"
 
@@ -33,7 +33,7 @@ def test_show_of_an_unknown_contract_is_a_user_error() -> None:
     result = CliRunner().invoke(contracts, ["show", "tax-return"])
     assert isinstance(result.exception, ContractsCommandError)
     assert "known contracts: application-status" in str(result.exception)
-    assert result.exit_code == 1  # CliRunner; broker.cli turns it into exit code 2
+    assert result.exit_code == 1  # CliRunner; cxbroker.cli turns it into exit code 2
 
 
 def test_released_schemas_are_compatible_with_the_registry() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from rich.console import Console
 
 from consumers.insights.aggregate import compute_insights
-from consumers.insights.cli import DEFAULT_METRICS, format_value, handoff_table, insights_table
 from contracts.catalog import load_catalog
 from contracts.joined import InsightCell, JourneySnapshot, Metric, PeriodKind
 from contracts.vocabulary import JourneyStatus, Stage
+from cxbroker.commands.insights import DEFAULT_METRICS, format_value, handoff_table, insights_table
 from tests.unit.insights.snapshots import journey
 
 LE = "recovering-from-a-disaster"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from broker import cli
+from cxbroker import cli
 from broker.keyring import PublicKeyring
 
 Invoke = Callable[..., Result]
@@ -19,7 +19,7 @@ Invoke = Callable[..., Result]
 @pytest.fixture
 def run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Invoke:
     """Invoke ``cxbroker`` with the keys group registered and CX_KEYRING_DIR in tmp."""
-    monkeypatch.setitem(cli.COMMANDS, "keys", "broker.commands.keys:keys")
+    monkeypatch.setitem(cli.COMMANDS, "keys", "cxbroker.commands.keys:keys")
     monkeypatch.setenv("CX_KEYRING_DIR", str(tmp_path / "keyring"))
     runner = CliRunner()
 

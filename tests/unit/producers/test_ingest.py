@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from broker.keyring import Keyring
 from contracts.envelope import decode
-from producers.cli import REJECTED_EXIT_CODE, publish
+from cxbroker.commands.publish import REJECTED_EXIT_CODE, publish
 from producers.ingest import (
     COLUMNS,
     REQUIRED_COLUMNS,

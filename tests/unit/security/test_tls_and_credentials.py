@@ -27,6 +27,7 @@ from broker.security.credentials import (
     remove_credential,
 )
 from broker.security.errors import access_denied_from, denied_as, is_access_error
+from broker.security.profile import resolve_settings
 from broker.security.scram import salted_password
 from broker.security.tls import ensure_tls, generate_ca
 from broker.settings import SecurityProtocol, Settings
@@ -107,7 +108,7 @@ def test_profile_fills_credentials_protocol_and_ca(tmp_path: Path) -> None:
     files = ensure_tls(tmp_path / "kafka-tls")
     _record_cluster(tmp_path, ClusterSecurity.SASL_TLS, str(files.ca_cert))
     cred = ensure_credential(tmp_path, "agency-ssa")
-    settings = Settings(state_dir=tmp_path, profile="agency-ssa")
+    settings = resolve_settings(Settings(state_dir=tmp_path, profile="agency-ssa"))
     assert settings.security_protocol is SecurityProtocol.SASL_SSL
     assert settings.ca_file == files.ca_cert
     kwargs = settings.kafka_client_kwargs()
@@ -122,14 +123,16 @@ def test_profile_fills_credentials_protocol_and_ca(tmp_path: Path) -> None:
 def test_explicit_settings_win_over_the_profile(tmp_path: Path) -> None:
     _record_cluster(tmp_path, ClusterSecurity.SASL, None)
     ensure_credential(tmp_path, "joiner")
-    settings = Settings(state_dir=tmp_path, profile="joiner", sasl_username="someone-else")
+    settings = resolve_settings(
+        Settings(state_dir=tmp_path, profile="joiner", sasl_username="someone-else")
+    )
     assert settings.sasl_username == "someone-else"
     assert settings.security_protocol is SecurityProtocol.SASL_PLAINTEXT
 
 
 def test_unknown_profile_says_how_to_create_it(tmp_path: Path) -> None:
     with pytest.raises(UnknownProfile, match="cxbroker init"):
-        Settings(state_dir=tmp_path, profile="nobody")
+        resolve_settings(Settings(state_dir=tmp_path, profile="nobody"))
 
 
 def test_plain_settings_are_unchanged_by_profiles() -> None:

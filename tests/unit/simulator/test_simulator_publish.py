@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from broker.cli import main
 from broker.keyring import Keyring
 from contracts.envelope import Record
+from cxbroker.cli import main
+from cxbroker.commands.simulate import SPOOLED_EXIT_CODE
 from producers.deid.raw import RawRecord
 from producers.errors import PiiLeak
 from producers.publisher import DeliveryResult, DeliveryStatus, PreparedEvent
-from producers.simulate_cli import SPOOLED_EXIT_CODE
 from producers.simulator import Delivery, Simulation, token_rule_for
 from producers.simulator.publish import (
     Deliver,

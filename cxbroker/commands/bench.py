@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 
 from broker.errors import CxError
+from broker.security.profile import operator_settings
 from broker.settings import Settings
 
 __all__ = ["bench", "load_bench"]
@@ -125,8 +126,6 @@ def bench(
     # Retried sends on fresh topics and rebalances are expected here; keep the table readable.
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     runner = load_bench()
-    from broker.security.profile import operator_settings
-
     # On a secured local cluster the benchmark acts as its operator (admin), as `init` does.
     settings = operator_settings(Settings())
     security = runner.security_fields(settings)

@@ -21,8 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from broker.keyring import Keyring
+from broker.security.profile import load_settings
 from broker.settings import Settings
-from producers.parallel import WORKERS_OPTION
+from cxbroker.options import WORKERS_OPTION
 from producers.publisher import AgencyPublisher
 from producers.simulator.engine import Delivery, Simulation
 from producers.simulator.files import FileFormat, simulate_to_files
@@ -236,7 +237,7 @@ def simulate(
         _print_summary(console, summary)
         return
     tally, summary, left = asyncio.run(
-        _publish_all(simulation, Settings(), rate, dry_run, console, workers)
+        _publish_all(simulation, load_settings(), rate, dry_run, console, workers)
     )
     columns: dict[str, Mapping[str, int]] = {"records": summary.by_agency}
     if not dry_run:

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from broker.keyring import Keyring, public_key_fingerprint
 from broker.settings import Settings
+from contracts.catalog import load_catalog
 
 __all__ = ["keys"]
 
@@ -69,8 +70,6 @@ def init(
 
     Idempotent: keys that exist are kept, and a second run creates nothing.
     """
-    from contracts.catalog import load_catalog
-
     catalog = load_catalog()
     known_agencies = [a.id for a in catalog.agencies]
     known_life = [le.id for le in catalog.life_experiences]

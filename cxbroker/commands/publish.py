@@ -19,7 +19,9 @@ from rich.progress import (
 )
 
 from broker.keyring import Keyring
+from broker.security.profile import load_settings
 from broker.settings import Settings
+from cxbroker.options import WORKERS_OPTION
 from producers.deid import DeidPolicy, TextPolicy
 from producers.ingest import (
     IngestSummary,
@@ -29,7 +31,7 @@ from producers.ingest import (
     open_text,
     read_rows,
 )
-from producers.parallel import WORKERS_OPTION, ParallelPreparer, PreparerSpec
+from producers.parallel import ParallelPreparer, PreparerSpec
 from producers.publisher import AgencyPublisher, EventPreparer
 
 __all__ = ["REJECTED_EXIT_CODE", "SPOOLED_EXIT_CODE", "publish"]
@@ -192,7 +194,7 @@ def publish(
     """
     if file is None and not flush_spool:
         raise click.UsageError("give --file PATH or --flush-spool")
-    settings = Settings()
+    settings = load_settings()
     console = Console(stderr=True)
     if file is None:
         left = asyncio.run(_flush(settings, agency, timeout, console))

@@ -21,18 +21,18 @@ __all__ = ["main"]
 
 # name -> "module:attribute" of a click command or group.
 COMMANDS: dict[str, str] = {
-    "kafka": "broker.commands.kafka:kafka",
-    "init": "broker.commands.init:init",
-    "demo": "broker.commands.demo:demo",
-    "access": "broker.commands.access:access",
-    "join": "consumers.cli:join",
-    "tail": "consumers.cli:tail",
-    "contracts": "broker.commands.contracts:contracts",
-    "keys": "broker.commands.keys:keys",
-    "publish": "producers.cli:publish",
-    "simulate": "producers.simulate_cli:simulate",
-    "insights": "consumers.insights.cli:insights",
-    "bench": "broker.commands.bench:bench",
+    "kafka": "cxbroker.commands.kafka:kafka",
+    "init": "cxbroker.commands.init:init",
+    "demo": "cxbroker.commands.demo:demo",
+    "access": "cxbroker.commands.access:access",
+    "join": "cxbroker.commands.join:join",
+    "tail": "cxbroker.commands.tail:tail",
+    "contracts": "cxbroker.commands.contracts:contracts",
+    "keys": "cxbroker.commands.keys:keys",
+    "publish": "cxbroker.commands.publish:publish",
+    "simulate": "cxbroker.commands.simulate:simulate",
+    "insights": "cxbroker.commands.insights:insights",
+    "bench": "cxbroker.commands.bench:bench",
 }
 
 

@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from broker.settings import Settings
+from broker.security.profile import load_settings
 from consumers.insights.aggregate import InsightMetric
 from consumers.insights.errors import InsightsError
 from consumers.insights.service import CatchUpReport, InsightsService, read_insights
@@ -231,7 +231,7 @@ def insights(
                 f"unknown life experience {life_experience!r}; known: {known}"
             ) from None
     ids = list(life_experiences) or [le.id for le in catalog.life_experiences]
-    settings = Settings()
+    settings = load_settings()
     console = Console()
     service = InsightsService(settings, ids)
     if serve and until_idle:

@@ -16,6 +16,15 @@ from rich.table import Table
 
 from broker.admin import admin_client
 from broker.security.acls import AclBinding
+from broker.security.apply import (
+    AccessResult,
+    apply_with_admin,
+    effective_acls,
+    plan_for_settings,
+)
+from broker.security.credentials import credential_path, read_credential
+from broker.security.plan import load_plan
+from broker.security.profile import operator_settings
 from broker.settings import Settings
 
 __all__ = ["access", "echo_access_result", "render_effective"]
@@ -37,17 +46,11 @@ AS_OPTION = click.option(
 
 
 def _operator(as_: str | None) -> Settings:
-    from broker.security.profile import operator_settings
-
-    result: Settings = operator_settings(Settings(), as_)
-    return result
+    return operator_settings(Settings(), as_)
 
 
-def echo_access_result(result: object) -> None:
+def echo_access_result(result: AccessResult) -> None:
     """One summary line of an apply (names and counts; never a secret)."""
-    from broker.security.apply import AccessResult
-
-    assert isinstance(result, AccessResult)
     if not result.changed:
         click.echo(f"access plan: nothing to change ({len(result.principals)} principals)")
         return
@@ -84,9 +87,6 @@ def access() -> None:
 @AS_OPTION
 def show(plan_path: Path | None, as_: str | None) -> None:
     """Print the ACLs the cluster enforces now, per principal."""
-    from broker.security.apply import effective_acls, plan_for_settings
-    from broker.security.plan import load_plan
-
     settings = _operator(as_)
 
     async def run() -> dict[str, list[AclBinding]]:
@@ -104,13 +104,10 @@ def show(plan_path: Path | None, as_: str | None) -> None:
 @AS_OPTION
 def apply(plan_path: Path | None, as_: str | None) -> None:
     """Make the cluster's users and ACLs match the access plan (idempotent; revokes the rest)."""
-    from broker.security.apply import apply_with_admin
-    from broker.security.plan import load_plan
-
     settings = _operator(as_)
     plan = load_plan(plan_path)
 
-    async def run() -> object:
+    async def run() -> AccessResult:
         async with admin_client(settings) as admin:
             return await apply_with_admin(admin, settings, plan)
 
@@ -122,8 +119,6 @@ def apply(plan_path: Path | None, as_: str | None) -> None:
 @click.option("--show", "reveal", is_flag=True, help="Also print the password.")
 def credentials(name: str, reveal: bool) -> None:
     """Where principal NAME's credential is stored; the password only with --show."""
-    from broker.security.credentials import credential_path, read_credential
-
     settings = Settings()
     cred = read_credential(settings.state_dir, name)
     path = credential_path(settings.state_dir, name)

@@ -1,5 +1,0 @@
-"""``python -m broker`` is the ``cxbroker`` CLI."""
-
-from broker.cli import main
-
-main()

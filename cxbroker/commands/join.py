@@ -1,0 +1,142 @@
+"""``cxbroker join``: a thin click wrapper around the joiner."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+from aiokafka.errors import KafkaError
+
+from broker.files import write_atomic
+from broker.security.profile import load_settings
+from consumers.errors import JoinerError
+from consumers.joiner import Joiner
+from consumers.joiner.health import RepeatedLogFilter
+from consumers.joiner.validate import TimeBounds
+from consumers.journey.processor import DEFAULT_GRACE
+from consumers.state.base import StateStoreError, StoreError
+from cxbroker.options import parse_duration
+
+__all__ = ["join"]
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # aiokafka's INFO lines list every assigned partition: keep the log to our status lines.
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # In an outage aiokafka logs the same connection/fetch error many times a second; the
+    # joiner's own "kafka unreachable" status line says it once per backoff step instead.
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RepeatedLogFilter())
+
+
+@click.command()
+@click.option(
+    "--until-idle",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    help="Exit once no record arrived for this long (default: run until SIGINT/SIGTERM).",
+)
+@click.option("--group", default="cx-joiner", show_default=True, help="Consumer group.")
+@click.option(
+    "--instance",
+    default="0",
+    show_default=True,
+    help="Stable id of this process in the group (transactional id and state dir).",
+)
+@click.option(
+    "--grace",
+    default=f"{int(DEFAULT_GRACE.total_seconds())}s",
+    show_default=True,
+    help="Events up to this far behind their journey are not counted as late (s/m/h/d).",
+)
+@click.option(
+    "--max-ahead",
+    default="1d",
+    show_default=True,
+    help="Dead-letter events dated more than this after their record's Kafka timestamp.",
+)
+@click.option(
+    "--max-behind",
+    default="3650d",
+    show_default=True,
+    help="Dead-letter events dated more than this before their record's Kafka timestamp.",
+)
+@click.option(
+    "--session-timeout",
+    type=click.FloatRange(1.0, 3600.0),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Consumer group session: a killed joiner's partitions move after this long "
+    "(the broker's group.min/max.session.timeout.ms bound it; 6 s minimum by default).",
+)
+@click.option("--max-batch", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@click.option("--status-interval", type=float, default=10.0, show_default=True)
+@click.option(
+    "--stats-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="On exit, write the final counters (records, events, duplicates, late, "
+    "dead_letters, snapshots, transactions, reasons) to this JSON file, atomically.",
+)
+def join(
+    until_idle: float | None,
+    group: str,
+    instance: str,
+    grace: str,
+    max_ahead: str,
+    max_behind: str,
+    session_timeout: float,
+    max_batch: int,
+    status_interval: float,
+    stats_file: Path | None,
+) -> None:
+    """Join agency events into journeys (exactly once) and publish snapshots."""
+    _logging()
+    settings = load_settings()
+    joiner = Joiner(
+        settings,
+        group=group,
+        instance=instance,
+        grace=parse_duration(grace),
+        until_idle=until_idle,
+        max_batch=max_batch,
+        status_interval=status_interval,
+        time_bounds=TimeBounds(parse_duration(max_ahead), parse_duration(max_behind)),
+        session_timeout_ms=round(session_timeout * 1000),
+    )
+
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, joiner.stop_soon)
+        try:
+            async with joiner:
+                await joiner.run()
+                return joiner.status_line()
+        finally:
+            # Also after a failure: the counters reached before it stopped (a supervisor
+            # such as `cxbroker demo` sums these files over its joiner processes).
+            if stats_file is not None:
+                stats_file.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(stats_file, joiner.stats.to_json(), mode=0o644)
+
+    try:
+        line = asyncio.run(main())
+    except StateStoreError:
+        raise  # already one line naming the state dir and the cause
+    except (KafkaError, StoreError) as exc:
+        # The transaction in flight was aborted and local state rolled back: a restart
+        # resumes from the last commit.
+        raise JoinerError(f"joiner stopped on {type(exc).__name__}: {exc}; restart it") from exc
+    click.echo(f"joiner stopped: {line}")
