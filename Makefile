@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.installed
 help:
 	@echo "make test   - set up (venv + Kafka jars) and run lint, types and the whole test suite against real Kafka"
 	@echo "make demo   - run the main job against a local Kafka cluster"
+	@echo "make unit   - the unit tests only (no Kafka; about a minute)"
 	@echo "make bench  - run the benchmarks (prints figures, writes bench/results/)"
 
 $(STAMP): pyproject.toml
@@ -26,12 +27,17 @@ jars: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check cxbroker broker contracts producers consumers tests bench
 	$(VENV)/bin/ruff format --check cxbroker broker contracts producers consumers tests bench
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: setup lint typecheck
 	$(PY) -m pytest
+
+# The unit tests alone: pure logic, no Kafka, no jars (about a minute).
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit
 
 demo: setup
 	$(VENV)/bin/cxbroker demo

@@ -28,10 +28,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.workload import simulated_raws
 from broker.keyring import Keyring
+from consumers.joiner.validate import check_record
+from consumers.journey.processor import JourneyProcessor
+from consumers.journey.rules import load_rules
+from consumers.state.memory import MemoryStore
 from contracts.catalog import load_catalog
 from contracts.envelope import Record, decode, encode_unsigned
 from contracts.registry import load_registry
 from contracts.signing import signing_input
+from producers.deid import PiiGuard, deidentify, guard_record
+from producers.publisher import EventPreparer
+from producers.simulator.policy import policy_for
 
 __all__ = ["joiner_costs", "main", "publisher_costs"]
 
@@ -71,8 +78,6 @@ def _per_event(
 
 def publisher_costs(keyring: Keyring, events: int, seed: int) -> tuple[dict[str, float], list[Any]]:
     """µs per event of EventPreparer.prepare's steps; also returns the signed records."""
-    from producers.publisher import EventPreparer
-    from producers.simulator.policy import policy_for
 
     raws = simulated_raws(events, seed)
     linkage = keyring.linkage_keys()
@@ -93,8 +98,6 @@ def _publisher_steps(
     preparers: dict[tuple[str, str], Any],
     out: dict[str, float],
 ) -> list[Any]:
-    from producers.deid import PiiGuard, deidentify, guard_record
-    from producers.simulator.policy import policy_for
 
     evs = _per_event(
         "deidentify",
@@ -138,10 +141,6 @@ def _publisher_steps(
 
 def joiner_costs(keyring: Keyring, records: Sequence[Record]) -> dict[str, float]:
     """µs per event of the joiner's per-record steps (verification, decoding, folding)."""
-    from consumers.joiner.validate import check_record
-    from consumers.journey.processor import JourneyProcessor
-    from consumers.journey.rules import load_rules
-    from consumers.state.memory import MemoryStore
 
     verifier = keyring.public_keyring()
     registry = load_registry()

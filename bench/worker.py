@@ -27,7 +27,10 @@ from typing import Any
 import click
 
 from bench.machine import rss_kib
+from bench.profiling import profiled
 from broker.settings import Settings
+from consumers import Joiner
+from contracts.catalog import load_catalog
 
 __all__ = ["Progress", "main", "run_joiner", "run_passthrough"]
 
@@ -87,7 +90,6 @@ async def run_joiner(
     settings: Settings, group: str, instance: str, idle: float, max_batch: int
 ) -> Progress:
     """Run the joiner until idle; return its progress and RSS."""
-    from consumers import Joiner
 
     progress = Progress()
     joiner = Joiner(
@@ -143,8 +145,6 @@ async def run_passthrough(
     without verification, decoding, folding or state."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
     from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-
-    from contracts.catalog import load_catalog
 
     topics = sorted(settings.topics.agency(a.id) for a in load_catalog().agencies)
     kwargs = settings.kafka_client_kwargs()
@@ -251,8 +251,6 @@ def main(
     if profile is None:
         progress = asyncio.run(job)
     else:
-        from bench.profiling import profiled
-
         with profiled(profile):
             progress = asyncio.run(job)
     _emit("done", **asdict(progress))

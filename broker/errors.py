@@ -1,27 +1,40 @@
-"""Domain errors. The CLI turns each into one line and a non-zero exit code."""
+"""Errors of the ground floor: the local cluster, Kafka access, security and the keyring.
+
+Every one is a :class:`~contracts.errors.CxError` (re-exported here): its message says what
+went wrong and what to do, and never holds a secret or a payload value. The CLI turns
+each into one line and the exit code of :mod:`cxbroker.exitcodes`.
+"""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from contracts.errors import CxError
+
 __all__ = [
     "AccessDenied",
+    "AclApplyError",
     "BrokerUnavailable",
     "CxError",
+    "InvalidAccessPlan",
     "KafkaLaunchError",
+    "KeyringError",
+    "LinkageKeyMissing",
     "MissingTool",
+    "PropagationTimeout",
+    "ScramError",
+    "SignatureInvalid",
+    "SignatureMissing",
+    "SigningKeyAgencyMismatch",
+    "SigningKeyMissing",
     "TopicConflict",
+    "UnknownProfile",
+    "UnknownSigningKey",
 ]
-
-
-class CxError(Exception):
-    """Base of every error a user can act on; its message says what to do."""
-
-    exit_code = 1
 
 
 class MissingTool(CxError):
     """A required program (Java 17, Maven) is not installed."""
-
-    exit_code = 3
 
 
 class KafkaLaunchError(CxError):
@@ -31,8 +44,6 @@ class KafkaLaunchError(CxError):
 class BrokerUnavailable(CxError):
     """Kafka cannot be reached."""
 
-    exit_code = 4
-
 
 class TopicConflict(CxError):
     """An existing topic differs from the topic plan."""
@@ -41,4 +52,58 @@ class TopicConflict(CxError):
 class AccessDenied(CxError):
     """Kafka refused the operation for this principal."""
 
-    exit_code = 5
+
+class KeyringError(CxError):
+    """The keyring directory or one of its files is missing, malformed or too open."""
+
+
+class SigningKeyMissing(KeyringError):
+    """The keyring has no signing key for an agency."""
+
+
+class LinkageKeyMissing(KeyringError):
+    """No linkage key exists for a life experience (or for a key id)."""
+
+
+class SignatureInvalid(CxError):
+    """A record's signature does not verify. ``reason`` is a stable code for dead letters."""
+
+    reason: ClassVar[str] = "bad-signature"
+
+
+class SignatureMissing(SignatureInvalid):
+    """The record has no ``ce_cxkeyid`` or no ``ce_cxsig`` header."""
+
+    reason = "missing-signature"
+
+
+class UnknownSigningKey(SignatureInvalid):
+    """``ce_cxkeyid`` names no key of the public keyring."""
+
+    reason = "unknown-key-id"
+
+
+class SigningKeyAgencyMismatch(SignatureInvalid):
+    """The signing key belongs to another agency than the record's ``ce_source``."""
+
+    reason = "key-agency-mismatch"
+
+
+class PropagationTimeout(CxError):
+    """ACL changes were accepted but did not become visible in time."""
+
+
+class AclApplyError(CxError):
+    """The cluster refused to create or delete an ACL."""
+
+
+class UnknownProfile(CxError):
+    """A principal profile was asked for that has no credential in the state dir."""
+
+
+class InvalidAccessPlan(CxError):
+    """The access plan file is malformed."""
+
+
+class ScramError(CxError):
+    """The cluster refused to describe, create or delete a SCRAM user."""

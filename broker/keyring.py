@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -52,7 +52,15 @@ from cryptography.hazmat.primitives.serialization import (
 from pydantic import AwareDatetime, BaseModel, ConfigDict, SecretStr, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
-from broker.errors import CxError
+from broker.errors import (
+    KeyringError,
+    LinkageKeyMissing,
+    SignatureInvalid,
+    SignatureMissing,
+    SigningKeyAgencyMismatch,
+    SigningKeyMissing,
+    UnknownSigningKey,
+)
 from broker.files import write_atomic
 from contracts.catalog import AGENCY_ID_PATTERN, LIFE_EXPERIENCE_ID_PATTERN
 from contracts.envelope import HEADER_KEYID, HEADER_SIG, HEADER_SOURCE, Record, with_key_id
@@ -63,17 +71,10 @@ __all__ = [
     "PUBLIC_KEYRING_FILE",
     "InitResult",
     "Keyring",
-    "KeyringError",
     "LinkageKey",
-    "LinkageKeyMissing",
     "PublicKey",
     "PublicKeyring",
-    "SignatureInvalid",
-    "SignatureMissing",
     "Signer",
-    "SigningKeyAgencyMismatch",
-    "SigningKeyMissing",
-    "UnknownSigningKey",
     "public_key_fingerprint",
 ]
 
@@ -84,46 +85,6 @@ _DIR_MODE: Final = 0o700
 _FILE_MODE: Final = 0o600
 _KEY_ID: Final = re.compile(KEY_ID_PATTERN)
 _SOURCE_PREFIX: Final = b"urn:cx:agency:"
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class KeyringError(CxError):
-    """The keyring directory or one of its files is missing, malformed or too open."""
-
-
-class SigningKeyMissing(KeyringError):
-    """The keyring has no signing key for an agency."""
-
-
-class LinkageKeyMissing(KeyringError):
-    """No linkage key exists for a life experience (or for a key id)."""
-
-
-class SignatureInvalid(CxError):
-    """A record's signature does not verify. ``reason`` is a stable code for dead letters."""
-
-    reason: ClassVar[str] = "bad-signature"
-    exit_code = 7
-
-
-class SignatureMissing(SignatureInvalid):
-    """The record has no ``ce_cxkeyid`` or no ``ce_cxsig`` header."""
-
-    reason = "missing-signature"
-
-
-class UnknownSigningKey(SignatureInvalid):
-    """``ce_cxkeyid`` names no key of the public keyring."""
-
-    reason = "unknown-key-id"
-
-
-class SigningKeyAgencyMismatch(SignatureInvalid):
-    """The signing key belongs to another agency than the record's ``ce_source``."""
-
-    reason = "key-agency-mismatch"
 
 
 def _shown_key_id(raw: bytes | None) -> str:

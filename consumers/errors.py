@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from broker.errors import CxError
-from consumers.state.base import StateStoreError
 
-__all__ = ["CoPartitionError", "JoinerError", "MissingTopics", "StateStoreError"]
+__all__ = [
+    "CoPartitionError",
+    "InconsistentTable",
+    "InsightsError",
+    "JoinerError",
+    "MissingTopics",
+    "StateStoreError",
+    "StoreError",
+    "SuppressionFailed",
+]
 
 
 class JoinerError(CxError):
@@ -15,10 +23,30 @@ class JoinerError(CxError):
 class CoPartitionError(JoinerError):
     """The agency topics (and the changelog) do not share one partition count."""
 
-    exit_code = 6
-
 
 class MissingTopics(JoinerError):
     """Topics the joiner reads or writes do not exist."""
 
-    exit_code = 6
+
+class StoreError(Exception):
+    """The local state store cannot be used (corrupt file, misuse of transactions)."""
+
+
+class StateStoreError(StoreError, CxError):
+    """The state directory cannot be read or written (read-only, full, no permission...).
+
+    One line naming the directory and the cause. Nothing is lost: the Kafka transaction
+    of the batch in flight is aborted, so a run with a usable directory redoes it.
+    """
+
+
+class InsightsError(CxError):
+    """Base of every insights error the CLI reports as one line."""
+
+
+class InconsistentTable(InsightsError, ValueError):
+    """A published total does not equal the sum of its parts (a bug in the aggregation)."""
+
+
+class SuppressionFailed(InsightsError):
+    """Complementary suppression found no cell left to suppress (cannot happen for sane input)."""

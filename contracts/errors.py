@@ -26,6 +26,7 @@ __all__ = [
     "CatalogError",
     "ContractError",
     "ContractViolation",
+    "CxError",
     "DecodeError",
     "DuplicateHeader",
     "FieldProblem",
@@ -44,7 +45,16 @@ __all__ = [
 ]
 
 
-class ContractError(Exception):
+class CxError(Exception):
+    """Base of every error a user can act on, in every cx-broker package.
+
+    Its message says what went wrong and what to do, and never holds a payload value or
+    a secret. Each package's ``errors`` module derives its own hierarchy from it; the
+    ``cxbroker`` CLI prints it as one line with the exit code of its kind.
+    """
+
+
+class ContractError(CxError):
     """Base of every error raised by :mod:`contracts`."""
 
 

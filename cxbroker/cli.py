@@ -2,8 +2,8 @@
 
 Sub-commands live next to the code they drive and are imported lazily, so
 ``cxbroker kafka status`` does not pay for importing the joiner.
-Every :class:`~broker.errors.CxError` becomes one line on stderr and a
-non-zero exit code; user mistakes never print a traceback.
+Every :class:`~contracts.errors.CxError` becomes one line on stderr and the
+exit code of its kind (:mod:`cxbroker.exitcodes`); user mistakes never print a traceback.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import Any
 
 import click
 
-from broker.errors import CxError
 from broker.lifeline import follow_parent
+from contracts.errors import CxError
+from cxbroker.exitcodes import exit_code_for
 
 __all__ = ["main"]
 
@@ -56,7 +57,7 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except CxError as exc:
             click.secho(f"cxbroker: error: {exc}", fg="red", err=True)
-            sys.exit(exc.exit_code)
+            sys.exit(exit_code_for(exc))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

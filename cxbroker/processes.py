@@ -19,22 +19,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from broker.errors import CxError
 from broker.lifeline import child_env
 from broker.settings import Settings
 from consumers.joiner import JoinerStats
+from cxbroker.errors import ProcessFailed
 
 __all__ = [
-    "ProcessFailed",
     "Processes",
     "joiner_totals",
     "principal_env",
     "start_joiners",
 ]
-
-
-class ProcessFailed(CxError):
-    """A supervised process failed, exited too early, or left no counters."""
 
 
 def principal_env(

@@ -29,16 +29,21 @@ from producers.deid import (
     link,
     scrub_text,
 )
-from producers.errors import DeidentificationError, PiiLeak, TokenInputMissing
-from producers.publisher import (
+from producers.errors import (
     AgencyMismatch,
+    DeidentificationError,
+    PiiLeak,
+    SpoolError,
+    TokenInputMissing,
+)
+from producers.publisher import (
     AgencyPublisher,
     DeliveryResult,
     DeliveryStatus,
     EventPreparer,
     PreparedEvent,
 )
-from producers.spool import Spool, SpoolError
+from producers.spool import Spool
 
 __all__ = [
     "DEFAULT_TOKEN_RULES",

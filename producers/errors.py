@@ -6,7 +6,19 @@ from collections.abc import Callable
 
 from broker.errors import CxError
 
-__all__ = ["DeidentificationError", "PiiLeak", "TokenInputMissing"]
+__all__ = [
+    "AgencyMismatch",
+    "DeidentificationError",
+    "IngestError",
+    "PiiLeak",
+    "PreparationFailed",
+    "SpoolCorrupt",
+    "SpoolError",
+    "SpoolFull",
+    "SpoolLocked",
+    "SpoolUnavailable",
+    "TokenInputMissing",
+]
 
 
 class DeidentificationError(CxError):
@@ -24,8 +36,6 @@ class PiiLeak(CxError):
     a generic pattern, the kind of identifier; ``location`` says where in the record
     (``"value"``, ``"key"``, ``"header ce_source"``). The value itself is never kept.
     """
-
-    exit_code = 6
 
     def __init__(self, field: str, location: str, *, pattern: bool = False) -> None:
         self.field = field
@@ -48,3 +58,38 @@ class PiiLeak(CxError):
 
 def _pii_leak(field: str, location: str, pattern: bool) -> PiiLeak:
     return PiiLeak(field, location, pattern=pattern)
+
+
+class AgencyMismatch(DeidentificationError):
+    """A raw record of another agency was given to this agency's publisher."""
+
+
+class SpoolError(CxError):
+    """The spool cannot keep records safe; nothing was accepted by the failing call."""
+
+
+class SpoolUnavailable(SpoolError):
+    """The spool directory or its files cannot be created, written or synced."""
+
+
+class SpoolFull(SpoolError):
+    """Appending would exceed the spool's size limit."""
+
+
+class SpoolCorrupt(SpoolError):
+    """A frame in the middle of the spool fails its checksum."""
+
+
+class SpoolLocked(SpoolError):
+    """Another process holds this spool (two publishers of one agency on one state dir)."""
+
+
+class IngestError(CxError):
+    """The file as a whole cannot be ingested (unknown format or columns)."""
+
+
+class PreparationFailed(CxError):
+    """A worker could not prepare a record for a reason other than a domain error.
+
+    Only the error's class is kept: its message might hold a raw value.
+    """

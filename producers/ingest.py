@@ -27,25 +27,23 @@ from typing import IO, Any, Final
 
 from pydantic import ValidationError
 
-from broker.errors import CxError
-from broker.keyring import LinkageKeyMissing
+from broker.errors import LinkageKeyMissing
 from contracts.errors import ContractViolation, FieldProblem, field_problems
 from producers.deid import RawRecord
-from producers.errors import DeidentificationError, PiiLeak, TokenInputMissing
+from producers.errors import (
+    AgencyMismatch,
+    DeidentificationError,
+    IngestError,
+    PiiLeak,
+    TokenInputMissing,
+)
 from producers.parallel import BatchPreparer, LocalPreparer, Outcome
 from producers.pipeline import DeliveryPipeline, cooperatively
-from producers.publisher import (
-    AgencyMismatch,
-    DeliveryResult,
-    DeliveryStatus,
-    EventPreparer,
-    PreparedEvent,
-)
+from producers.publisher import DeliveryResult, DeliveryStatus, EventPreparer, PreparedEvent
 
 __all__ = [
     "COLUMNS",
     "REQUIRED_COLUMNS",
-    "IngestError",
     "IngestSummary",
     "Reject",
     "RejectReason",
@@ -69,12 +67,6 @@ REQUIRED_COLUMNS: Final[tuple[str, ...]] = tuple(
 )
 _DATE_FIELDS: Final = frozenset(("date_of_birth", "occurred_at", "started_at", "ended_at"))
 _SHOWABLE_COLUMN: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_ -]{0,40}$")
-
-
-class IngestError(CxError):
-    """The file as a whole cannot be ingested (unknown format or columns)."""
-
-    exit_code = 2
 
 
 class RejectReason(StrEnum):

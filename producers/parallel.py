@@ -37,6 +37,7 @@ from broker.keyring import Keyring
 from contracts.envelope import Record
 from contracts.errors import ContractError
 from producers.deid import DeidPolicy, RawRecord
+from producers.errors import PreparationFailed
 from producers.pipeline import YIELD_EVERY
 from producers.publisher import EventPreparer, PreparedEvent
 
@@ -45,7 +46,6 @@ __all__ = [
     "LocalPreparer",
     "Outcome",
     "ParallelPreparer",
-    "PreparationFailed",
     "PreparerSpec",
     "Refusal",
     "default_workers",
@@ -60,13 +60,6 @@ _REFUSALS: Final = (CxError, ContractError)
 #: Records per task sent to a worker: large enough to amortize the pipe, small enough to
 #: spread a batch over several workers.
 CHUNK: Final = 100
-
-
-class PreparationFailed(CxError):
-    """A worker could not prepare a record for a reason other than a domain error.
-
-    Only the error's class is kept: its message might hold a raw value.
-    """
 
 
 class BatchPreparer(Protocol):

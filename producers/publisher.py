@@ -41,18 +41,17 @@ from aiokafka.errors import (
 )
 from aiokafka.partitioner import murmur2
 
-from broker.errors import AccessDenied, BrokerUnavailable, CxError
-from broker.keyring import Keyring, LinkageKey, Signer, SigningKeyMissing
+from broker.errors import AccessDenied, BrokerUnavailable, CxError, SigningKeyMissing
+from broker.keyring import Keyring, LinkageKey, Signer
 from broker.settings import Settings
 from contracts.catalog import load_catalog
 from contracts.envelope import Record, encode_unsigned
 from contracts.errors import ContractViolation, UnknownEntry
 from producers.deid import DeidPolicy, PiiGuard, RawRecord, deidentify, opaque_values
-from producers.errors import DeidentificationError, PiiLeak
+from producers.errors import AgencyMismatch, PiiLeak
 from producers.spool import DEFAULT_MAX_BYTES, Spool
 
 __all__ = [
-    "AgencyMismatch",
     "AgencyPublisher",
     "ContractViolation",
     "DeliveryResult",
@@ -68,10 +67,6 @@ _log = logging.getLogger(__name__)
 
 #: Records sent per round while draining the spool.
 DRAIN_CHUNK: Final = 500
-
-
-class AgencyMismatch(DeidentificationError):
-    """A raw record of another agency was given to this agency's publisher."""
 
 
 @dataclass(frozen=True, slots=True)

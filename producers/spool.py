@@ -33,17 +33,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from broker.errors import CxError
 from contracts.envelope import Record
+from producers.errors import SpoolCorrupt, SpoolError, SpoolFull, SpoolLocked, SpoolUnavailable
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "Spool",
-    "SpoolCorrupt",
-    "SpoolError",
-    "SpoolFull",
-    "SpoolLocked",
-    "SpoolUnavailable",
     "decode_payload",
     "encode_frame",
     "encode_payload",
@@ -58,28 +53,6 @@ _FILE_MODE: Final = 0o600
 _FRAME_HEAD: Final = struct.Struct(">II")
 _U32: Final = struct.Struct(">I")
 _U16: Final = struct.Struct(">H")
-
-
-class SpoolError(CxError):
-    """The spool cannot keep records safe; nothing was accepted by the failing call."""
-
-    exit_code = 8
-
-
-class SpoolUnavailable(SpoolError):
-    """The spool directory or its files cannot be created, written or synced."""
-
-
-class SpoolFull(SpoolError):
-    """Appending would exceed the spool's size limit."""
-
-
-class SpoolCorrupt(SpoolError):
-    """A frame in the middle of the spool fails its checksum."""
-
-
-class SpoolLocked(SpoolError):
-    """Another process holds this spool (two publishers of one agency on one state dir)."""
 
 
 def encode_payload(record: Record) -> bytes:

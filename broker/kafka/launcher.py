@@ -38,6 +38,10 @@ from broker.kafka.state import (
     read_cluster_state,
     write_cluster_state,
 )
+from broker.security.credentials import ADMIN, ensure_credential, read_credential
+from broker.security.files import write_private
+from broker.security.profile import client_security_kwargs
+from broker.security.tls import ensure_tls
 from broker.settings import Settings
 
 __all__ = [
@@ -131,8 +135,6 @@ def _new_cluster(
 
 def _node_security(settings: Settings, state: ClusterState) -> NodeSecurity | None:
     """The admin credential and TLS files of a secured cluster (generated on first use)."""
-    from broker.security.credentials import ADMIN, ensure_credential
-    from broker.security.tls import ensure_tls
 
     mode = state.security_mode
     if mode is ClusterSecurity.NONE:
@@ -146,7 +148,6 @@ def _node_security(settings: Settings, state: ClusterState) -> NodeSecurity | No
 
 
 def _write_configs(state: ClusterState, security: NodeSecurity | None) -> None:
-    from broker.security.files import write_private
 
     voters = [n.config() for n in state.nodes]
     for node in state.nodes:
@@ -157,8 +158,6 @@ def _write_configs(state: ClusterState, security: NodeSecurity | None) -> None:
 
 def _admin_kwargs(settings: Settings, state: ClusterState) -> dict[str, Any]:
     """aiokafka security keyword arguments for the cluster's admin (super) user."""
-    from broker.security.credentials import ADMIN, read_credential
-    from broker.security.profile import client_security_kwargs
 
     mode = state.security_mode
     if mode is ClusterSecurity.NONE:

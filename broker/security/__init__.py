@@ -10,10 +10,11 @@
 Kafka is imported lazily, so importing this package stays cheap.
 """
 
+from broker.errors import InvalidAccessPlan, UnknownProfile
 from broker.security.acls import AclBinding
-from broker.security.credentials import Credential, UnknownProfile
+from broker.security.credentials import Credential
 from broker.security.errors import access_denied_from, denied_as, is_access_error
-from broker.security.plan import AccessPlan, InvalidAccessPlan, expand_plan, load_plan
+from broker.security.plan import AccessPlan, expand_plan, load_plan
 
 __all__ = [
     "AccessPlan",

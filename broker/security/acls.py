@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from broker.errors import CxError
+from broker.errors import AclApplyError
+from broker.security.protocol import CreateAclsBatch, DeleteAclsBatch, DescribeAclsAll, send
 
 __all__ = [
-    "AclApplyError",
     "AclBinding",
     "Operation",
     "PatternType",
@@ -68,10 +68,6 @@ class Permission(IntEnum):
 
     DENY = 2
     ALLOW = 3
-
-
-class AclApplyError(CxError):
-    """The cluster refused to create or delete an ACL."""
 
 
 @dataclass(frozen=True, order=True)
@@ -146,8 +142,6 @@ async def describe_bindings(admin: Any) -> list[AclBinding]:
     """Every ACL on the cluster that this module can represent."""
     from aiokafka.errors import for_code
 
-    from broker.security.protocol import DescribeAclsAll, send
-
     response = await send(admin, DescribeAclsAll())
     raise_if_unauthorized([response.error_code])
     if response.error_code:
@@ -178,7 +172,6 @@ async def describe_bindings(admin: Any) -> list[AclBinding]:
 
 async def create_bindings(admin: Any, bindings: list[AclBinding]) -> None:
     """Create ``bindings`` in one request; raise :class:`AclApplyError` on any refusal."""
-    from broker.security.protocol import CreateAclsBatch, send
 
     if not bindings:
         return
@@ -195,7 +188,6 @@ async def create_bindings(admin: Any, bindings: list[AclBinding]) -> None:
 
 async def delete_bindings(admin: Any, bindings: list[AclBinding]) -> None:
     """Delete exactly ``bindings`` in one request; raise :class:`AclApplyError` on refusal."""
-    from broker.security.protocol import DeleteAclsBatch, send
 
     if not bindings:
         return

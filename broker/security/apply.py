@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from broker.errors import CxError
+from broker.errors import PropagationTimeout
 from broker.kafka.config import super_users
 from broker.security.acls import (
     AclBinding,
@@ -29,13 +29,14 @@ from broker.security.credentials import (
     ensure_credential,
     remove_credential,
 )
+from broker.security.errors import access_denied_from, is_access_error
 from broker.security.plan import AccessPlan, expand_plan, principal_of
 from broker.security.scram import SCRAM_SHA_512, delete_users, list_users, upsert_users
 from broker.settings import Settings
+from contracts.catalog import load_catalog
 
 __all__ = [
     "AccessResult",
-    "PropagationTimeout",
     "apply_access",
     "apply_with_admin",
     "effective_acls",
@@ -44,10 +45,6 @@ __all__ = [
 
 # How long to wait for ACL changes to show up in the broker's view of the metadata.
 PROPAGATION_TIMEOUT_S = 15.0
-
-
-class PropagationTimeout(CxError):
-    """ACL changes were accepted but did not become visible in time."""
 
 
 @dataclass
@@ -70,7 +67,6 @@ class AccessResult:
 
 def plan_for_settings(settings: Settings, plan: AccessPlan) -> dict[str, set[AclBinding]]:
     """The plan expanded for the catalog's agencies and this deployment's topic prefix."""
-    from contracts.catalog import load_catalog
 
     agencies = [a.id for a in load_catalog().agencies]
     return expand_plan(plan, agencies, settings.topics.prefix)
@@ -140,7 +136,6 @@ async def apply_access(admin: Any, settings: Settings, plan: AccessPlan) -> Acce
 
 async def apply_with_admin(admin: Any, settings: Settings, plan: AccessPlan) -> AccessResult:
     """:func:`apply_access`, turning Kafka's refusal into :class:`~broker.errors.AccessDenied`."""
-    from broker.security.errors import access_denied_from, is_access_error
 
     try:
         return await apply_access(admin, settings, plan)

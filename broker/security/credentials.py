@@ -13,13 +13,12 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from broker.errors import CxError
+from broker.errors import UnknownProfile
 from broker.security.files import write_private
 
 __all__ = [
     "ADMIN",
     "Credential",
-    "UnknownProfile",
     "credential_path",
     "credentials_dir",
     "ensure_credential",
@@ -32,10 +31,6 @@ ADMIN = "admin"
 # SCRAM user names and ACL principals: keep them to a conservative alphabet so they
 # never need escaping in SCRAM (',' '='), properties or JAAS strings.
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-
-
-class UnknownProfile(CxError):
-    """A principal profile was asked for that has no credential in the state dir."""
 
 
 @dataclass(frozen=True)

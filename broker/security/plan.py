@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from broker.errors import CxError
+from broker.errors import InvalidAccessPlan
 from broker.security.acls import (
     CLUSTER_RESOURCE,
     AclBinding,
@@ -28,7 +28,6 @@ from broker.security.credentials import ADMIN, validate_principal_name
 __all__ = [
     "AccessPlan",
     "GrantSpec",
-    "InvalidAccessPlan",
     "PrincipalSpec",
     "default_plan_path",
     "expand_plan",
@@ -47,10 +46,6 @@ OpName = Literal[
     "alter_configs",
     "idempotent_write",
 ]
-
-
-class InvalidAccessPlan(CxError):
-    """The access plan file is malformed."""
 
 
 class GrantSpec(BaseModel):

@@ -12,14 +12,14 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from broker.errors import CxError
+from broker.errors import ScramError
 from broker.security.acls import raise_if_unauthorized
 from broker.security.credentials import Credential
+from broker.security.protocol import AlterScramRequest, DescribeScramRequest, send
 
 __all__ = [
     "ITERATIONS",
     "SCRAM_SHA_512",
-    "ScramError",
     "delete_users",
     "list_users",
     "salted_password",
@@ -30,10 +30,6 @@ SCRAM_SHA_512 = 2  # Kafka's ScramMechanism code
 ITERATIONS = 8192  # Kafka accepts 4096..16384 for SHA-512
 
 
-class ScramError(CxError):
-    """The cluster refused to describe, create or delete a SCRAM user."""
-
-
 def salted_password(password: str, salt: bytes, iterations: int = ITERATIONS) -> bytes:
     """SCRAM's ``SaltedPassword = Hi(password, salt, i)`` for SHA-512."""
     return hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
@@ -41,7 +37,6 @@ def salted_password(password: str, salt: bytes, iterations: int = ITERATIONS) ->
 
 async def list_users(admin: Any) -> dict[str, set[int]]:
     """Every SCRAM user on the cluster and the mechanisms it has credentials for."""
-    from broker.security.protocol import DescribeScramRequest, send
 
     response = await send(admin, DescribeScramRequest())
     raise_if_unauthorized([response.error_code, *(r[1] for r in response.results)])
@@ -66,7 +61,6 @@ def _check(response: Any, action: str) -> None:
 
 async def upsert_users(admin: Any, credentials: Iterable[Credential]) -> None:
     """Create or replace the SCRAM-SHA-512 credential of each user."""
-    from broker.security.protocol import AlterScramRequest, send
 
     upserts = []
     for cred in credentials:
@@ -80,7 +74,6 @@ async def upsert_users(admin: Any, credentials: Iterable[Credential]) -> None:
 
 async def delete_users(admin: Any, names: Iterable[str]) -> None:
     """Delete the SCRAM-SHA-512 credential of each user."""
-    from broker.security.protocol import AlterScramRequest, send
 
     deletions = [(name, SCRAM_SHA_512) for name in names]
     if deletions:

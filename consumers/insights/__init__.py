@@ -1,6 +1,7 @@
 """Privacy-safe insights: per life experience, period, agency and stage, with small cells
 suppressed (primary and complementary), published to ``cx.insights.<life-experience>``."""
 
+from consumers.errors import InconsistentTable, InsightsError, SuppressionFailed
 from consumers.insights.aggregate import (
     CellKey,
     CountTable,
@@ -14,7 +15,6 @@ from consumers.insights.aggregate import (
     stall_handoffs,
     to_insight_cells,
 )
-from consumers.insights.errors import InconsistentTable, InsightsError, SuppressionFailed
 from consumers.insights.service import CatchUpReport, InsightsService, read_insights, read_joined
 from consumers.insights.suppression import Margin, Suppression, derivable_cells, suppress
 

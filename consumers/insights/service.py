@@ -25,8 +25,8 @@ from pydantic import ValidationError
 from broker.admin import admin_client
 from broker.errors import BrokerUnavailable
 from broker.settings import Settings
+from consumers.errors import InsightsError
 from consumers.insights.aggregate import journeys_by_week, week_insights
-from consumers.insights.errors import InsightsError
 from contracts.catalog import LifeExperience, load_catalog
 from contracts.joined import InsightCell, JourneySnapshot
 

@@ -67,7 +67,7 @@ from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from consumers.insights.errors import InconsistentTable, SuppressionFailed
+from consumers.errors import InconsistentTable, SuppressionFailed
 from contracts.joined import SMALL_CELL_MAX
 
 __all__ = ["Margin", "Suppression", "derivable_cells", "is_small", "suppress"]

@@ -28,6 +28,7 @@ from broker.admin import admin_client
 from broker.settings import Settings
 from consumers.joiner.copartition import describe_partition_counts, verify_copartitioning
 from consumers.joiner.health import OutageTracker
+from consumers.joiner.keys import keyring_verifier
 from consumers.joiner.stats import JoinerStats
 from consumers.joiner.validate import (
     Rejection,
@@ -257,8 +258,6 @@ class Joiner:
         # client partitions it by key.
         self._same_partitions = {t for t, n in counts.items() if n == self.partitions}
         if self._verifier is None:
-            from consumers.joiner.keys import keyring_verifier
-
             self._verifier = keyring_verifier(self.settings)
         kwargs = self.settings.kafka_client_kwargs()
         self._producer = AIOKafkaProducer(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol
 
-from broker.keyring import SignatureInvalid
+from broker.errors import SignatureInvalid
 from contracts.envelope import HEADER_KEYID, HEADER_SIG, Decoded, decode
 from contracts.errors import DecodeError
 from contracts.registry import Registry

@@ -1,6 +1,7 @@
 """Journey state: a store protocol, backends (memory, SQLite) and changelog recovery."""
 
-from consumers.state.base import PartitionStore, StateStoreError, StoreError
+from consumers.errors import StateStoreError, StoreError
+from consumers.state.base import PartitionStore
 from consumers.state.memory import MemoryStore
 from consumers.state.sqlite import SqliteStore
 

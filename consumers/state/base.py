@@ -16,23 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from broker.errors import CxError
-
-__all__ = ["PartitionStore", "StateStoreError", "StoreError", "describe_io_error"]
-
-
-class StoreError(Exception):
-    """The local state store cannot be used (corrupt file, misuse of transactions)."""
-
-
-class StateStoreError(StoreError, CxError):
-    """The state directory cannot be read or written (read-only, full, no permission...).
-
-    One line naming the directory and the cause. Nothing is lost: the Kafka transaction
-    of the batch in flight is aborted, so a run with a usable directory redoes it.
-    """
-
-    exit_code = 9
+__all__ = ["PartitionStore", "describe_io_error"]
 
 
 def describe_io_error(exc: BaseException, directory: Path) -> str:

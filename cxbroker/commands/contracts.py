@@ -10,7 +10,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from broker.errors import CxError
 from contracts.compat import Mode, check_released
 from contracts.errors import UnknownEntry
 from contracts.export import (
@@ -21,20 +20,9 @@ from contracts.export import (
     schemas_from_documents,
 )
 from contracts.registry import load_registry
+from cxbroker.errors import ContractsCommandError, IncompatibleContracts
 
-__all__ = ["ContractsCommandError", "IncompatibleContracts", "contracts"]
-
-
-class ContractsCommandError(CxError):
-    """A contracts command was given something it cannot use (unknown name, bad folder)."""
-
-    exit_code = 2
-
-
-class IncompatibleContracts(CxError):
-    """The registry breaks compatibility with the released schemas."""
-
-    exit_code = 1
+__all__ = ["contracts"]
 
 
 def _dump(document: Any) -> str:

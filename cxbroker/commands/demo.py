@@ -20,6 +20,7 @@ from broker.kafka import cluster_status
 from broker.settings import Settings
 from consumers.report import DRIVERS, LifeExperienceSummary
 from cxbroker.demo import run_demo
+from cxbroker.exitcodes import ExitCode
 
 __all__ = ["demo", "print_summaries"]
 
@@ -107,7 +108,7 @@ def demo(journeys: int, seed: int, security: str, report: Path | None, joiners: 
         )
     except KeyboardInterrupt:
         console.print(_interrupted_line(settings))
-        raise SystemExit(130) from None
+        raise SystemExit(ExitCode.INTERRUPTED) from None
     print_summaries(result.summaries, console)
     console.print(
         f"{result.events_published} events published, {result.dead_letters} dead letters; "

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import click
-from cxbroker.commands.access import echo_access_result
 from rich.console import Console
 from rich.table import Table
 
 from broker.provision import provision
 from broker.security.profile import load_settings
 from broker.topics import PlanResult, TopicAction, TopicSpec
+from cxbroker.commands.access import echo_access_result
 
 __all__ = ["init", "print_result"]
 

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from broker.security.profile import load_settings
+from consumers.errors import InsightsError
 from consumers.insights.aggregate import InsightMetric
-from consumers.insights.errors import InsightsError
 from consumers.insights.service import CatchUpReport, InsightsService, read_insights
 from contracts.catalog import load_catalog
 from contracts.errors import UnknownEntry

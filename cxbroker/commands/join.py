@@ -13,12 +13,11 @@ from aiokafka.errors import KafkaError
 
 from broker.files import write_atomic
 from broker.security.profile import load_settings
-from consumers.errors import JoinerError
+from consumers.errors import JoinerError, StateStoreError, StoreError
 from consumers.joiner import Joiner
 from consumers.joiner.health import RepeatedLogFilter
 from consumers.joiner.validate import TimeBounds
 from consumers.journey.processor import DEFAULT_GRACE
-from consumers.state.base import StateStoreError, StoreError
 from cxbroker.options import parse_duration
 
 __all__ = ["join"]

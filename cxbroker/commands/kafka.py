@@ -13,6 +13,7 @@ from broker.kafka.config import ClusterSecurity
 from broker.kafka.jars import KAFKA_VERSION, ensure_jars
 from broker.kafka.launcher import cluster_status, start_cluster, stop_cluster
 from broker.settings import Settings
+from cxbroker.exitcodes import ExitCode
 
 __all__ = ["kafka"]
 
@@ -69,7 +70,7 @@ def status() -> None:
     state, running = cluster_status(settings)
     if state is None:
         click.echo(f"no local cluster in {settings.cluster_dir}")
-        raise SystemExit(1)
+        raise SystemExit(ExitCode.FAILED)
     table = Table(title=f"Kafka {state.kafka_version} cluster {state.cluster_id}")
     for col in ("node", "pid", "port", "controller", "running", "log"):
         table.add_column(col)
@@ -85,7 +86,7 @@ def status() -> None:
     Console().print(table)
     click.echo(f"bootstrap: {state.bootstrap_servers}")
     if not all(running.values()):
-        raise SystemExit(1)
+        raise SystemExit(ExitCode.FAILED)
 
 
 @kafka.command()

@@ -21,6 +21,7 @@ from rich.progress import (
 from broker.keyring import Keyring
 from broker.security.profile import load_settings
 from broker.settings import Settings
+from cxbroker.exitcodes import ExitCode
 from cxbroker.options import WORKERS_OPTION
 from producers.deid import DeidPolicy, TextPolicy
 from producers.ingest import (
@@ -34,10 +35,8 @@ from producers.ingest import (
 from producers.parallel import ParallelPreparer, PreparerSpec
 from producers.publisher import AgencyPublisher, EventPreparer
 
-__all__ = ["REJECTED_EXIT_CODE", "SPOOLED_EXIT_CODE", "publish"]
+__all__ = ["publish"]
 
-#: Exit code when rows were rejected (everything else was published or spooled).
-REJECTED_EXIT_CODE: Final = 7
 #: Exit code when events remain in the outage spool because Kafka is unreachable.
 SPOOLED_EXIT_CODE: Final = 4
 
@@ -48,8 +47,8 @@ _EPILOG = (
     + " Which service facts a row needs depends on kind (service-interaction, "
     "application-status, feedback), as the event contracts say. Bad rows go to the rejects "
     "file (JSON Lines: line, reason, detail; never a value from the row). Exit codes: 0 all "
-    f"published; {REJECTED_EXIT_CODE} rows rejected; {SPOOLED_EXIT_CODE} events left in "
-    "the outage spool (Kafka unreachable; they are sent by the next publish or "
+    f"published; {ExitCode.REJECTED:d} rows rejected; {ExitCode.KAFKA_UNAVAILABLE:d} events "
+    "left in the outage spool (Kafka unreachable; they are sent by the next publish or "
     "--flush-spool)."
 )
 
@@ -199,7 +198,7 @@ def publish(
     if file is None:
         left = asyncio.run(_flush(settings, agency, timeout, console))
         if left:
-            raise SystemExit(SPOOLED_EXIT_CODE)
+            raise SystemExit(ExitCode.KAFKA_UNAVAILABLE)
         return
     policy = DeidPolicy(text=TextPolicy.DROP) if drop_free_text else DeidPolicy()
     rejects_path = rejects or file.with_name(file.name + ".rejects.jsonl")
@@ -219,10 +218,10 @@ def publish(
     )
     _print_summary(console, summary, rejects_path)
     if summary.rejected:
-        raise SystemExit(REJECTED_EXIT_CODE)
+        raise SystemExit(ExitCode.REJECTED)
     if left:
         console.print(
             f"{left} events wait in the outage spool (Kafka unreachable); "
             f"run `cxbroker publish --flush-spool --agency {agency}` later"
         )
-        raise SystemExit(SPOOLED_EXIT_CODE)
+        raise SystemExit(ExitCode.KAFKA_UNAVAILABLE)

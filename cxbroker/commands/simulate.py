@@ -23,6 +23,7 @@ from rich.table import Table
 from broker.keyring import Keyring
 from broker.security.profile import load_settings
 from broker.settings import Settings
+from cxbroker.exitcodes import ExitCode
 from cxbroker.options import WORKERS_OPTION
 from producers.publisher import AgencyPublisher
 from producers.simulator.engine import Delivery, Simulation
@@ -31,10 +32,8 @@ from producers.simulator.publish import Deliver, PublishTally, simulation_prepar
 from producers.simulator.publish import publish_deliveries as _publish
 from producers.simulator.summary import SimulationSummary, SummaryBuilder
 
-__all__ = ["FAILED_EXIT_CODE", "SPOOLED_EXIT_CODE", "simulate"]
+__all__ = ["simulate"]
 
-#: Exit code when some records could not be prepared (a de-identification bug to look at).
-FAILED_EXIT_CODE: Final = 7
 #: Exit code when events wait in an outage spool (Kafka unreachable).
 SPOOLED_EXIT_CODE: Final = 4
 
@@ -247,10 +246,10 @@ def simulate(
     for error, count in sorted(tally.failed.items()):
         console.print(f"  not publishable ({error}): {count}")
     if tally.total_failed:
-        raise SystemExit(FAILED_EXIT_CODE)
+        raise SystemExit(ExitCode.REJECTED)
     if left:
         console.print(
             f"{left} events wait in outage spools (Kafka unreachable); they are sent by the "
             "next publish or `cxbroker publish --flush-spool --agency <agency>`"
         )
-        raise SystemExit(SPOOLED_EXIT_CODE)
+        raise SystemExit(ExitCode.KAFKA_UNAVAILABLE)

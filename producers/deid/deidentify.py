@@ -16,7 +16,8 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from broker.keyring import LinkageKey, LinkageKeyMissing
+from broker.errors import LinkageKeyMissing
+from broker.keyring import LinkageKey
 from contracts.catalog import load_catalog
 from contracts.envelope import HEADER_SIG, Record
 from contracts.errors import describe_validation_error

@@ -22,8 +22,10 @@ from broker.keyring import Keyring
 from broker.provision import provision_topics
 from broker.settings import Settings
 from contracts.envelope import decode
-from cxbroker.commands.publish import REJECTED_EXIT_CODE, publish
-from producers import AgencyMismatch, AgencyPublisher, DeliveryStatus, RawRecord
+from cxbroker.commands.publish import publish
+from cxbroker.exitcodes import ExitCode
+from producers import AgencyPublisher, DeliveryStatus, RawRecord
+from producers.errors import AgencyMismatch
 from tests.kafka_fixture import KafkaEndpoint
 from tests.unit.producers.test_ingest import (
     AGENCY,
@@ -163,7 +165,7 @@ def test_cli_ingests_a_mixed_file_publishing_exactly_the_good_rows(
         ],
         env=env,
     )
-    assert result.exit_code == REJECTED_EXIT_CODE, result.output
+    assert result.exit_code == ExitCode.REJECTED, result.output
     assert f"published {len(GOOD_LINES)}" in result.output
     assert f"rejected {len(bad)}" in result.output
     assert len((tmp_path / "bad.jsonl").read_text().splitlines()) == len(bad)

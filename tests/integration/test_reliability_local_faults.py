@@ -25,6 +25,7 @@ import pytest
 from broker.keyring import Keyring
 from broker.settings import Settings
 from contracts.events import CxEvent
+from cxbroker.exitcodes import ExitCode
 from tests.integration.joiner_helpers import (
     Env,
     assert_matches_reference,
@@ -41,7 +42,7 @@ from tests.unit.producers.test_ingest import AGENCY, LIFE_EXPERIENCES, good, wri
 
 pytestmark = pytest.mark.kafka
 
-SPOOL_EXIT_CODE = 8  # producers.spool.SpoolError.exit_code
+SPOOL_EXIT_CODE = ExitCode.SPOOL_FAILED
 
 
 @contextlib.contextmanager

@@ -16,6 +16,8 @@ from broker.kafka.config import (
     cluster_settings,
     security_properties,
 )
+from broker.kafka.jars import KAFKA_VERSION
+from broker.kafka.launcher import new_cluster_id
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 # What docker compose substitutes; the tests compare with this stand-in for the password.
@@ -103,7 +105,6 @@ def test_compose_formats_storage_with_the_admin_scram_user() -> None:
 
 
 def test_image_version_matches_pinned_kafka() -> None:
-    from broker.kafka.jars import KAFKA_VERSION
 
     compose = yaml.safe_load(COMPOSE.read_text())
     images = {s["image"] for s in compose["services"].values() if "kafka" in s["image"]}
@@ -112,8 +113,6 @@ def test_image_version_matches_pinned_kafka() -> None:
 
 def test_cluster_ids_never_look_like_options() -> None:
     import base64
-
-    from broker.kafka.launcher import new_cluster_id
 
     ids = {new_cluster_id() for _ in range(2000)}
     assert len(ids) == 2000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from consumers.state.base import StoreError
+from consumers.errors import StoreError
 
 __all__ = ["MemoryStore"]
 

@@ -15,7 +15,8 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from consumers.state.base import StateStoreError, StoreError, describe_io_error
+from consumers.errors import StateStoreError, StoreError
+from consumers.state.base import describe_io_error
 
 __all__ = ["SqliteStore"]
 

@@ -9,9 +9,11 @@ from uuid import UUID
 
 import pytest
 
-from broker.keyring import Keyring, PublicKeyring
+from broker.keyring import Keyring, KeyringError, PublicKeyring
+from broker.settings import Settings
 from consumers.errors import CoPartitionError, MissingTopics
 from consumers.joiner.copartition import check_copartitioned
+from consumers.joiner.keys import keyring_verifier
 from consumers.joiner.validate import (
     DLQ_OFFSET,
     DLQ_PARTITION,
@@ -152,9 +154,6 @@ def test_copartition_check_names_every_topic_and_count() -> None:
 
 def test_a_missing_public_keyring_is_a_clear_error(tmp_path: Path) -> None:
     """The verifier loads from the configured keyring dir (a missing one is a clear error)."""
-    from broker.keyring import KeyringError
-    from broker.settings import Settings
-    from consumers.joiner.keys import keyring_verifier
 
     with pytest.raises(KeyringError, match="no public keyring"):
         keyring_verifier(Settings(keyring_dir=tmp_path / "none", state_dir=tmp_path))

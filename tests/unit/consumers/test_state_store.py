@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from broker.errors import CxError
+from consumers.errors import StateStoreError, StoreError
 from consumers.journey import JourneyProcessor, load_rules
-from consumers.state import MemoryStore, PartitionStore, SqliteStore, StateStoreError, StoreError
+from consumers.state import MemoryStore, PartitionStore, SqliteStore
 from consumers.state.base import describe_io_error
 from consumers.state.changelog import ChangelogEntry, journey_entry, meta_entry
 from consumers.state.recovery import apply_entries
+from cxbroker.exitcodes import ExitCode, exit_code_for
 from tests.unit.consumers.journey_workload import make_workload
 
 StoreFactory = Callable[[], PartitionStore]
@@ -157,7 +159,9 @@ def test_an_unusable_state_dir_is_one_clear_line(tmp_path: Path) -> None:
         SqliteStore(blocker / "joiner", 0)  # mkdir under a file: ENOTDIR
     message = str(caught.value)
     assert str(blocker) in message and "(ENOTDIR)" in message and "\n" not in message
-    assert isinstance(caught.value, CxError) and caught.value.exit_code != 0
+    assert (
+        isinstance(caught.value, CxError) and exit_code_for(caught.value) == ExitCode.STATE_FAILED
+    )
 
 
 def test_a_full_store_names_the_cause_and_keeps_the_committed_state(tmp_path: Path) -> None:

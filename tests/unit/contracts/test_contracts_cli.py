@@ -9,7 +9,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from contracts import load_registry
-from cxbroker.commands.contracts import ContractsCommandError, IncompatibleContracts, contracts
+from cxbroker.commands.contracts import contracts
+from cxbroker.errors import ContractsCommandError, IncompatibleContracts
 
 RELEASED = Path(__file__).resolve().parents[3] / "contracts" / "schemas"
 

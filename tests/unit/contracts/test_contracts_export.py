@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 from cx_contract_samples import Samples, cell, snapshot
 
-from contracts import encode_unsigned, load_catalog, load_registry
+from contracts import encode_unsigned, load_catalog, load_registry, with_signature
 from contracts.events import FeedbackV1_0
 from contracts.export import (
     JSON_SCHEMA_DIALECT,
@@ -159,7 +159,6 @@ def test_asyncapi_references_resolve_and_ids_are_well_formed() -> None:
 
 
 def test_headers_of_a_real_record_match_the_asyncapi_header_schema(samples: Samples) -> None:
-    from contracts import with_signature
 
     record = with_signature(encode_unsigned(samples.feedback()), "usda-fns-1", bytes(64))
     headers = {name: value.decode() for name, value in record.headers}

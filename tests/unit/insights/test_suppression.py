@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from consumers.insights.errors import InconsistentTable
+from consumers.errors import InconsistentTable
 from consumers.insights.suppression import Margin, derivable_cells, is_small, suppress
 
 Key = tuple[object, object]

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from cxbroker import cli
 from broker.keyring import PublicKeyring
+from cxbroker import cli
 
 Invoke = Callable[..., Result]
 

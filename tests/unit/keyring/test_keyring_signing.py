@@ -11,16 +11,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cx_keyring_samples import DAY2, made_keyring, unsigned
 
-from broker.keyring import (
-    Keyring,
-    PublicKeyring,
+from broker.errors import (
     SignatureInvalid,
     SignatureMissing,
-    Signer,
     SigningKeyAgencyMismatch,
     UnknownSigningKey,
 )
-from contracts.envelope import HEADER_KEYID, HEADER_SIG, Record, decode
+from broker.keyring import Keyring, PublicKeyring, Signer
+from contracts.envelope import HEADER_KEYID, HEADER_SIG, Record, decode, with_signature
 from contracts.errors import DecodeError
 from contracts.signing import signing_input
 
@@ -177,7 +175,6 @@ def test_signer_repr_hides_the_private_key(keyring_dir: Path) -> None:
 def test_sign_equals_the_documented_composition(keyring_dir: Path) -> None:
     """Signer.sign builds the keyed record once; the result is still exactly
     with_signature(record, key id, Ed25519(signing_input(record, key_id)))."""
-    from contracts.envelope import with_signature
 
     signer = Keyring(keyring_dir).signer("usda-fns")
     record = unsigned()

@@ -11,13 +11,8 @@ from pathlib import Path
 import pytest
 from cx_keyring_samples import AGENCIES, DAY1, DAY2, LIFE_EXPERIENCES, made_keyring
 
-from broker.keyring import (
-    Keyring,
-    KeyringError,
-    LinkageKeyMissing,
-    PublicKeyring,
-    SigningKeyMissing,
-)
+from broker.errors import KeyringError, LinkageKeyMissing, SigningKeyMissing
+from broker.keyring import Keyring, PublicKeyring
 
 
 def _mode(path: Path) -> int:

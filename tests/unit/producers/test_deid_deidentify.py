@@ -9,7 +9,7 @@ import pytest
 from cx_producer_samples import T0, feedback, keys, linkage_key, raw
 from pydantic import ValidationError
 
-from broker.keyring import LinkageKeyMissing
+from broker.errors import LinkageKeyMissing
 from contracts.envelope import encode_unsigned
 from contracts.errors import ContractViolation
 from contracts.events import ApplicationStatus, Feedback, ServiceInteraction

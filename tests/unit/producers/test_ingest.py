@@ -15,11 +15,13 @@ from click.testing import CliRunner
 
 from broker.keyring import Keyring
 from contracts.envelope import decode
-from cxbroker.commands.publish import REJECTED_EXIT_CODE, publish
+from cxbroker.commands.publish import publish
+from cxbroker.exitcodes import ExitCode
+from producers import RawRecord
+from producers.errors import IngestError
 from producers.ingest import (
     COLUMNS,
     REQUIRED_COLUMNS,
-    IngestError,
     RejectReason,
     RejectsWriter,
     columns_help,
@@ -253,7 +255,6 @@ def test_unknown_format_is_refused(tmp_path: Path) -> None:
 
 
 def test_columns_are_derived_from_the_raw_record() -> None:
-    from producers import RawRecord
 
     assert tuple(RawRecord.model_fields) == COLUMNS
     assert set(REQUIRED_COLUMNS) >= {"first_name", "agency", "occurred_at", "kind"}
@@ -279,7 +280,7 @@ def test_cli_dry_run_exits_non_zero_with_counts(
     result = CliRunner().invoke(
         publish, ["--agency", AGENCY, "--file", str(path), "--dry-run"], terminal_width=200
     )
-    assert result.exit_code == REJECTED_EXIT_CODE, result.output
+    assert result.exit_code == ExitCode.REJECTED, result.output
     assert f"published {len(GOOD_LINES)}" in result.output
     assert f"rejected {len(bad)}" in result.output
     listed = (tmp_path / "records.csv.rejects.jsonl").read_bytes()

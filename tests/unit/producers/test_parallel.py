@@ -17,16 +17,14 @@ from pathlib import Path
 import pytest
 from cx_producer_samples import T0, raw
 
-from broker.keyring import Keyring, SigningKeyMissing
+from broker.errors import SigningKeyMissing
+from broker.keyring import Keyring
 from contracts.catalog import load_catalog
+from contracts.envelope import Record
 from contracts.errors import ContractViolation, FieldProblem
 from producers import DeliveryResult, DeliveryStatus, PiiLeak, PreparedEvent, RawRecord
-from producers.parallel import (
-    LocalPreparer,
-    ParallelPreparer,
-    PreparationFailed,
-    PreparerSpec,
-)
+from producers.errors import PreparationFailed
+from producers.parallel import LocalPreparer, ParallelPreparer, PreparerSpec
 from producers.simulator.engine import Simulation
 from producers.simulator.policy import policy_for
 from producers.simulator.publish import (
@@ -169,9 +167,6 @@ async def test_simulated_publishing_with_workers_sends_the_same_records(keyring:
 def test_a_prepared_event_survives_the_pipe_unchanged() -> None:
     """Workers return PreparedEvent by pickle through its compact __reduce__."""
     from uuid import uuid4
-
-    from contracts.envelope import Record
-    from producers.publisher import PreparedEvent
 
     event = PreparedEvent(
         uuid4(), Record(b"key", b'{"a":1}', (("ce_id", b"x"), ("content-type", b"json")))

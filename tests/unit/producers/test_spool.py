@@ -10,14 +10,11 @@ from pathlib import Path
 import pytest
 
 from contracts.envelope import Record
+from producers.errors import SpoolCorrupt, SpoolFull, SpoolLocked, SpoolUnavailable
 from producers.spool import (
     COMMITTED_FILE,
     LOG_FILE,
     Spool,
-    SpoolCorrupt,
-    SpoolFull,
-    SpoolLocked,
-    SpoolUnavailable,
     decode_payload,
     encode_frame,
     encode_payload,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from broker.errors import InvalidAccessPlan
 from broker.security.acls import (
     AclBinding,
     Operation,
@@ -14,7 +15,7 @@ from broker.security.acls import (
     ResourceType,
     diff_bindings,
 )
-from broker.security.plan import InvalidAccessPlan, expand_plan, load_plan
+from broker.security.plan import expand_plan, load_plan
 from broker.topics import TopicNames
 from contracts.catalog import load_catalog
 

@@ -11,7 +11,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from broker.errors import AccessDenied
+from broker.errors import AccessDenied, UnknownProfile
 from broker.kafka.config import (
     ClusterSecurity,
     NodeConfig,
@@ -21,13 +21,13 @@ from broker.kafka.config import (
 from broker.kafka.launcher import ClusterState, NodeState
 from broker.security.credentials import (
     Credential,
-    UnknownProfile,
     ensure_credential,
     read_credential,
     remove_credential,
 )
 from broker.security.errors import access_denied_from, denied_as, is_access_error
 from broker.security.profile import resolve_settings
+from broker.security.protocol import AlterScramRequest, AlterUserScramCredentialsRequest_v0
 from broker.security.scram import salted_password
 from broker.security.tls import ensure_tls, generate_ca
 from broker.settings import SecurityProtocol, Settings
@@ -217,8 +217,6 @@ def test_credential_file_holds_only_name_and_password(tmp_path: Path) -> None:
 
 def test_scram_alter_request_encodes_as_flexible_v0() -> None:
     from io import BytesIO
-
-    from broker.security.protocol import AlterScramRequest, AlterUserScramCredentialsRequest_v0
 
     request = AlterScramRequest([("old", 2)], [("new", 2, 8192, b"s" * 4, b"p" * 64)])
     struct = request.prepare({51: (0, 0)})

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from broker.keyring import Keyring
 from contracts.envelope import Record
 from cxbroker.cli import main
-from cxbroker.commands.simulate import SPOOLED_EXIT_CODE
+from cxbroker.exitcodes import ExitCode
 from producers.deid.raw import RawRecord
 from producers.errors import PiiLeak
 from producers.publisher import DeliveryResult, DeliveryStatus, PreparedEvent
@@ -175,7 +175,7 @@ def test_cli_without_kafka_spools_every_event_and_says_so(tmp_path: Path, keyrin
     result = CliRunner(env=_env(tmp_path, keyring)).invoke(
         main, ["simulate", "--journeys", "12", "--seed", "4", "--rate", "100000"]
     )
-    assert result.exit_code == SPOOLED_EXIT_CODE, result.output
+    assert result.exit_code == ExitCode.KAFKA_UNAVAILABLE, result.output
     assert f"{len(deliveries)} events wait in outage spools" in " ".join(result.output.split())
     spooled = {p.name for p in (tmp_path / "state" / "spool").iterdir()}
     assert spooled == {d.record.agency for d in deliveries}

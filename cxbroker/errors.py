@@ -1,0 +1,23 @@
+"""Errors of the roof: the commands and the processes they supervise."""
+
+from __future__ import annotations
+
+from contracts.errors import CxError
+
+__all__ = [
+    "ContractsCommandError",
+    "IncompatibleContracts",
+    "ProcessFailed",
+]
+
+
+class ContractsCommandError(CxError):
+    """A contracts command was given something it cannot use (unknown name, bad folder)."""
+
+
+class IncompatibleContracts(CxError):
+    """The registry breaks compatibility with the released schemas."""
+
+
+class ProcessFailed(CxError):
+    """A supervised process failed, exited too early, or left no counters."""

@@ -1,0 +1,102 @@
+"""The layering of DESIGN.md is enforced: import-linter keeps it, and breaks on a violation.
+
+roof (``cxbroker``) -> ``producers`` | ``consumers`` (independent) -> ``broker`` ->
+``contracts``; nothing in the product imports ``bench`` or ``tests``. Project imports
+inside functions hide the graph from readers and from the linter: each needs a comment
+saying why (an optional dependency, start-up cost).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+PACKAGES = ("cxbroker", "producers", "consumers", "broker", "contracts", "bench", "tests")
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def _lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _copy_tree(target: Path) -> Path:
+    for package in PACKAGES:
+        shutil.copytree(
+            ROOT / package, target / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    shutil.copy(ROOT / "pyproject.toml", target / "pyproject.toml")
+    return target
+
+
+def test_the_layering_contract_is_kept() -> None:
+    result = _lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "Contracts: 2 kept, 0 broken." in result.stdout
+
+
+#: A module of one layer importing what it must not, and what the linter then says.
+VIOLATIONS = [
+    ("producers/_probe.py", "consumers.errors", "producers is not allowed to import consumers"),
+    ("consumers/_probe.py", "cxbroker.cli", "consumers is not allowed to import cxbroker"),
+    ("broker/_probe_up.py", "producers.errors", "broker is not allowed to import producers"),
+    ("contracts/_probe.py", "broker.settings", "contracts is not allowed to import broker"),
+    ("broker/_probe_tests.py", "tests.waiting", "broker._probe_tests -> tests.waiting"),
+]
+
+
+def test_a_forbidden_import_breaks_the_contract(tmp_path: Path) -> None:
+    tree = _copy_tree(tmp_path)
+    for module, forbidden, _ in VIOLATIONS:
+        (tree / module).write_text(f"import {forbidden}  # noqa: F401\n")
+    result = _lint_imports(tree)
+    assert result.returncode != 0
+    for _, _, message in VIOLATIONS:
+        assert message in result.stdout, result.stdout[-3000:]
+
+
+def _inner_project_imports(path: Path) -> list[str]:
+    """Project imports inside a function with no comment on their line or the one above."""
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.ImportFrom) and inner.module:
+                module = inner.module
+            elif isinstance(inner, ast.Import):
+                module = inner.names[0].name
+            else:
+                continue
+            if module.split(".")[0] not in PACKAGES:
+                continue
+            here = lines[inner.lineno - 1]
+            above = lines[inner.lineno - 2] if inner.lineno > 1 else ""
+            if "#" not in here and not above.strip().startswith("#"):
+                found.append(f"{path.relative_to(ROOT)}:{inner.lineno}: {here.strip()}")
+    return found
+
+
+def test_no_project_import_hides_inside_a_function() -> None:
+    found = [
+        hit
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for hit in _inner_project_imports(path)
+    ]
+    assert found == []
