@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from broker.settings import Settings
-from tests.kafka_fixture import KafkaEndpoint, session_kafka
+from tests.support.kafka import KafkaEndpoint, session_kafka
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,7 @@ from contracts.events import CxEvent
 from contracts.privacy import journey_token_from_digest
 from contracts.signing import signing_input
 from tests.hostile.corpus import CASES_DIR, corpus_key_id, corpus_private_key
-from tests.unit.consumers.journey_workload import T0, make_event
+from tests.support.journeys import T0, make_event
 
 __all__ = ["build_cases", "main"]
 

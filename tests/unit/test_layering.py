@@ -15,7 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).parents[2]
+from tests.support.paths import REPO
+
+ROOT = REPO
 PACKAGES = ("cxbroker", "producers", "consumers", "broker", "contracts", "bench", "tests")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
@@ -54,7 +56,7 @@ VIOLATIONS = [
     ("consumers/_probe.py", "cxbroker.cli", "consumers is not allowed to import cxbroker"),
     ("broker/_probe_up.py", "producers.errors", "broker is not allowed to import producers"),
     ("contracts/_probe.py", "broker.settings", "contracts is not allowed to import broker"),
-    ("broker/_probe_tests.py", "tests.waiting", "broker._probe_tests -> tests.waiting"),
+    ("broker/_probe_tests.py", "tests.support.waiting", "broker._probe_tests -> tests.support"),
 ]
 
 

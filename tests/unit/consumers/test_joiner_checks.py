@@ -9,7 +9,8 @@ from uuid import UUID
 
 import pytest
 
-from broker.keyring import Keyring, KeyringError, PublicKeyring
+from broker.errors import KeyringError
+from broker.keyring import Keyring, PublicKeyring
 from broker.settings import Settings
 from consumers.errors import CoPartitionError, MissingTopics
 from consumers.joiner.copartition import check_copartitioned
@@ -38,14 +39,15 @@ from contracts.envelope import (
 )
 from contracts.errors import MalformedJson
 from contracts.registry import load_registry
-from tests.unit.consumers.journey_workload import T0, make_event, make_workload
+from tests.support.journeys import T0, make_event, make_workload
+from tests.support.keyrings import keyring_for
 
 
 @pytest.fixture(scope="module")
 def keyring(tmp_path_factory: pytest.TempPathFactory) -> Keyring:
-    ring = Keyring(tmp_path_factory.mktemp("keyring") / "ring")
-    ring.init(["ssa", "irs", "usda-fns"], ["having-a-child"])
-    return ring
+    return keyring_for(
+        tmp_path_factory.mktemp("keyring") / "ring", ["ssa", "irs", "usda-fns"], ["having-a-child"]
+    )
 
 
 @pytest.fixture(scope="module")

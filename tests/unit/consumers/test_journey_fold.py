@@ -15,7 +15,7 @@ from consumers.journey.rules import load_rules
 from consumers.state import MemoryStore
 from contracts.events import CxEvent
 from contracts.vocabulary import JourneyStatus
-from tests.unit.consumers.journey_workload import T0, make_event, make_workload, token
+from tests.support.journeys import T0, make_event, make_workload, token
 
 LE = "having-a-child"
 TOKEN = token(random.Random(7))

@@ -15,7 +15,7 @@ from consumers.journey.rules import load_rules
 from consumers.journey.state import JourneyState
 from consumers.state import MemoryStore
 from contracts.catalog import load_catalog
-from tests.unit.consumers.journey_workload import T0, make_event, make_workload
+from tests.support.journeys import T0, make_event, make_workload
 
 
 def test_state_bytes_equal_json_dumps_with_compact_separators() -> None:

@@ -17,7 +17,7 @@ from consumers.state.base import describe_io_error
 from consumers.state.changelog import ChangelogEntry, journey_entry, meta_entry
 from consumers.state.recovery import apply_entries
 from cxbroker.exitcodes import ExitCode, exit_code_for
-from tests.unit.consumers.journey_workload import make_workload
+from tests.support.journeys import make_workload
 
 StoreFactory = Callable[[], PartitionStore]
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from cx_contract_samples import Samples
+
+from tests.support.contract_samples import Samples
 
 
 @pytest.fixture

@@ -18,7 +18,9 @@ from contracts.compat import (
 )
 
 
-def obj(properties: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict:
+def obj(
+    properties: dict[str, Any], required: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "type": "object",
         "properties": properties,
@@ -35,7 +37,7 @@ BASE = obj({"a": STR}, ["a"])
 B, F = Direction.BACKWARD, Direction.FORWARD
 
 # name: (old, new, kind, path, directions broken)
-PAIRS: dict[str, tuple[dict, dict, ChangeKind, str, set[Direction]]] = {
+PAIRS: dict[str, tuple[dict[str, Any], dict[str, Any], ChangeKind, str, set[Direction]]] = {
     "optional field added": (
         BASE,
         obj({"a": STR, "b": STR}, ["a"]),

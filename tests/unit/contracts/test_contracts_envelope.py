@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from cloudevents.core.bindings import kafka as ce_kafka
-from cx_contract_samples import TOKEN, Samples
 
 from contracts import (
     DECODE_REASONS,
@@ -25,6 +24,8 @@ from contracts import (
 from contracts.envelope import RECORD_HEADERS, format_time
 from contracts.errors import UnknownMajorVersion
 from contracts.events import FeedbackV1_0
+from tests.support.contract_samples import TOKEN, Samples
+from tests.support.paths import REPO
 
 SIG = bytes(range(64))
 KEY_ID = "usda-fns-sign-2026-04"
@@ -204,8 +205,8 @@ HOSTILE: dict[str, tuple[str, Mutation]] = {
     ),
     "null header": (
         "bad-header-encoding",
-        lambda r, p: (r.key, r.value, _replace(r, "ce_id", None)),
-    ),  # type: ignore[arg-type]
+        lambda r, p: (r.key, r.value, _replace(r, "ce_id", None)),  # type: ignore[arg-type]
+    ),
     "spec 0.3": (
         "bad-specversion",
         lambda r, p: (r.key, r.value, _replace(r, "ce_specversion", b"0.3")),
@@ -372,8 +373,7 @@ def test_other_headers_are_ignored(samples: Samples) -> None:
 
 
 def test_every_reason_code_is_documented_in_the_contracts_readme() -> None:
-    from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[3] / "contracts" / "README.md").read_text()
+    readme = (REPO / "contracts" / "README.md").read_text()
     for code in DECODE_REASONS:
         assert f"| `{code}` |" in readme, code

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from cx_contract_samples import Samples
 from pydantic import ValidationError
 
 from contracts import (
@@ -18,6 +17,7 @@ from contracts import (
     load_registry,
 )
 from contracts.events import FeedbackV1_0
+from tests.support.contract_samples import Samples
 
 
 def test_contracts_carry_name_and_semver() -> None:

@@ -8,7 +8,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-from cx_contract_samples import Samples, cell, snapshot
 
 from contracts import encode_unsigned, load_catalog, load_registry, with_signature
 from contracts.events import FeedbackV1_0
@@ -20,6 +19,7 @@ from contracts.export import (
     export_documents,
     load_released_schemas,
 )
+from tests.support.contract_samples import Samples, cell, snapshot
 
 VALIDATOR = jsonschema.Draft202012Validator
 

@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from cx_contract_samples import T0, cell, snapshot
 from pydantic import ValidationError
 
 from contracts import JourneySnapshot, JourneyStatus, Metric, PeriodKind
@@ -21,6 +20,7 @@ from contracts.joined import (
     period_of,
 )
 from contracts.registry import load_registry
+from tests.support.contract_samples import T0, cell, snapshot
 
 
 def test_snapshot_holds_the_journey_in_agency_order() -> None:

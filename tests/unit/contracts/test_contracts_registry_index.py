@@ -70,7 +70,7 @@ def test_indexes_agree_with_a_scan_of_the_entries(registry: Registry) -> None:
 def test_upcast_goes_to_the_newest_minor_of_the_same_major() -> None:
     registry = _synthetic()
     for entry in registry.entries:
-        instance = entry.model(a=7)
+        instance = entry.model.model_validate({"a": 7})
         result = registry.upcast(instance)
         target = _scan_latest(registry, entry.name, entry.semver[0])
         assert target is not None

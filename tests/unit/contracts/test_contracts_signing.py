@@ -6,12 +6,10 @@ import base64
 import re
 import struct
 from datetime import UTC, datetime
-from pathlib import Path
 from uuid import UUID
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cx_contract_samples import Samples
 
 from contracts import (
     SIGNED_HEADERS,
@@ -24,8 +22,10 @@ from contracts import (
     with_signature,
 )
 from contracts.errors import DuplicateHeader, MissingHeader
+from tests.support.contract_samples import Samples
+from tests.support.paths import REPO
 
-SIGNING_MD = Path(__file__).resolve().parents[3] / "contracts" / "SIGNING.md"
+SIGNING_MD = REPO / "contracts" / "SIGNING.md"
 KEY_ID = "usda-fns-sign-2026-04"
 
 

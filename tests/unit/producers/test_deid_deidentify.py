@@ -6,7 +6,6 @@ import json
 from datetime import UTC, date, datetime
 
 import pytest
-from cx_producer_samples import T0, feedback, keys, linkage_key, raw
 from pydantic import ValidationError
 
 from broker.errors import LinkageKeyMissing
@@ -16,6 +15,7 @@ from contracts.events import ApplicationStatus, Feedback, ServiceInteraction
 from contracts.privacy import AgeBand, TokenRule
 from producers import DeidentificationError, DeidPolicy, TextPolicy, deidentify, guard_record
 from producers.deid import age_at, age_band_at, application_token
+from tests.support.raw_records import T0, feedback, keys, linkage_key, raw
 
 
 def test_service_interaction_keeps_facts_and_generalizes_identity() -> None:

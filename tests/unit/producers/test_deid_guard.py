@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from cx_producer_samples import feedback, keys, raw
 
 from contracts.envelope import Record, encode_unsigned
 from producers import PiiGuard, PiiLeak, RawRecord, deidentify, guard_record
+from tests.support.raw_records import feedback, keys, raw
 
 RECORD = raw()
 EVENT = deidentify(RECORD, keys())

@@ -10,13 +10,13 @@ from __future__ import annotations
 import importlib
 
 import pytest
-from cx_producer_samples import raw
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_deid_property import raw_records
 
 from producers import PiiGuard, PiiLeak, RawRecord
 from producers.deid.guard import Needle
+from tests.support.people import raw_records
+from tests.support.raw_records import raw
 
 # ``producers.deid.guard`` the name is shadowed by the ``guard`` function in the package.
 _guard = importlib.import_module("producers.deid.guard")

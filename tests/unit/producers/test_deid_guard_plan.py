@@ -15,10 +15,8 @@ from collections.abc import Sequence
 from itertools import islice
 
 import pytest
-from cx_producer_samples import keys
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_deid_property import LINKAGE_KEYS, raw_records
 
 from contracts.catalog import load_catalog
 from contracts.envelope import Record, encode_unsigned
@@ -26,6 +24,8 @@ from producers import DEFAULT_TOKEN_RULES, DeidPolicy, PiiGuard, PiiLeak, RawRec
 from producers.deid import opaque_values
 from producers.simulator.engine import Simulation
 from producers.simulator.policy import policy_for
+from tests.support.people import LINKAGE_KEYS, raw_records
+from tests.support.raw_records import keys
 
 # ``producers.deid.guard`` the name is shadowed by the ``guard`` function in the package.
 _guard = importlib.import_module("producers.deid.guard")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from cx_producer_samples import keys, raw
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_deid_property import raw_records
 
 from contracts.privacy import TokenRule
 from producers.deid import RawRecord, choose_rule, journey_token, link
 from producers.errors import TokenInputMissing
+from tests.support.people import raw_records
+from tests.support.raw_records import keys, raw
 
 KEY = keys()["having-a-child"]
 PREFERENCES = [

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from cx_producer_samples import feedback
 
 from contracts.privacy import SCRUBBED_TEXT_MAX_LENGTH, find_pii_kinds
 from producers import TextPolicy
 from producers.deid import own_values, scrub_free_text, scrub_text
+from tests.support.raw_records import feedback
 
 
 @pytest.mark.parametrize(

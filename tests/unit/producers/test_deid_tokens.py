@@ -7,11 +7,11 @@ import hashlib
 import hmac
 
 import pytest
-from cx_producer_samples import keys, linkage_key, raw
 
 from contracts.privacy import TokenRule
 from producers import DeidPolicy, TokenInputMissing, deidentify
 from producers.deid import choose_rule, journey_token, link, token_input
+from tests.support.raw_records import keys, linkage_key, raw
 
 
 def _spec_token(secret: bytes, text: str) -> str:

@@ -15,11 +15,9 @@ from itertools import islice
 from pathlib import Path
 
 import pytest
-from cx_producer_samples import T0, raw
 
 from broker.errors import SigningKeyMissing
 from broker.keyring import Keyring
-from contracts.catalog import load_catalog
 from contracts.envelope import Record
 from contracts.errors import ContractViolation, FieldProblem
 from producers import DeliveryResult, DeliveryStatus, PiiLeak, PreparedEvent, RawRecord
@@ -33,6 +31,8 @@ from producers.simulator.publish import (
     publish_deliveries,
     simulation_preparer,
 )
+from tests.support.keyrings import keyring_for
+from tests.support.raw_records import T0, raw
 
 # A marker no real field holds: it must never come back from a worker.
 SECRET = "Zzyzx-Quillfeather"
@@ -40,10 +40,7 @@ SECRET = "Zzyzx-Quillfeather"
 
 @pytest.fixture(scope="module")
 def keyring(tmp_path_factory: pytest.TempPathFactory) -> Keyring:
-    catalog = load_catalog()
-    ring = Keyring(tmp_path_factory.mktemp("parallel") / "keyring")
-    ring.init([a.id for a in catalog.agencies], [le.id for le in catalog.life_experiences])
-    return ring
+    return keyring_for(tmp_path_factory.mktemp("parallel") / "keyring")
 
 
 def _simulated(count: int) -> list[RawRecord]:

@@ -10,9 +10,7 @@ from __future__ import annotations
 from datetime import date
 from itertools import islice
 
-from cx_producer_samples import keys
 from hypothesis import HealthCheck, given, settings
-from test_deid_property import LINKAGE_KEYS, raw_records
 
 from contracts.catalog import load_catalog
 from contracts.envelope import (
@@ -38,6 +36,8 @@ from producers import DEFAULT_TOKEN_RULES, DeidPolicy, RawRecord, deidentify
 from producers.deid import age_band_at
 from producers.simulator.engine import Simulation
 from producers.simulator.policy import policy_for
+from tests.support.people import LINKAGE_KEYS, raw_records
+from tests.support.raw_records import keys
 
 
 def _reference_encode(event: CxEvent) -> Record:
