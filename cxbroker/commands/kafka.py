@@ -9,9 +9,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from broker.kafka import cluster_status, start_cluster, stop_cluster
 from broker.kafka.config import ClusterSecurity
 from broker.kafka.jars import KAFKA_VERSION, ensure_jars
-from broker.kafka.launcher import cluster_status, start_cluster, stop_cluster
 from broker.settings import Settings
 from cxbroker.exitcodes import ExitCode
 

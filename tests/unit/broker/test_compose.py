@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from broker.kafka.cluster import new_cluster_id
 from broker.kafka.config import (
     CLIENT_LISTENER,
     CONTROLLER_LISTENER,
@@ -17,7 +18,6 @@ from broker.kafka.config import (
     security_properties,
 )
 from broker.kafka.jars import KAFKA_VERSION
-from broker.kafka.launcher import new_cluster_id
 from tests.support.paths import REPO
 
 COMPOSE = REPO / "docker-compose.yml"

@@ -12,13 +12,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from broker.errors import AccessDenied, UnknownProfile
+from broker.kafka import ClusterState, NodeState
 from broker.kafka.config import (
     ClusterSecurity,
     NodeConfig,
     NodeSecurity,
     broker_properties,
 )
-from broker.kafka.state import ClusterState, NodeState
 from broker.security.credentials import (
     Credential,
     ensure_credential,
