@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from broker.errors import KafkaLaunchError
+from broker.kafka.client import client_security_kwargs
 from broker.kafka.config import (
     SCRAM_MECHANISM,
     ClusterSecurity,
@@ -37,7 +38,6 @@ from broker.kafka.process import (
 from broker.kafka.state import ClusterState, NodeState, read_cluster_state, write_cluster_state
 from broker.security.credentials import ADMIN, ensure_credential, read_credential
 from broker.security.files import write_private
-from broker.security.profile import client_security_kwargs
 from broker.security.tls import ensure_tls
 from broker.settings import Settings
 

@@ -19,36 +19,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aiokafka.helpers import create_ssl_context
 from pydantic import SecretStr
 
 from broker.kafka.config import SCRAM_MECHANISM, ClusterSecurity
 from broker.kafka.state import read_cluster_state
-from broker.security.credentials import ADMIN, Credential, read_credential
+from broker.security.credentials import ADMIN, read_credential
 from broker.settings import SecurityProtocol, Settings
 
 __all__ = [
-    "client_security_kwargs",
     "cluster_is_secured",
     "load_settings",
     "operator_settings",
     "principal_settings",
     "resolve_settings",
 ]
-
-
-def client_security_kwargs(
-    protocol: str, credential: Credential | None, ca_file: Path | None
-) -> dict[str, Any]:
-    """aiokafka keyword arguments for ``protocol`` with a SCRAM credential and a trusted CA."""
-    kwargs: dict[str, Any] = {"security_protocol": protocol}
-    if protocol in ("SASL_PLAINTEXT", "SASL_SSL"):
-        kwargs["sasl_mechanism"] = SCRAM_MECHANISM
-        kwargs["sasl_plain_username"] = credential.username if credential else None
-        kwargs["sasl_plain_password"] = credential.password if credential else None
-    if protocol in ("SSL", "SASL_SSL"):
-        kwargs["ssl_context"] = create_ssl_context(cafile=str(ca_file) if ca_file else None)
-    return kwargs
 
 
 def resolve_settings(settings: Settings) -> Settings:

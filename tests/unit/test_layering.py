@@ -102,3 +102,42 @@ def test_no_project_import_hides_inside_a_function() -> None:
         for hit in _inner_project_imports(path)
     ]
     assert found == []
+
+
+def _imports_of(path: Path, modules: dict[str, Path]) -> set[str]:
+    """Project modules that ``path`` imports at its top level (a package counts as its
+    ``__init__`` unless a submodule of it is named)."""
+    found = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and node.module:
+            named = {f"{node.module}.{alias.name}" for alias in node.names} & modules.keys()
+            found |= named or ({node.module} & modules.keys())
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names} & modules.keys()
+    return found
+
+
+def test_no_import_cycle_between_modules() -> None:
+    modules = {}
+    for package in PACKAGES[:5]:  # the product, not bench or tests
+        for path in (ROOT / package).rglob("*.py"):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            modules[name.removesuffix(".__init__")] = path
+    graph = {name: _imports_of(path, modules) - {name} for name, path in modules.items()}
+    # Depth-first search for a back edge; the path to it is the cycle.
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    cycles: list[list[str]] = []
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for dep in sorted(graph[name]):
+            if state.get(dep) == 1:
+                cycles.append([*path[path.index(dep) :], dep])
+            elif dep not in state:
+                visit(dep, [*path, dep])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert cycles == []
