@@ -49,14 +49,32 @@ _EXTRA_SERVICE: Final = 0.5
 
 def _walk(use: _Service) -> bool:
     """Walk one service's stages; False if the person dropped out along the way."""
-    rng = use.rng
-    profile = use.profile
     applies = use.has(Stage.APPLY) and use.has(Stage.DECISION)
+    if not (_discover(use) and _apply(use, applies) and _send_documents(use, applies)):
+        return False
+    mood = 0.0
+    if applies:
+        reviewed = _review(use)
+        if reviewed is None or not _decide(use, reviewed):
+            return False
+        mood = reviewed
+    return _receive(use, mood)
+
+
+def _discover(use: _Service) -> bool:
+    """Look the service up first (usually); False if the person quit after failing to."""
+    rng = use.rng
     if use.has(Stage.DISCOVER) and (not use.has(Stage.APPLY) or chance(rng, _DISCOVER_FIRST)):
         found = use.contact(Stage.DISCOVER)
         if not found and chance(rng, _QUIT_AFTER_FAILED_DISCOVERY):
             return False
         use.wait(timedelta(days=1), 1.2)
+    return True
+
+
+def _apply(use: _Service, applies: bool) -> bool:
+    """Apply, and submit an application when a decision follows; False if given up."""
+    rng = use.rng
     if use.has(Stage.APPLY):
         if not use.contact(Stage.APPLY):
             return False  # gave up on the application
@@ -66,49 +84,79 @@ def _walk(use: _Service) -> bool:
             number = rng.randint(0, 9_999_999)
             use.application_id = f"{use.agency.application_prefix}-{year}-{number:07d}"
             use.status(ApplicationState.SUBMITTED)
+    return True
+
+
+def _send_documents(use: _Service, applies: bool) -> bool:
+    """Send documents up front (sometimes); False if that failed and nothing is pending."""
+    rng = use.rng
     if use.has(Stage.DOCUMENTS) and (not use.has(Stage.APPLY) or chance(rng, _DOCUMENTS_UP_FRONT)):
         use.wait(timedelta(days=2), 0.8)
         if not use.contact(Stage.DOCUMENTS) and not applies:
             return False
+    return True
+
+
+def _review(use: _Service) -> float | None:
+    """The application in review, perhaps asked for more information.
+
+    Returns the person's mood after it, or None when the application ended here (denied
+    for missing documents, or withdrawn).
+    """
+    rng = use.rng
+    profile = use.profile
     mood = 0.0
-    if applies:
-        use.wait(timedelta(days=2), 0.8)
+    use.wait(timedelta(days=2), 0.8)
+    use.status(ApplicationState.IN_REVIEW)
+    if chance(rng, profile.more_info_rate):
+        use.wait(timedelta(days=5), 0.7)
+        use.status(ApplicationState.MORE_INFO_REQUESTED, rng.choice(profile.more_info_reasons))
+        mood -= 0.3
+        use.wait(timedelta(days=3), 0.9)
+        sent = (
+            use.contact(Stage.DOCUMENTS, mood=mood)
+            if use.has(Stage.DOCUMENTS)
+            else use.contact(Stage.APPLY, mood=mood)
+        )
+        if not sent or chance(rng, _NEVER_SENDS_DOCUMENTS):
+            use.wait(timedelta(days=30), 0.3)
+            use.status(ApplicationState.DENIED, "MISSING-DOCS")
+            return None
+        use.wait(timedelta(days=1), 0.8)
         use.status(ApplicationState.IN_REVIEW)
-        if chance(rng, profile.more_info_rate):
-            use.wait(timedelta(days=5), 0.7)
-            use.status(ApplicationState.MORE_INFO_REQUESTED, rng.choice(profile.more_info_reasons))
-            mood -= 0.3
-            use.wait(timedelta(days=3), 0.9)
-            sent = (
-                use.contact(Stage.DOCUMENTS, mood=mood)
-                if use.has(Stage.DOCUMENTS)
-                else use.contact(Stage.APPLY, mood=mood)
-            )
-            if not sent or chance(rng, _NEVER_SENDS_DOCUMENTS):
-                use.wait(timedelta(days=30), 0.3)
-                use.status(ApplicationState.DENIED, "MISSING-DOCS")
-                return False
-            use.wait(timedelta(days=1), 0.8)
-            use.status(ApplicationState.IN_REVIEW)
-        if chance(rng, _WITHDRAW):
-            use.wait(timedelta(days=4), 1.0)
-            use.status(ApplicationState.WITHDRAWN, "CUSTOMER-REQUEST")
-            return False
-        use.wait(profile.decision_median, 0.5)
-        approved = chance(rng, profile.approval_rate)
-        if approved:
-            use.status(ApplicationState.APPROVED)
-        else:
-            use.status(ApplicationState.DENIED, rng.choice(profile.denial_reasons))
-            mood -= 1.0
-        if chance(rng, _DECISION_CONTACT):
-            use.wait(timedelta(days=2), 1.0)
-            use.contact(Stage.DECISION, mood=mood)
-        if not approved:
-            if use.has(Stage.FOLLOW_UP) and chance(rng, _APPEAL_CALL):
-                use.wait(timedelta(days=7), 0.8)
-                use.contact(Stage.FOLLOW_UP, mood=mood)
-            return False
+    if chance(rng, _WITHDRAW):
+        use.wait(timedelta(days=4), 1.0)
+        use.status(ApplicationState.WITHDRAWN, "CUSTOMER-REQUEST")
+        return None
+    return mood
+
+
+def _decide(use: _Service, mood: float) -> bool:
+    """The decision, now and then a contact about it, after a denial perhaps an appeal call.
+
+    True if approved: a denied application ends the service use.
+    """
+    rng = use.rng
+    profile = use.profile
+    use.wait(profile.decision_median, 0.5)
+    approved = chance(rng, profile.approval_rate)
+    if approved:
+        use.status(ApplicationState.APPROVED)
+    else:
+        use.status(ApplicationState.DENIED, rng.choice(profile.denial_reasons))
+        mood -= 1.0
+    if chance(rng, _DECISION_CONTACT):
+        use.wait(timedelta(days=2), 1.0)
+        use.contact(Stage.DECISION, mood=mood)
+    if not approved and use.has(Stage.FOLLOW_UP) and chance(rng, _APPEAL_CALL):
+        use.wait(timedelta(days=7), 0.8)
+        use.contact(Stage.FOLLOW_UP, mood=mood)
+    return approved
+
+
+def _receive(use: _Service, mood: float) -> bool:
+    """Receive what was granted, then perhaps follow up; False if receiving failed."""
+    rng = use.rng
     if use.has(Stage.RECEIVE):
         use.wait(timedelta(days=5), 0.8)
         if not use.contact(Stage.RECEIVE, mood=mood):
