@@ -19,21 +19,22 @@ from tests.support.people import raw_records
 from tests.support.raw_records import raw
 
 # ``producers.deid.guard`` the name is shadowed by the ``guard`` function in the package.
-_guard = importlib.import_module("producers.deid.guard")
+_guard = importlib.import_module("producers.deid.guard.needles")
+_search = importlib.import_module("producers.deid.guard.search")
 
 
 def _reference_verdict(
     needles: tuple[Needle, ...], value: bytes, opaque: tuple[bytes, ...]
 ) -> tuple[str, str, bool] | None:
     """The scan as it was before the find-first shortcut: every needle through ``_find``."""
-    buffer, locations = _guard._join(value, (), None)
-    spans = _guard._Spans(buffer, opaque)
+    buffer, locations = _search._join(value, (), None)
+    spans = _search._Spans(buffer, opaque)
     for needle in needles:
-        position = _guard._find(buffer, needle, spans)
+        position = _search._find(buffer, needle, spans)
         if position >= 0:
-            return needle.field, _guard._locate(locations, position), False
-    for kind, position in _guard._shape_leaks(buffer, spans):
-        return kind, _guard._locate(locations, position), True
+            return needle.field, _search._locate(locations, position), False
+    for kind, position in _search._shape_leaks(buffer, spans):
+        return kind, _search._locate(locations, position), True
     return None
 
 

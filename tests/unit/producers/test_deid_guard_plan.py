@@ -28,7 +28,8 @@ from tests.support.people import LINKAGE_KEYS, raw_records
 from tests.support.raw_records import keys
 
 # ``producers.deid.guard`` the name is shadowed by the ``guard`` function in the package.
-_guard = importlib.import_module("producers.deid.guard")
+_guard = importlib.import_module("producers.deid.guard.search")
+_needles = importlib.import_module("producers.deid.guard.needles")
 
 Verdict = tuple[str, str, bool] | None
 Headers = tuple[tuple[str, bytes], ...]
@@ -40,7 +41,7 @@ def _reference_verdict(
     """The full scan: every needle of the person, longest first, then every shape."""
     buffer, locations = _guard._join(value, headers, key)
     spans = _guard._Spans(buffer, tuple(o for o in opaque if o))
-    for needle in _guard._uncached_needles(raw):
+    for needle in _needles._uncached_needles(raw):
         position = _guard._find(buffer, needle, spans)
         if position >= 0:
             return needle.field, _guard._locate(locations, position), False
@@ -106,7 +107,7 @@ def test_simulated_records_reach_the_reference_verdict_clean_and_with_injections
         record = encode_unsigned(event)
         opaque = opaque_values(event)
         variants = [record]
-        needles = _guard._uncached_needles(raw)
+        needles = _needles._uncached_needles(raw)
         for i, needle in enumerate(needles):
             before, after = FILLERS[(n + i) % len(FILLERS)], FILLERS[(n + 3 * i) % len(FILLERS)]
             variants.append(_inject(record, n + i, needle.value, before, after))
@@ -141,7 +142,7 @@ def test_generated_records_reach_the_reference_verdict(
     raw, _ = case
     event = deidentify(raw, LINKAGE_KEYS, DeidPolicy(token_rules=DEFAULT_TOKEN_RULES))
     record = encode_unsigned(event)
-    needles = _guard._uncached_needles(raw)
+    needles = _needles._uncached_needles(raw)
     opaque = list(opaque_values(event))
     for i, (pick, where) in enumerate(picks):
         needle = needles[pick % len(needles)].value

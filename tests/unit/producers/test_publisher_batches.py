@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from broker.settings import Settings
 from contracts.envelope import Record
-from producers.publisher import AgencyPublisher, _Batches, key_partition
+from producers.publisher import AgencyPublisher
+from producers.publisher.batches import _Batches, key_partition
 from tests.support.fakes import RecordingProducer
 
 # murmur2 values from Apache Kafka's own UtilsTest (signed 32-bit, as Java has them).

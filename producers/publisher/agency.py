@@ -1,19 +1,7 @@
-"""The agency publisher: raw record in, signed de-identified event on ``cx.events.<agency>``.
+"""Delivery of one agency's prepared events: the producer, the outage spool, the drain.
 
-Each record goes through de-identification (journey token, age band, ZIP3, scrubbed text),
-contract validation (the event model), the PII guard over the final bytes (key, value,
-headers), Ed25519 signing, and an idempotent producer (``acks=all``) keyed by the journey
-token, so every event of one journey lands on one partition in publish order.
-
-While Kafka cannot be reached (the producer does not start, a send times out or loses its
-connection) the signed records go to the agency's outage spool (:mod:`producers.spool`)
-instead, and every later record queues behind them until the spool drained: per-key order
-is kept across an outage. A background task retries the drain; opening a publisher drains
-what an earlier process left.
-
-Delivery from the spool is at least once: a send that timed out may still have been
-written, and is then sent again. The copies carry the same ``ce_id``/``event_id``, which
-consumers use to drop duplicates.
+The publisher owns the only mutable delivery state (producer, spool, the lock that
+serializes rounds), so that a failed round can move its rest to the spool in key order.
 """
 
 from __future__ import annotations
@@ -23,220 +11,43 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final
-from uuid import UUID
+from typing import Final
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import (
-    KafkaConnectionError,
-    KafkaError,
-    KafkaTimeoutError,
-    OutOfOrderSequenceNumber,
-    ProducerClosed,
-    TopicAuthorizationFailedError,
-    UnknownTopicOrPartitionError,
-)
-from aiokafka.partitioner import murmur2
+from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
 
-from broker.errors import AccessDenied, BrokerUnavailable, CxError, SigningKeyMissing
-from broker.keyring import Keyring, LinkageKey, Signer
+from broker.errors import BrokerUnavailable, CxError
+from broker.keyring import Keyring
 from broker.settings import Settings
 from contracts.catalog import load_catalog
-from contracts.envelope import Record, encode_unsigned
-from contracts.errors import ContractViolation, UnknownEntry
-from producers.deid import DeidPolicy, PiiGuard, RawRecord, deidentify, opaque_values
-from producers.errors import AgencyMismatch, PiiLeak
+from contracts.envelope import Record
+from contracts.errors import UnknownEntry
+from producers.deid import DeidPolicy, RawRecord
+from producers.publisher.batches import Outcome, send_in_batches
+from producers.publisher.delivery import DeliveryResult, DeliveryStatus
+from producers.publisher.kafka import (
+    abort_producer,
+    new_producer,
+    refusal,
+    start_producer,
+    unavailable,
+)
+from producers.publisher.prepare import EventPreparer, PreparedEvent
 from producers.spool import DEFAULT_MAX_BYTES, Spool
 
-__all__ = [
-    "AgencyPublisher",
-    "ContractViolation",
-    "DeliveryResult",
-    "DeliveryStatus",
-    "EventPreparer",
-    "PiiLeak",
-    "PreparedEvent",
-    "SigningKeyMissing",
-    "spool_dir",
-]
+__all__ = ["AgencyPublisher", "spool_dir"]
 
-_log = logging.getLogger(__name__)
+# The package's name, as before it was split: log lines keep their logger name.
+_log = logging.getLogger("producers.publisher")
 
 #: Records sent per round while draining the spool.
 DRAIN_CHUNK: Final = 500
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedEvent:
-    """A de-identified, guarded, signed record ready to send (no raw value inside)."""
-
-    event_id: UUID
-    record: Record
-
-    def __reduce__(self) -> tuple[Any, tuple[bytes, bytes, bytes, tuple[tuple[str, bytes], ...]]]:
-        # Worker processes send prepared events back by pickle: as plain bytes and tuples
-        # they load in a fraction of the default path (slots, UUID state, nested dataclass).
-        record = self.record
-        return _prepared_event, (self.event_id.bytes, record.key, record.value, record.headers)
-
-
-def _prepared_event(
-    event_id: bytes, key: bytes, value: bytes, headers: tuple[tuple[str, bytes], ...]
-) -> PreparedEvent:
-    return PreparedEvent(UUID(bytes=event_id), Record(key, value, headers))
-
-
-class EventPreparer:
-    """De-identify, validate, guard and sign raw records of one agency (CPU only, no I/O).
-
-    Loads the agency's current signing key and every current linkage key from the keyring
-    (raises :class:`~broker.keyring.SigningKeyMissing` when the agency has none).
-    """
-
-    def __init__(self, agency: str, keyring: Keyring, policy: DeidPolicy | None = None) -> None:
-        self.agency = agency
-        self.policy = policy or DeidPolicy()
-        self._signer: Signer = keyring.signer(agency)
-        self._linkage: dict[str, LinkageKey] = keyring.linkage_keys()
-
-    def __repr__(self) -> str:
-        return f"EventPreparer(agency={self.agency!r})"
-
-    def prepare(self, raw: RawRecord) -> PreparedEvent:
-        """The signed record of ``raw``; raises a value-free error when it cannot be made."""
-        if raw.agency != self.agency:
-            raise AgencyMismatch(
-                f"a record of agency {raw.agency} was given to the publisher of {self.agency}"
-            )
-        event = deidentify(raw, self._linkage, self.policy)
-        record = encode_unsigned(event)
-        # guard_record without its look for a signature header: this record has none yet.
-        PiiGuard(raw).check(
-            record.value, record.headers, key=record.key, opaque=opaque_values(event)
-        )
-        return PreparedEvent(event.event_id, self._signer.sign(record))
-
-
-class DeliveryStatus(StrEnum):
-    """Where a published event is: acknowledged by Kafka, or durably in the outage spool."""
-
-    SENT = "sent"
-    SPOOLED = "spooled"
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryResult:
-    """The outcome of one publish. ``partition``/``offset`` are set when ``SENT``."""
-
-    event_id: UUID
-    status: DeliveryStatus
-    topic: str
-    partition: int | None = None
-    offset: int | None = None
-
-
 def spool_dir(settings: Settings, agency: str) -> Path:
     """The spool directory of one agency under the state dir."""
     return settings.state_dir / "spool" / agency
-
-
-def _unavailable(exc: BaseException) -> bool:
-    """True for errors that mean "Kafka is not reachable now", which the spool absorbs."""
-    if isinstance(exc, KafkaConnectionError | KafkaTimeoutError | OutOfOrderSequenceNumber):
-        return True
-    if isinstance(exc, ProducerClosed | asyncio.TimeoutError | OSError):
-        return True
-    return isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False))
-
-
-def _fatal(exc: BaseException, topic: str) -> CxError:
-    if isinstance(exc, TopicAuthorizationFailedError):
-        return AccessDenied(f"this principal may not write to {topic}")
-    return CxError(f"Kafka refused the records for {topic}: {type(exc).__name__}")
-
-
-def key_partition(key: bytes, partitions: Sequence[int]) -> int:
-    """The partition the Java client's default partitioner picks for ``key`` (murmur2)."""
-    return partitions[(int(murmur2(key)) & 0x7FFFFFFF) % len(partitions)]
-
-
-class _Batches:
-    """Records of one topic appended into per-partition batches, submitted in order.
-
-    A full batch is submitted at once, so order per partition holds. aiokafka's builder
-    takes any record into an empty batch: an oversized record travels alone in its own
-    batch, and the broker's refusal fails that batch only. (Should a builder ever refuse
-    a first record, it goes with ``send()``, which checks ``max_request_size`` itself.)
-    """
-
-    def __init__(self, producer: AIOKafkaProducer, topic: str, partitions: list[int]) -> None:
-        self._producer = producer
-        self._topic = topic
-        self._partitions = partitions
-        #: partition -> (open batch, records in it, the future it will have)
-        self._open: dict[int, tuple[Any, int, asyncio.Future[Any]]] = {}
-
-    async def add(self, record: Record) -> tuple[asyncio.Future[Any], int]:
-        """Append ``record``; its batch's future (set once sent) and its index in the batch."""
-        partition = key_partition(record.key, self._partitions)
-        headers = list(record.headers)
-        slot = self._open.get(partition)
-        if slot is not None:
-            builder, count, future = slot
-            if builder.append(timestamp=None, key=record.key, value=record.value, headers=headers):
-                self._open[partition] = (builder, count + 1, future)
-                return future, count
-            await self._submit(partition)
-        builder = self._producer.create_batch()
-        if builder.append(timestamp=None, key=record.key, value=record.value, headers=headers):
-            future = asyncio.get_running_loop().create_future()
-            self._open[partition] = (builder, 1, future)
-            return future, 0
-        alone: asyncio.Future[Any] = await self._producer.send(
-            self._topic, record.value, key=record.key, partition=partition, headers=headers
-        )
-        return alone, 0
-
-    async def _submit(self, partition: int) -> None:
-        builder, _, future = self._open[partition]
-        builder.close()  # nothing else may be appended to it (send() would)
-        sent = await self._producer.send_batch(builder, self._topic, partition=partition)
-        del self._open[partition]  # only once submitted: fail() settles it otherwise
-        _chain(sent, future)
-
-    async def flush(self) -> None:
-        """Submit every open batch."""
-        for partition in list(self._open):
-            await self._submit(partition)
-
-    def fail(self, error: BaseException) -> None:
-        """Settle the futures of batches never submitted with ``error``."""
-        for _, _, future in self._open.values():
-            if not future.done():
-                future.set_exception(error)
-        self._open.clear()
-
-
-def _chain(source: asyncio.Future[Any], target: asyncio.Future[Any]) -> None:
-    """Settle ``target`` as ``source`` settles."""
-
-    def settle(done: asyncio.Future[Any]) -> None:
-        # The error is read even when ``target`` is settled already (cancelled after the
-        # send timeout): an unread one would be logged as "never retrieved".
-        error = None if done.cancelled() else done.exception()
-        if target.done():
-            return
-        if done.cancelled():
-            target.cancel()
-        elif error is not None:
-            target.set_exception(error)
-        else:
-            target.set_result(done.result())
-
-    source.add_done_callback(settle)
 
 
 class AgencyPublisher:
@@ -465,21 +276,13 @@ class AgencyPublisher:
         """Start a producer if there is none; stays disconnected when Kafka is down."""
         if self._producer is not None:
             return
-        producer = AIOKafkaProducer(
-            **self.settings.kafka_client_kwargs(),
-            acks="all",
-            enable_idempotence=True,
-            request_timeout_ms=int(self._send_timeout * 1000),
-            linger_ms=self._linger_ms,
-            max_batch_size=256 * 1024,
+        producer = new_producer(
+            self.settings, send_timeout=self._send_timeout, linger_ms=self._linger_ms
         )
         try:
-            await asyncio.wait_for(producer.start(), self._send_timeout)
-            # Fails here (instead of spooling forever) when the topic does not exist; the
-            # outer deadline is longer so that aiokafka's own "unknown topic" error wins.
-            await asyncio.wait_for(producer.partitions_for(self.topic), self._send_timeout + 5)
+            await start_producer(producer, self.topic, self._send_timeout)
         except BaseException as exc:
-            await self._abort(producer)
+            await abort_producer(producer, self._send_timeout)
             self._next_attempt = time.monotonic() + self._retry_interval
             if isinstance(exc, asyncio.CancelledError):
                 raise
@@ -487,8 +290,8 @@ class AgencyPublisher:
                 raise CxError(
                     f"topic {self.topic} does not exist; run `cxbroker init` first"
                 ) from None
-            if not _unavailable(exc):
-                raise _fatal(exc, self.topic) from None
+            if not unavailable(exc):
+                raise refusal(exc, self.topic) from None
             if self._spool is None:
                 raise BrokerUnavailable(
                     f"cannot reach Kafka for {self.topic} ({type(exc).__name__}); "
@@ -498,62 +301,15 @@ class AgencyPublisher:
             return
         self._producer = producer
 
-    async def _send(self, records: Sequence[Record]) -> list[tuple[int, int] | BaseException]:
-        """Enqueue every record (the producer batches them), then await all acks.
-
-        Records are appended to aiokafka's batch builder (C) per partition and submitted
-        whole with ``send_batch``: ``send()`` per record costs a coroutine, a future and a
-        partitioner call each, more than the rest of delivery together. The partition is
-        the Java client's default for the key (murmur2), so agency topics stay
-        co-partitioned with publishers in other languages; order per partition is kept.
-
-        An idempotent aiokafka producer never expires a batch: it retries until the broker
-        answers. A record not acknowledged within ``send_timeout`` counts as failed here
-        (it goes to the spool) and the caller aborts the producer so it cannot be sent twice.
-        """
+    async def _send(self, records: Sequence[Record]) -> list[Outcome]:
+        """Send one round (see :func:`~producers.publisher.batches.send_in_batches`)."""
         producer = self._producer
         assert producer is not None
-        # Per record: the future of its batch (or of its own send) and its index in it.
-        slots: list[tuple[asyncio.Future[Any], int]] = []
-        failure: BaseException | None = None
-        batches: _Batches | None = None
-        try:
-            partitions = sorted(await producer.partitions_for(self.topic))
-            batches = _Batches(producer, self.topic, partitions)
-            for record in records:
-                slots.append(await batches.add(record))
-            await batches.flush()
-        except KafkaError as exc:
-            failure = exc
-            if batches is not None:
-                batches.fail(exc)  # their records fail now, not after the send timeout
-        futures = {id(future): future for future, _ in slots}
-        if futures:
-            await asyncio.wait(futures.values(), timeout=self._send_timeout)
-        # Records share their batch's future: settle each future once, then read it per record.
-        timed_out = set()
-        for key, future in futures.items():
-            if not future.done():
-                future.cancel()
-                timed_out.add(key)
-        outcomes: list[tuple[int, int] | BaseException] = []
-        for future, index in slots:
-            if id(future) in timed_out:
-                outcomes.append(KafkaTimeoutError("no acknowledgement within the send timeout"))
-            elif future.cancelled():
-                outcomes.append(ProducerClosed())
-            elif (error := future.exception()) is not None:
-                outcomes.append(error)
-            else:
-                metadata = future.result()
-                outcomes.append((metadata.partition, metadata.offset + index))
-        if failure is not None:
-            outcomes += [failure] * (len(records) - len(slots))
-        return outcomes
+        return await send_in_batches(producer, self.topic, records, self._send_timeout)
 
     async def _on_failure(self, exc: BaseException) -> None:
-        if not _unavailable(exc):
-            raise _fatal(exc, self.topic) from None
+        if not unavailable(exc):
+            raise refusal(exc, self.topic) from None
         # A fresh producer (new producer id, no stale sequence numbers) sends the spool.
         await self._drop_producer()
         self._next_attempt = time.monotonic() + self._retry_interval
@@ -616,19 +372,4 @@ class AgencyPublisher:
                 return
             except (TimeoutError, KafkaError, OSError):
                 pass
-        await self._abort(producer)
-
-    async def _abort(self, producer: AIOKafkaProducer) -> None:
-        """Close a producer *without* delivering what it still holds.
-
-        ``stop()`` would flush, i.e. wait for the broker and then deliver records that are
-        already in the spool (duplicates). Cancelling the sender task first drops them:
-        aiokafka's sender then only finishes requests already on the wire.
-        """
-        sender = getattr(producer, "_sender", None)
-        with contextlib.suppress(Exception):
-            if sender is not None:
-                await asyncio.wait_for(sender.close(), self._send_timeout)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(producer.client.close(), self._send_timeout)
-        producer._closed = True  # keeps aiokafka's __del__ quiet
+        await abort_producer(producer, self._send_timeout)

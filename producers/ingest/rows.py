@@ -1,0 +1,146 @@
+"""Reading an input file: its columns, CSV or JSONL rows, and each row as a raw record.
+
+The columns are exactly the fields of :class:`~producers.deid.RawRecord`; a header naming
+anything else refuses the whole file, a row that cannot be read or validated becomes a
+:class:`~producers.ingest.rejects.Reject`. Rows are yielded one at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Final
+
+from pydantic import ValidationError
+
+from producers.deid import RawRecord
+from producers.errors import IngestError
+from producers.ingest.rejects import Reject, RejectReason, reject_for
+
+__all__ = [
+    "COLUMNS",
+    "REQUIRED_COLUMNS",
+    "Row",
+    "columns_help",
+    "open_text",
+    "parse_row",
+    "read_csv",
+    "read_jsonl",
+    "read_rows",
+]
+
+#: Every column a file may have, in RawRecord order.
+COLUMNS: Final[tuple[str, ...]] = tuple(RawRecord.model_fields)
+#: Columns every row must fill (the kind's contract requires more, e.g. ``service_id``).
+REQUIRED_COLUMNS: Final[tuple[str, ...]] = tuple(
+    name for name, info in RawRecord.model_fields.items() if info.is_required()
+)
+_SHOWABLE_COLUMN: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_ -]{0,40}$")
+
+
+def columns_help() -> str:
+    """The column list for ``--help`` and the README, derived from :class:`RawRecord`."""
+    required = ", ".join(REQUIRED_COLUMNS)
+    optional = ", ".join(c for c in COLUMNS if c not in REQUIRED_COLUMNS)
+    return f"Required columns: {required}. Optional columns: {optional}."
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One row of an input file: its first line number and its fields (None: malformed)."""
+
+    line: int
+    fields: dict[str, Any] | None
+    problem: str = ""
+
+
+def _shown_column(name: str) -> str:
+    return name if _SHOWABLE_COLUMN.match(name) else "<unprintable column name>"
+
+
+def read_csv(stream: IO[str]) -> Iterator[Row]:
+    """Rows of a CSV file with a header line; empty cells are left out."""
+    reader = csv.reader(stream)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error:
+        raise IngestError("the CSV header line cannot be parsed") from None
+    header = [name.strip().lstrip("\ufeff") for name in header]
+    unknown = [name for name in header if name not in COLUMNS]
+    if unknown:
+        raise IngestError(
+            "unknown columns: "
+            + ", ".join(_shown_column(name) for name in unknown)
+            + "; "
+            + columns_help()
+        )
+    if len(set(header)) != len(header):
+        raise IngestError("the CSV header names a column twice")
+    last_line = reader.line_num
+    while True:
+        start = last_line + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            last_line = reader.line_num
+            yield Row(start, None, "the row is not valid CSV")
+            continue
+        last_line = reader.line_num
+        if not cells:
+            continue  # a blank line
+        if len(cells) != len(header):
+            yield Row(start, None, f"the row has {len(cells)} cells, the header {len(header)}")
+            continue
+        yield Row(start, {name: cell for name, cell in zip(header, cells, strict=True) if cell})
+
+
+def read_jsonl(stream: IO[str]) -> Iterator[Row]:
+    """Rows of a JSON Lines file (one object per line; blank lines skipped)."""
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            yield Row(number, None, "the line is not valid JSON")
+            continue
+        if not isinstance(value, dict):
+            yield Row(number, None, "the line is not a JSON object")
+            continue
+        yield Row(number, {k: v for k, v in value.items() if v is not None})
+
+
+def read_rows(path: Path, stream: IO[str]) -> Iterator[Row]:
+    """Rows of ``stream``, read as CSV or JSONL according to ``path``'s suffix."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return read_csv(stream)
+    if suffix in (".jsonl", ".ndjson"):
+        return read_jsonl(stream)
+    raise IngestError(f"cannot ingest {path.name}: use a .csv or .jsonl file")
+
+
+def parse_row(row: Row) -> RawRecord | Reject:
+    """The raw record of a row, or its reject."""
+    if row.fields is None:
+        return Reject(row.line, RejectReason.MALFORMED_ROW, row.problem)
+    try:
+        return RawRecord.model_validate(row.fields)
+    except ValidationError as exc:
+        return reject_for(row.line, exc)
+
+
+def open_text(path: Path) -> tuple[IO[bytes], IO[str]]:
+    """The binary handle (for progress: its position) and a text stream over it."""
+    binary = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+    text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+    return binary, text

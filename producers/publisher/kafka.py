@@ -1,0 +1,78 @@
+"""The publisher's producer: how it is made, started and aborted, and what its errors mean.
+
+aiokafka's defaults are not what delivery with an outage spool needs: the producer is
+idempotent with ``acks=all``, fails fast on a missing topic, and can be closed *without*
+delivering what it still holds (those records are in the spool already).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+    OutOfOrderSequenceNumber,
+    ProducerClosed,
+    TopicAuthorizationFailedError,
+)
+
+from broker.errors import AccessDenied, CxError
+from broker.settings import Settings
+
+__all__ = ["abort_producer", "new_producer", "refusal", "start_producer", "unavailable"]
+
+
+def new_producer(settings: Settings, *, send_timeout: float, linger_ms: int) -> AIOKafkaProducer:
+    """An idempotent producer (``acks=all``) whose requests time out after ``send_timeout``."""
+    return AIOKafkaProducer(
+        **settings.kafka_client_kwargs(),
+        acks="all",
+        enable_idempotence=True,
+        request_timeout_ms=int(send_timeout * 1000),
+        linger_ms=linger_ms,
+        max_batch_size=256 * 1024,
+    )
+
+
+async def start_producer(producer: AIOKafkaProducer, topic: str, send_timeout: float) -> None:
+    """Start ``producer`` and make sure ``topic`` exists, each within the send timeout."""
+    await asyncio.wait_for(producer.start(), send_timeout)
+    # Fails here (instead of spooling forever) when the topic does not exist; the
+    # outer deadline is longer so that aiokafka's own "unknown topic" error wins.
+    await asyncio.wait_for(producer.partitions_for(topic), send_timeout + 5)
+
+
+async def abort_producer(producer: AIOKafkaProducer, send_timeout: float) -> None:
+    """Close a producer *without* delivering what it still holds.
+
+    ``stop()`` would flush, i.e. wait for the broker and then deliver records that are
+    already in the spool (duplicates). Cancelling the sender task first drops them:
+    aiokafka's sender then only finishes requests already on the wire.
+    """
+    sender = getattr(producer, "_sender", None)
+    with contextlib.suppress(Exception):
+        if sender is not None:
+            await asyncio.wait_for(sender.close(), send_timeout)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(producer.client.close(), send_timeout)
+    producer._closed = True  # keeps aiokafka's __del__ quiet
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True for errors that mean "Kafka is not reachable now", which the spool absorbs."""
+    if isinstance(exc, KafkaConnectionError | KafkaTimeoutError | OutOfOrderSequenceNumber):
+        return True
+    if isinstance(exc, ProducerClosed | asyncio.TimeoutError | OSError):
+        return True
+    return isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False))
+
+
+def refusal(exc: BaseException, topic: str) -> CxError:
+    """The error to raise for ``exc`` when Kafka is reachable but refused the records."""
+    if isinstance(exc, TopicAuthorizationFailedError):
+        return AccessDenied(f"this principal may not write to {topic}")
+    return CxError(f"Kafka refused the records for {topic}: {type(exc).__name__}")
