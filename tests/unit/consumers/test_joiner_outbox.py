@@ -13,7 +13,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.record.default_records import DefaultRecordBatch
 
-from consumers.joiner.engine import _Outbox
+from consumers.joiner.outbox import Outbox as _Outbox
 
 
 class _Recorder:
