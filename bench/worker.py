@@ -104,7 +104,7 @@ async def run_joiner(
         # SIGTERM ends the run after the batch in flight (the latency section stops it so).
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, joiner.stop_soon)
         monitor = asyncio.create_task(
-            _monitor(lambda: joiner.stats.records, lambda: joiner._assigned_once, progress)
+            _monitor(lambda: joiner.stats.records, lambda: joiner.assigned, progress)
         )
         try:
             await joiner.run()

@@ -11,7 +11,7 @@
 
 from consumers.errors import CoPartitionError, JoinerError, MissingTopics
 from consumers.insights import InsightsService, read_insights, read_joined
-from consumers.joiner.engine import Joiner, JoinerStats
+from consumers.joiner import Joiner, JoinerStats
 from consumers.journey.reference import reference_fold, reference_run
 from consumers.subscribe import DeadLetter, subscribe, subscribe_deadletters
 

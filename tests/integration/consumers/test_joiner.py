@@ -37,6 +37,7 @@ from consumers.joiner.validate import (
 from contracts.catalog import load_catalog
 from contracts.envelope import HEADER_DATASCHEMA, HEADER_KEYID, HEADER_TYPE, Record, encode_unsigned
 from contracts.vocabulary import JourneyStatus
+from cxbroker.exitcodes import ExitCode
 from tests.support.joiner import (
     PARTITIONS,
     Env,
@@ -230,7 +231,7 @@ async def test_copartition_check_refuses_mismatched_topics(
         timeout=60,
         check=False,
     )
-    assert done.returncode == 6, done.stderr
+    assert done.returncode == ExitCode.TOPICS_NOT_READY, done.stderr
     assert "co-partitioned" in done.stderr
     assert f"{odd}=2" in done.stderr
     assert f"{settings.topics.agency('ssa')}=3" in done.stderr

@@ -7,13 +7,13 @@ only to send them.
 
 from __future__ import annotations
 
-from consumers.joiner.engine import _Outbox
+from consumers.joiner.outbox import Outbox
 from tests.support.fakes import RecordingProducer
 
 
 async def test_records_fill_batches_per_partition_in_order() -> None:
     recorder = RecordingProducer(batch_bytes=1000)
-    outbox = _Outbox(recorder)
+    outbox = Outbox(recorder)
     for i in range(30):
         outbox.add("t", i % 2, f"k{i}".encode(), b"v" * 100, [("h", b"1")])
     submitted = await outbox.submit()
@@ -34,7 +34,7 @@ async def test_records_fill_batches_per_partition_in_order() -> None:
 
 async def test_a_record_larger_than_a_batch_goes_alone_in_its_own() -> None:
     recorder = RecordingProducer(batch_bytes=1000)
-    outbox = _Outbox(recorder)
+    outbox = Outbox(recorder)
     outbox.add("t", 0, b"a", b"x" * 10, [])
     outbox.add("t", 0, b"big", b"y" * 5000, [])
     outbox.add("t", 0, b"b", b"z" * 10, [])
