@@ -60,6 +60,7 @@ __all__ = [
     "PartKey",
     "WeekTable",
     "days_of",
+    "week_shape",
     "week_table",
 ]
 
@@ -131,6 +132,14 @@ def week_table(
     builder = _Builder(week, list(life_experience.agencies))
     for journey in journeys:
         builder.add(journey, life_experience)
+    return builder.finish()
+
+
+def week_shape(week: str, life_experience: LifeExperience, *, final: bool) -> WeekTable:
+    """The relations, kinds and means of ``week``'s table (values all 0): what an earlier
+    release of the week is rebuilt on for the audit (a week's shape never changes)."""
+    builder = _Builder(week, list(life_experience.agencies))
+    builder.table.final = final
     return builder.finish()
 
 
