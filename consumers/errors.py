@@ -5,8 +5,8 @@ from __future__ import annotations
 from broker.errors import CxError
 
 __all__ = [
-    "CoPartitionError",
     "BudgetExceeded",
+    "CoPartitionError",
     "InconsistentRelease",
     "InconsistentTable",
     "InsightsError",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,8 +25,11 @@ from aiokafka.errors import KafkaError
 
 from broker.errors import BrokerUnavailable
 from broker.settings import Settings
+from consumers.errors import BudgetExceeded, InsightsError
 from consumers.insights.aggregate import journeys_by_week
 from consumers.insights.audit import ProtectionRule
+from consumers.insights.dp.budget import BudgetLedger
+from consumers.insights.dp.plan import next_dp_release
 from consumers.insights.release.history import History, PastRelease
 from consumers.insights.release.plan import DEFAULT_GRACE, is_due, next_release
 from consumers.insights.topics import (
@@ -35,7 +39,8 @@ from consumers.insights.topics import (
     read_releases,
 )
 from contracts.catalog import LifeExperience, load_catalog
-from contracts.insights import InsightCell, InsightRelease
+from contracts.insights import InsightCell, InsightRelease, Privacy
+from contracts.joined import JourneySnapshot
 
 __all__ = ["CatchUpReport", "InsightsService", "ReleaseSummary", "encode_cell"]
 
@@ -73,6 +78,8 @@ class CatchUpReport:
     invalid_records: int = 0
     weeks_waiting: int = 0
     releases: list[ReleaseSummary] = field(default_factory=list)
+    #: Releases refused because they would exceed the week's DP budget (messages).
+    refused: list[str] = field(default_factory=list)
     sent: int = 0
     tombstones: int = 0
 
@@ -107,6 +114,7 @@ class InsightsService:
         within: float = DEFAULT_CATCH_UP_TIMEOUT_S,
         grace: timedelta = DEFAULT_GRACE,
         rule: ProtectionRule | None = None,
+        privacy: Privacy = Privacy.SUPPRESSION,
     ) -> None:
         catalog = load_catalog()
         ids = list(life_experiences or [le.id for le in catalog.life_experiences])
@@ -115,7 +123,12 @@ class InsightsService:
         self.within = within
         self.grace = grace
         self.rule = rule or ProtectionRule()
-        self.history = History(settings.state_dir / "insights")
+        self.privacy = privacy
+        # One history per privacy mode: a week's releases are audited (or budgeted) within
+        # its mode; a week is never released under both (checked against the topic).
+        folder = "insights" if privacy is Privacy.SUPPRESSION else "insights-dp"
+        self.history = History(settings.state_dir / folder)
+        self.ledger = BudgetLedger(settings.state_dir / "insights-dp" / "budget.json")
 
     async def catch_up(self) -> list[CatchUpReport]:
         """Read every joined topic to its end and publish the releases that are due."""
@@ -153,14 +166,23 @@ class InsightsService:
             if past and _not_on_topic(past[-1], on_topic):
                 await self._send(producer, le, past[-1])  # cut off last time: re-send
                 report.releases.append(_summary(past[-1], 0.0, resent=True))
-            planned = next_release(
-                week, journeys, life_experience, past, now=datetime.now(UTC), rule=self.rule
-            )
-            if planned is not None:
-                self.history.record(le, week, planned.record)
-                report.sent += await self._send(producer, le, planned.record)
-                report.releases.append(_summary(planned.record, planned.seconds))
-                past = [*past, planned.record]
+            shown = on_topic.manifests.get(week)
+            if shown is not None and shown.privacy is not self.privacy:
+                raise InsightsError(
+                    f"{le} {week} was released with privacy {shown.privacy.value}; "
+                    f"it is not released again with {self.privacy.value}"
+                )
+            started = time.perf_counter()
+            try:
+                record = self._next(week, journeys, life_experience, past)
+            except BudgetExceeded as exc:
+                report.refused.append(str(exc))
+                record = None
+            if record is not None:
+                self.history.record(le, week, record)
+                report.sent += await self._send(producer, le, record)
+                report.releases.append(_summary(record, time.perf_counter() - started))
+                past = [*past, record]
             if past:
                 current |= {c.key() for c in past[-1].published} | {past[-1].manifest.key()}
         report.tombstones = await self._clean(producer, le, on_topic, current)
@@ -174,6 +196,19 @@ class InsightsService:
                 summary.audit_seconds,
             )
         return report
+
+    def _next(
+        self,
+        week: str,
+        journeys: Sequence[JourneySnapshot],
+        life_experience: LifeExperience,
+        past: Sequence[PastRelease],
+    ) -> PastRelease | None:
+        now = datetime.now(UTC)
+        if self.privacy is Privacy.DP:
+            return next_dp_release(week, journeys, life_experience, past, self.ledger, now=now)
+        planned = next_release(week, journeys, life_experience, past, now=now, rule=self.rule)
+        return None if planned is None else planned.record
 
     async def _send(self, producer: AIOKafkaProducer, le: str, record: PastRelease) -> int:
         """The cells of ``record``, then (all acknowledged) its manifest."""
