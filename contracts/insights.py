@@ -111,8 +111,6 @@ class InsightRelease(ContractModel):
     privacy: Privacy = Privacy.SUPPRESSION
     supersedes: ReleaseId | None = None
     published_at: UtcDatetime
-    #: The protection rule the release was audited against (one sentence).
-    rule: Annotated[str, StringConstraints(max_length=600)] = ""
     rho: Annotated[float, Field(gt=0)] | None = None
     rho_limit: Annotated[float, Field(gt=0)] | None = None
 

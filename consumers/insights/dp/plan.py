@@ -52,7 +52,6 @@ def next_dp_release(
         privacy=Privacy.DP,
         supersedes=None if last is None else last.manifest.release,
         published_at=now,
-        rule=f"zero-concentrated DP, discrete Gaussian (OpenDP), rho {rho:g} per release",
         rho=rho,
         rho_limit=rho_limit,
     )

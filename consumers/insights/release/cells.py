@@ -61,7 +61,8 @@ def release_cells(
         if key in release.means:
             count = release.cells[release.means[key].count_key]
             assert not isinstance(count, Marker)
-            out.append(_cell(life_experience, key, float(shown), int(count)))
+            if count > 0:  # no answers: no mean (undefined, not suppressed)
+                out.append(_cell(life_experience, key, float(shown), int(count)))
         else:
             out.append(_cell(life_experience, key, float(shown), int(shown)))
     out += _rates(life_experience, table, release)

@@ -130,7 +130,6 @@ def next_release(
         privacy=Privacy.SUPPRESSION,
         supersedes=None if last is None else last.manifest.release,
         published_at=now,
-        rule=rule.describe(),
     )
     record = PastRelease(manifest, dict(protection.release.cells), dict(table.values), cells)
     return Planned(record, table, protection.report, protection.seconds)

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from consumers.insights.suppression import derivable_cells, is_small
 
 from broker.provision import provision_topics
 from broker.settings import Settings
 from consumers.insights.aggregate import CellKey, compute_insights, count_tables
 from consumers.insights.service import InsightsService, read_insights
-from consumers.insights.suppression import derivable_cells, is_small
 from contracts.catalog import load_catalog
 from contracts.joined import InsightCell, JourneySnapshot, Metric, PeriodKind, period_of
 from tests.support.kafka import KafkaEndpoint, subprocess_env
