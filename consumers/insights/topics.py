@@ -151,8 +151,9 @@ async def read_releases(
     topic = settings.topics.insights(life_experience)
     latest: dict[str, InsightCell] = {}
     manifests: dict[str, list[InsightRelease]] = {}
-    # Per (week, release): the cells of that release seen, by key (a later release of the
-    # week overwrites the same keys, so a release is whole only while none has).
+    # Per (week, release): the cells of that release seen in the log, by key. Compaction may
+    # drop an older release's cells once a newer one overwrote their keys: that release is
+    # then no longer whole, and the week is shown from the newer one once it is.
     by_release: dict[tuple[str, str], dict[str, InsightCell]] = {}
 
     def handle(record: ConsumerRecord[bytes, bytes]) -> None:
@@ -175,11 +176,7 @@ async def read_releases(
             ) from None
         latest[key] = cell
         if cell.release is not None:
-            week = week_of_period(cell.period)
-            for (w, _), cells in by_release.items():
-                if w == week:
-                    cells.pop(key, None)
-            by_release.setdefault((week, cell.release), {})[key] = cell
+            by_release.setdefault((week_of_period(cell.period), cell.release), {})[key] = cell
 
     await read_to_end(settings, topic, handle, within=within)
     released = Released(keys=set(latest) | {f"{life_experience}|{w}|release" for w in manifests})

@@ -41,9 +41,7 @@ def grid(rows: int, cols: int) -> tuple[list[Key], list[Relation]]:
 
 def values_of(inner: Sequence[Sequence[int]]) -> Values:
     rows, cols = len(inner), len(inner[0])
-    values: Values = {
-        (i, j): float(inner[i][j]) for i in range(rows) for j in range(cols)
-    }
+    values: Values = {(i, j): float(inner[i][j]) for i in range(rows) for j in range(cols)}
     for i in range(rows):
         values[(i, "*")] = float(sum(inner[i]))
     for j in range(cols):
