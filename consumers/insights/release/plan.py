@@ -16,12 +16,13 @@ the week (:func:`next_release`); it is recorded before it is published.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
 from consumers.insights.aggregate.model import CellKey, InsightMetric
+from consumers.insights.aggregate.snapshots import journeys_by_week
 from consumers.insights.audit import AuditReport, ProtectionRule, Release, protect
 from consumers.insights.release.cells import release_cells
 from consumers.insights.release.draft import draft_release
@@ -31,7 +32,15 @@ from contracts.catalog import LifeExperience
 from contracts.insights import InsightRelease, Privacy, release_id
 from contracts.joined import JourneySnapshot
 
-__all__ = ["DEFAULT_GRACE", "Planned", "audit_history", "is_due", "next_release", "week_end"]
+__all__ = [
+    "DEFAULT_GRACE",
+    "Planned",
+    "audit_history",
+    "first_releases",
+    "is_due",
+    "next_release",
+    "week_end",
+]
 
 #: How long after a week ends its first release waits for late events.
 DEFAULT_GRACE: Final = timedelta(days=2)
@@ -133,3 +142,23 @@ def next_release(
     )
     record = PastRelease(manifest, dict(protection.release.cells), dict(table.values), cells)
     return Planned(record, table, protection.report, protection.seconds)
+
+
+def first_releases(
+    snapshots: Iterable[JourneySnapshot],
+    life_experience: LifeExperience,
+    *,
+    now: datetime,
+    grace: timedelta = DEFAULT_GRACE,
+) -> list[PastRelease]:
+    """What a first run of the service releases from ``snapshots`` (every version seen):
+    version 1 of every due week, in week order. A reference for tests and the demo."""
+    weeks = journeys_by_week(snapshots, life_experience)
+    watermark = max((j.last_event_at for js in weeks.values() for j in js), default=None)
+    out: list[PastRelease] = []
+    for week, journeys in weeks.items():
+        if is_due(week, watermark, grace):
+            planned = next_release(week, journeys, life_experience, [], now=now)
+            if planned is not None:
+                out.append(planned.record)
+    return out
