@@ -24,7 +24,13 @@ from consumers.insights.aggregate.model import CellKey, InsightMetric
 from consumers.insights.audit import HIDDEN, SUPPRESSED, Marker, ProtectionRule, Release
 from consumers.insights.release.table import WeekTable
 
-__all__ = ["Reason", "WeekDraft", "draft_release"]
+__all__ = ["MONOTONE", "Reason", "WeekDraft", "draft_release"]
+
+#: Counts a public rule says never shrink from one release of a week to the next: journeys
+#: that started in a week stay there, and a completed journey stays completed (milestones
+#: are never un-reached). The audit links versions by them (an attacker would); a key is
+#: linked only where the data agree, so a rule an odd correction breaks adds nothing false.
+MONOTONE = frozenset({InsightMetric.JOURNEYS_STARTED, InsightMetric.JOURNEYS_COMPLETED})
 
 
 class Reason(StrEnum):
@@ -90,7 +96,7 @@ def draft_release(
             key
             for key in cells
             if isinstance(key, CellKey)
-            and key.metric is InsightMetric.JOURNEYS_STARTED
+            and key.metric in MONOTONE
             and table.values[key] >= before.get(key, 0.0)
         )
     release = Release(

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
-from consumers.insights.aggregate.model import CellKey, InsightMetric
+from consumers.insights.aggregate.model import CellKey
 from consumers.insights.aggregate.snapshots import journeys_by_week
 from consumers.insights.audit import AuditReport, ProtectionRule, Release, protect
 from consumers.insights.release.cells import release_cells
-from consumers.insights.release.draft import draft_release
+from consumers.insights.release.draft import MONOTONE, draft_release
 from consumers.insights.release.history import PastRelease
 from consumers.insights.release.table import WeekTable, week_table
 from contracts.catalog import LifeExperience
@@ -69,8 +69,8 @@ class Planned:
 
 
 def audit_history(past: Sequence[PastRelease], life_experience: LifeExperience) -> list[Release]:
-    """Earlier releases of a week as the audit takes them, with their monotone links (the
-    journeys started in a week never decrease from one version to the next)."""
+    """Earlier releases of a week as the audit takes them, with their monotone links
+    (:data:`~consumers.insights.release.draft.MONOTONE`)."""
     out: list[Release] = []
     for index, record in enumerate(past):
         release = record.release(life_experience)
@@ -80,7 +80,7 @@ def audit_history(past: Sequence[PastRelease], life_experience: LifeExperience) 
             for key in release.cells
             if before is not None
             and isinstance(key, CellKey)
-            and key.metric is InsightMetric.JOURNEYS_STARTED
+            and key.metric in MONOTONE
             and record.truth.get(key, 0.0) >= before.get(key, 0.0)
         )
         out.append(
