@@ -156,12 +156,18 @@ def _summarize_one(
     rate = round(completed / started_of_both, 4) if completed and started_of_both else None
     medians = [r.median_days_to_complete for r in rows if r.median_days_to_complete is not None]
     stalls: Counter[tuple[str, str | None]] = Counter()
+    hidden = False
     for week_cells in weeks.values():
         for cell in week_cells:
-            if cell.metric is Metric.STALLS_AT_HANDOFF and cell.agency and not cell.suppressed:
-                stalls[(cell.agency, cell.to_agency)] += int(cell.value or 0)
+            if cell.metric is Metric.STALLS_AT_HANDOFF and cell.agency:
+                hidden |= cell.suppressed
+                if not cell.suppressed:
+                    stalls[(cell.agency, cell.to_agency)] += int(cell.value or 0)
     ranked = sorted(stalls.items(), key=lambda kv: (-kv[1], kv[0][0], kv[0][1] or ""))
-    top, top_count = (ranked[0][0], ranked[0][1]) if ranked and ranked[0][1] else (None, 0)
+    top: tuple[str, str | None] | None = None
+    top_count: int | None = None if hidden else 0  # 0: nothing stalled; None: suppressed
+    if ranked and ranked[0][1]:
+        top, top_count = ranked[0]
     return LifeExperienceSummary(
         life_experience=life_experience_id,
         title=life_experience.display_name,

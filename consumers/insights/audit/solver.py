@@ -18,6 +18,8 @@ stops at its first integer point.
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections.abc import Mapping
 from typing import Literal
 
@@ -33,6 +35,23 @@ __all__ = ["Solver"]
 Direction = Literal["min", "max"]
 
 
+def _new_highs() -> highspy.Highs:
+    """A HiGHS instance. Its constructor prints a banner to the process's stdout (the C
+    file descriptor, before any option can say otherwise); the CLI's tables and the
+    services' one-line summaries must not carry it, so fd 1 points at /dev/null meanwhile."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()  # type: ignore[no-untyped-call]
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 class _Highs:
     """HiGHS on one component: an LP instance kept warm across objectives, and a MIP
     instance built only when an LP optimum is not integral."""
@@ -45,7 +64,7 @@ class _Highs:
 
     def _instance(self, integral: bool) -> highspy.Highs:
         comp = self.comp
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
+        h = _new_highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("threads", 1)
         if integral:
