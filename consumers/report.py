@@ -249,8 +249,8 @@ def _chart_data(summaries: Sequence[LifeExperienceSummary]) -> dict[str, object]
 
 
 _REASONS = {
-    "small-count": "count of 1-10",
-    "complementary": "would let a small count, change or mean be derived",
+    "small-cell": "a count of 1-10, or one that would let a small count, change or mean be "
+    "derived (which of the two is not said: it would tell on which side of 11 it lies)",
     "few-answers": "too few answers or journeys behind it",
     "correction": "mean changed by few answers since the last release",
 }

@@ -48,13 +48,18 @@ class Privacy(StrEnum):
 
 
 class SuppressionReason(StrEnum):
-    """Why a cell is suppressed: the rule, never the value."""
+    """Why a cell is suppressed: the rule, never the value.
 
-    #: A count of 1-10 (CMS cell-size rule).
-    SMALL_COUNT = "small-count"
-    #: Published, it would let a small count, change or mean be derived (audit).
-    COMPLEMENTARY = "complementary"
-    #: A mean or percentile behind too few answers or journeys (or a suppressed count).
+    A suppressed count never says whether it is itself small or suppressed so that a small
+    one cannot be derived: "small" would tell an attacker it is 1-10, "complementary" that
+    it is 11 or more, which is exactly what suppression hides.
+    """
+
+    #: A count of 1-10, or one that would let a small count, change or mean be derived
+    #: (CMS cell-size rule with complementary suppression; which of the two is not said).
+    SMALL_CELL = "small-cell"
+    #: A mean, rate or percentile whose count is suppressed, or that rests on too few
+    #: answers or journeys.
     FEW_ANSWERS = "few-answers"
     #: A mean that changed by a few answers since the week's previous release.
     CORRECTION = "correction"

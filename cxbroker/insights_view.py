@@ -37,8 +37,7 @@ DEFAULT_METRICS: tuple[Metric, ...] = (
 SUPPRESSED_MARK = "*"
 #: The mark of each suppression reason: ``*`` and a letter (the rule, never the value).
 REASON_MARKS: dict[SuppressionReason | None, str] = {
-    SuppressionReason.SMALL_COUNT: "*s",
-    SuppressionReason.COMPLEMENTARY: "*c",
+    SuppressionReason.SMALL_CELL: "*",
     SuppressionReason.FEW_ANSWERS: "*a",
     SuppressionReason.CORRECTION: "*r",
     None: "*",
@@ -53,7 +52,7 @@ PUBLISHED_METRICS: list[str] = [
 def legend() -> str:
     """What the marks of suppressed cells mean."""
     return (
-        "*s count of 1-10 · *c would let a small count be derived · "
+        "* count of 1-10, or one that would let such a count be derived (which is not said) · "
         "*a too few answers or journeys · *r changed by few answers since the last release"
     )
 

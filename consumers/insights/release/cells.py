@@ -55,7 +55,7 @@ def release_cells(
         if isinstance(shown, Marker):
             if shown is Marker.HIDDEN:
                 continue
-            reason = SuppressionReason(reasons.get(key, Reason.COMPLEMENTARY).value)
+            reason = _published_reason(reasons.get(key, Reason.COMPLEMENTARY))
             out.append(_cell(life_experience, key, None, None, reason))
             continue
         if key in release.means:
@@ -68,6 +68,14 @@ def release_cells(
     out += _rates(life_experience, table, release)
     out += _percentiles(life_experience, table, release)
     return out
+
+
+def _published_reason(reason: Reason) -> SuppressionReason:
+    """The reason a reader sees: primary and complementary suppression of a count look the
+    same (either would tell on which side of 11 the count lies)."""
+    if reason in (Reason.SMALL_COUNT, Reason.COMPLEMENTARY):
+        return SuppressionReason.SMALL_CELL
+    return SuppressionReason(reason.value)
 
 
 def _cell(

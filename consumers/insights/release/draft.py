@@ -36,8 +36,8 @@ MONOTONE = frozenset({InsightMetric.JOURNEYS_STARTED, InsightMetric.JOURNEYS_COM
 class Reason(StrEnum):
     """Why a cell is suppressed (what the CLI and report show: the rule, never a value)."""
 
-    SMALL_COUNT = "small-count"
-    COMPLEMENTARY = "complementary"
+    SMALL_COUNT = "small-count"  # published as small-cell (see SuppressionReason)
+    COMPLEMENTARY = "complementary"  # published as small-cell
     FEW_ANSWERS = "few-answers"
     CORRECTION = "correction"
 

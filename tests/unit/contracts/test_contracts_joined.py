@@ -169,10 +169,10 @@ def test_insight_cell_1_2_carries_its_release_and_why_it_is_suppressed() -> None
     assert ("insight-cell", "1.2.0") in released and ("insight-release", "1.0.0") in released
     shown = cell(release=release_id("2026-W14", 2))
     assert shown.release == "2026-W14.v2"
-    hidden = cell(suppressed=True, value=None, count=None, reason=SuppressionReason.SMALL_COUNT)
-    assert hidden.reason is SuppressionReason.SMALL_COUNT
+    hidden = cell(suppressed=True, value=None, count=None, reason=SuppressionReason.SMALL_CELL)
+    assert hidden.reason is SuppressionReason.SMALL_CELL
     with pytest.raises(ValidationError, match="suppression reason"):
-        cell(reason=SuppressionReason.COMPLEMENTARY)
+        cell(reason=SuppressionReason.FEW_ANSWERS)
     with pytest.raises(ValidationError):
         cell(release="2026-W14")  # not a release id
     # A 1.1.0 cell is read and upcast: no release, no reason, the same key.

@@ -43,9 +43,9 @@ def compute_insights(snapshots: list[JourneySnapshot]) -> list[InsightCell]:
 
 def test_values_are_formatted_by_kind() -> None:
     assert format_value(cell(suppressed=True)) == "*"
-    assert format_value(cell(suppressed=True, reason=SuppressionReason.SMALL_COUNT)) == "*s"
-    assert format_value(cell(suppressed=True, reason=SuppressionReason.COMPLEMENTARY)) == "*c"
-    assert "*c" in legend() and "*s" in legend()
+    assert format_value(cell(suppressed=True, reason=SuppressionReason.SMALL_CELL)) == "*"
+    assert format_value(cell(suppressed=True, reason=SuppressionReason.FEW_ANSWERS)) == "*a"
+    assert "* count of 1-10" in legend() and "*a" in legend()
     dp = cell(suppressed=False, value=41.0, error_95=7.5)
     assert format_value(dp) == "41 ±7.5"
     mean = cell(suppressed=False, metric=Metric.TRUST, value=3.5, count=40)
@@ -74,7 +74,7 @@ def test_the_table_marks_small_cells_and_skips_empty_rows() -> None:
     }
     assert "fema/apply" in lines and "fema/decision" in lines and "all/all" in lines
     assert "fema/discover" not in lines  # a published zero row is left out
-    assert "*s" in lines["fema/decision"]
+    assert "*" in lines["fema/decision"]
     assert lines["all/all"].count("*") >= 1  # complemented: (fema, decision) = 17 - 14
     for number in range(1, 11):
         assert f" {number} " not in text.replace("2026", "")
@@ -116,7 +116,7 @@ def handoff_cells(total: int, shown: int) -> list[InsightCell]:
         cell(**week, metric=Metric.JOURNEYS_STALLED, suppressed=False, value=total, count=total),
         cell(**stall, agency="fema", to_agency="sba", suppressed=False, value=shown, count=shown),
         cell(**stall, agency="sba", to_agency="hud", suppressed=True),
-        cell(**stall, agency="hud", suppressed=True, reason=SuppressionReason.SMALL_COUNT),
+        cell(**stall, agency="hud", suppressed=True, reason=SuppressionReason.SMALL_CELL),
     ]
 
 
