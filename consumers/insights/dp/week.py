@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from consumers.errors import InsightsError
 from consumers.insights.aggregate.model import ALL, InsightMetric
 from consumers.insights.release.table import DRIVER_METRICS
 from contracts.catalog import LifeExperience
