@@ -60,8 +60,6 @@ def _dp() -> Any:
     try:
         import opendp.prelude as dp
     except ImportError:
-        from consumers.errors import InsightsError
-
         raise InsightsError("--privacy dp needs OpenDP: pip install 'cx-broker[dp]'") from None
     dp.enable_features("contrib")  # OpenDP keeps its mechanisms behind this flag
     return dp
