@@ -5,7 +5,9 @@ from __future__ import annotations
 from broker.errors import CxError
 
 __all__ = [
+    "BudgetExceeded",
     "CoPartitionError",
+    "InconsistentRelease",
     "InconsistentTable",
     "InsightsError",
     "JoinerError",
@@ -50,3 +52,13 @@ class InconsistentTable(InsightsError, ValueError):
 
 class SuppressionFailed(InsightsError):
     """Complementary suppression found no cell left to suppress (cannot happen for sane input)."""
+
+
+class InconsistentRelease(InsightsError, ValueError):
+    """The published values and public relations of a release admit no solution: the
+    attacker's model the audit builds contradicts the data (a bug in the aggregation)."""
+
+
+class BudgetExceeded(InsightsError):
+    """A differentially private release would spend more privacy budget than its life
+    experience and period allow; it is refused before any noise is drawn."""

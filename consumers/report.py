@@ -1,44 +1,39 @@
-"""Run summaries and a self-contained HTML report from joined journeys (pure).
+"""Run summaries and a self-contained HTML report from the *released* insight cells (pure).
 
-Figures per life experience, from the latest :class:`~contracts.joined.JourneySnapshot`
-of every journey:
+The report shows only what the insights service released (:mod:`consumers.insights`):
+every figure is the published value of a cell, or arithmetic on published values only, so
+the report cannot tell more than the releases do (a total over the whole run taken from the
+journeys themselves could be differenced against the weekly releases). Per life
+experience:
 
-* journeys, completed journeys and the completion rate;
-* median days to complete (over completed journeys);
-* the agency hand-off where most journeys stall: journeys closed without completing
-  (stalled or expired), at the hand-off from their last agency to the next one they never
-  reached (:func:`consumers.insights.aggregate.handoff_of`);
-* A-11 driver means by agency: over the journeys that touched the agency and answered,
-  each journey's own average weighing one (the same population as the insights'
-  ``(agency, *)`` cells);
-* agency-to-agency hand-offs (consecutive agencies in the order a journey reached them)
-  and the distribution of days to complete, for the charts.
-
-Small cells: any count from 1 to :data:`~contracts.joined.SMALL_CELL_MAX` is shown as
-``None`` (rendered ``*``), and so is every statistic computed from such a count. The
-summary publishes no totals that would let a suppressed count be derived.
+* journeys, completed journeys and the completion rate: sums of the weekly ``(*, *)``
+  cells over the weeks where they are published (``partial`` when a week's is suppressed);
+* the median of the published weekly medians of days to complete (each rounded to weeks);
+* the hand-off with most stalls: published weekly ``stalls-at-handoff`` counts added up;
+* A-11 driver means by agency: the weekly means weighted by their published answer counts;
+* a weekly table with the release id, what was suppressed and why (the rule, never the
+  value), and the DP error bars when the release is differentially private.
 """
 
 from __future__ import annotations
 
 import html
-import itertools
 import json
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from consumers.insights.aggregate import handoff_of, latest_snapshots
 from contracts.catalog import Catalog, load_catalog
-from contracts.joined import SMALL_CELL_MAX, JourneySnapshot
-from contracts.vocabulary import JourneyStatus
+from contracts.insights import InsightCell
+from contracts.joined import SMALL_CELL_MAX, Metric, PeriodKind
 
 __all__ = [
     "DRIVERS",
     "LifeExperienceSummary",
     "RunReport",
+    "WeekRow",
     "render_html",
     "summarize",
 ]
@@ -46,20 +41,27 @@ __all__ = [
 #: The A-11 drivers the report shows (a subset keeps the chart readable).
 DRIVERS: tuple[str, ...] = ("satisfaction", "trust", "ease", "efficiency")
 
-#: Upper bounds (days) of the time-to-complete histogram bins; the last bin is open.
-DAY_BINS: tuple[int, ...] = (7, 14, 30, 60, 90, 120, 180)
 
-_SECONDS_PER_DAY = 86_400.0
+@dataclass(frozen=True)
+class WeekRow:
+    """One released week: its release, headline cells (None: suppressed) and suppressions."""
 
-
-def _shown(count: int) -> int | None:
-    """A count as it may be shown: None for 1..SMALL_CELL_MAX."""
-    return None if 1 <= count <= SMALL_CELL_MAX else count
+    week: str
+    release: str
+    started: float | None
+    completed: float | None
+    completion_rate: float | None
+    median_days_to_complete: float | None
+    satisfaction: float | None
+    #: Half-width of the 95% DP error of ``started`` (None: not a DP release).
+    started_error_95: float | None
+    #: Suppressed cells of the week by reason.
+    suppressed: dict[str, int]
 
 
 @dataclass(frozen=True)
 class LifeExperienceSummary:
-    """The demo's figures for one life experience (None = suppressed small cell)."""
+    """The demo's figures for one life experience, from released cells only."""
 
     life_experience: str
     title: str
@@ -69,111 +71,129 @@ class LifeExperienceSummary:
     median_days_to_complete: float | None
     top_stall_handoff: tuple[str, str | None] | None
     top_stall_count: int | None
-    #: agency -> driver -> (mean or None, respondents or None)
+    #: agency -> driver -> (mean or None, answers behind it or None)
     drivers: dict[str, dict[str, tuple[float | None, int | None]]]
-    #: (from agency, to agency, journeys or None)
-    handoffs: list[tuple[str, str, int | None]]
-    #: (bin label, journeys or None)
-    days_to_complete: list[tuple[str, int | None]]
+    #: (from agency, to agency or None, published stalls added up)
+    handoffs: list[tuple[str, str | None, int]]
+    weeks: list[WeekRow] = field(default_factory=list)
+    #: True when a week's total was suppressed: ``journeys`` leaves it out.
+    partial: bool = False
     agencies: list[str] = field(default_factory=list)
 
 
-def _bin_label(index: int) -> str:
-    low = 0 if index == 0 else DAY_BINS[index - 1]
-    if index == len(DAY_BINS):
-        return f"{low}+"
-    return f"{low}-{DAY_BINS[index]}"
+def _week_cells(cells: Iterable[InsightCell]) -> dict[str, list[InsightCell]]:
+    weeks: dict[str, list[InsightCell]] = {}
+    for cell in cells:
+        if cell.period_kind is PeriodKind.WEEK:
+            weeks.setdefault(cell.period, []).append(cell)
+    return {week: weeks[week] for week in sorted(weeks)}
 
 
-def _days_histogram(days: Sequence[float]) -> list[tuple[str, int | None]]:
-    counts = [0] * (len(DAY_BINS) + 1)
-    for value in days:
-        index = next((i for i, bound in enumerate(DAY_BINS) if value < bound), len(DAY_BINS))
-        counts[index] += 1
-    return [(_bin_label(i), _shown(n)) for i, n in enumerate(counts)]
+def _find(
+    cells: Iterable[InsightCell], metric: Metric, agency: str | None = None
+) -> InsightCell | None:
+    return next(
+        (
+            c
+            for c in cells
+            if c.metric is metric and c.agency == agency and c.stage is None and c.to_agency is None
+        ),
+        None,
+    )
 
 
-def _driver_means(
-    journeys: Sequence[JourneySnapshot], agencies: Sequence[str]
+def _value(cell: InsightCell | None) -> float | None:
+    return None if cell is None or cell.suppressed else cell.value
+
+
+def _week_row(week: str, cells: list[InsightCell]) -> WeekRow:
+    started = _find(cells, Metric.JOURNEYS_STARTED)
+    return WeekRow(
+        week=week,
+        release=next((c.release for c in cells if c.release), ""),
+        started=_value(started),
+        completed=_value(_find(cells, Metric.JOURNEYS_COMPLETED)),
+        completion_rate=_value(_find(cells, Metric.COMPLETION_RATE)),
+        median_days_to_complete=_value(_find(cells, Metric.MEDIAN_DAYS_TO_COMPLETE)),
+        satisfaction=_value(_find(cells, Metric.SATISFACTION)),
+        started_error_95=None if started is None else started.error_95,
+        suppressed=dict(sorted(Counter(c.reason.value for c in cells if c.reason).items())),
+    )
+
+
+def _drivers(
+    weeks: Mapping[str, list[InsightCell]], agencies: Sequence[str]
 ) -> dict[str, dict[str, tuple[float | None, int | None]]]:
-    result: dict[str, dict[str, tuple[float | None, int | None]]] = {}
+    """Weekly means weighted by their published answer counts (published weeks only)."""
+    out: dict[str, dict[str, tuple[float | None, int | None]]] = {}
     for agency in agencies:
-        touched = [j for j in journeys if any(step.agency == agency for step in j.agencies)]
         per_driver: dict[str, tuple[float | None, int | None]] = {}
         for driver in DRIVERS:
-            answers = [value for j in touched if (value := getattr(j.drivers, driver)) is not None]
-            shown = _shown(len(answers))
-            mean = round(statistics.fmean(answers), 3) if answers and shown is not None else None
-            per_driver[driver] = (mean, shown)
-        result[agency] = per_driver
-    return result
+            total = answers = 0.0
+            for cells in weeks.values():
+                cell = _find(cells, Metric(driver.replace("_", "-")), agency)
+                if cell is not None and not cell.suppressed and cell.value and cell.count:
+                    total += cell.value * cell.count
+                    answers += cell.count
+            mean = round(total / answers, 2) if answers > SMALL_CELL_MAX else None
+            per_driver[driver] = (mean, int(answers) if mean is not None else None)
+        out[agency] = per_driver
+    return out
 
 
 def _summarize_one(
-    life_experience_id: str, journeys: list[JourneySnapshot], catalog: Catalog
+    life_experience_id: str, cells: Sequence[InsightCell], catalog: Catalog
 ) -> LifeExperienceSummary:
     life_experience = catalog.life_experience(life_experience_id)
     agencies = list(life_experience.agencies)
-    completed = [j for j in journeys if j.status is JourneyStatus.COMPLETED]
-    n_journeys = _shown(len(journeys))
-    n_completed = _shown(len(completed))
-    rate = (
-        round(len(completed) / len(journeys), 4)
-        if n_journeys and n_completed is not None and journeys
-        else None
-    )
-    days = [j.elapsed_seconds / _SECONDS_PER_DAY for j in completed]
-    median = round(statistics.median(days), 2) if days and n_completed else None
-
-    # Where journeys stop short: every journey closed without completing (stalled with an
-    # application pending, or expired) counts at the hand-off from the agency of its last
-    # event to the next participating agency it never reached.
-    stalls: Counter[tuple[str, str | None]] = Counter(
-        handoff_of(j, life_experience)
-        for j in journeys
-        if j.status in (JourneyStatus.STALLED, JourneyStatus.EXPIRED)
-    )
+    weeks = _week_cells(cells)
+    rows = [_week_row(week, week_cells) for week, week_cells in weeks.items()]
+    shown = [r.started for r in rows if r.started is not None]
+    both = [(r.started, r.completed) for r in rows if r.started and r.completed is not None]
+    journeys = int(sum(shown)) if shown else None
+    completed = int(sum(c for _, c in both)) if both else None
+    started_of_both = sum(s for s, _ in both)
+    rate = round(completed / started_of_both, 4) if completed and started_of_both else None
+    medians = [r.median_days_to_complete for r in rows if r.median_days_to_complete is not None]
+    stalls: Counter[tuple[str, str | None]] = Counter()
+    hidden = False
+    for week_cells in weeks.values():
+        for cell in week_cells:
+            if cell.metric is Metric.STALLS_AT_HANDOFF and cell.agency:
+                hidden |= cell.suppressed
+                if not cell.suppressed:
+                    stalls[(cell.agency, cell.to_agency)] += int(cell.value or 0)
+    ranked = sorted(stalls.items(), key=lambda kv: (-kv[1], kv[0][0], kv[0][1] or ""))
     top: tuple[str, str | None] | None = None
-    top_count: int | None = 0  # 0: no journey stopped short
-    if stalls:
-        # most stalls first, ties broken by name so the result is deterministic
-        (top, raw), *_ = sorted(stalls.items(), key=lambda kv: (-kv[1], kv[0][0], kv[0][1] or ""))
-        top_count = _shown(raw)
-        if top_count is None:
-            top = None
-
-    flows: Counter[tuple[str, str]] = Counter()
-    for journey in journeys:
-        steps = [step.agency for step in journey.agencies]
-        flows.update(itertools.pairwise(steps))
-    handoffs = [(a, b, _shown(n)) for (a, b), n in sorted(flows.items())]
-
+    top_count: int | None = None if hidden else 0  # 0: nothing stalled; None: suppressed
+    if ranked and ranked[0][1]:
+        top, top_count = ranked[0]
     return LifeExperienceSummary(
         life_experience=life_experience_id,
         title=life_experience.display_name,
-        journeys=n_journeys,
-        completed=n_completed,
+        journeys=journeys,
+        completed=completed,
         completion_rate=rate,
-        median_days_to_complete=median,
+        median_days_to_complete=round(statistics.median(medians), 1) if medians else None,
         top_stall_handoff=top,
         top_stall_count=top_count,
-        drivers=_driver_means(journeys, agencies),
-        handoffs=handoffs,
-        days_to_complete=_days_histogram(days),
+        drivers=_drivers(weeks, agencies),
+        handoffs=[(a, b, n) for (a, b), n in sorted(stalls.items(), key=lambda kv: kv[0][0])],
+        weeks=rows,
+        partial=any(r.started is None for r in rows),
         agencies=agencies,
     )
 
 
 def summarize(
-    snapshots: Iterable[JourneySnapshot], catalog: Catalog | None = None
+    released: Mapping[str, Iterable[InsightCell]], catalog: Catalog | None = None
 ) -> list[LifeExperienceSummary]:
-    """Figures per life experience (catalog order) from every snapshot seen on the topics."""
+    """Figures per life experience (catalog order) from its released cells."""
     catalog = catalog or load_catalog()
-    latest = latest_snapshots(snapshots)
-    by_le: dict[str, list[JourneySnapshot]] = {le.id: [] for le in catalog.life_experiences}
-    for snapshot in latest:
-        by_le.setdefault(snapshot.life_experience, []).append(snapshot)
-    return [_summarize_one(le, journeys, catalog) for le, journeys in by_le.items()]
+    return [
+        _summarize_one(le.id, list(released.get(le.id, ())), catalog)
+        for le in catalog.life_experiences
+    ]
 
 
 @dataclass(frozen=True)
@@ -202,42 +222,6 @@ def _fmt(value: float | int | None, suffix: str = "") -> str:
     return f"{value}{suffix}"
 
 
-def _sankey_svg(summary: LifeExperienceSummary) -> str:
-    """Agencies as columns in catalog order; a band per hand-off, width by journeys."""
-    agencies = summary.agencies or sorted({a for a, _, _ in summary.handoffs})
-    shown = [(a, b, n) for a, b, n in summary.handoffs if n is not None]
-    width, height, node_w = 720, 260, 14
-    if not agencies:
-        return "<svg></svg>"
-    step = (width - 2 * node_w - 40) / max(1, len(agencies) - 1)
-    x = {a: 20 + i * step for i, a in enumerate(agencies)}
-    biggest = max((n for _, _, n in shown), default=1)
-    parts = [
-        f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="hand-offs between agencies">'
-    ]
-    for i, (a, b, n) in enumerate(shown):
-        if a not in x or b not in x:
-            continue
-        y1 = 40 + (i % 6) * 30
-        y2 = 40 + ((i + 2) % 6) * 30
-        thickness = max(1.5, 24 * n / biggest)
-        x1, x2 = x[a] + node_w, x[b]
-        mid = (x1 + x2) / 2
-        colour = _PALETTE[agencies.index(a) % len(_PALETTE)]
-        parts.append(
-            f'<path d="M{x1:.0f},{y1} C{mid:.0f},{y1} {mid:.0f},{y2} {x2:.0f},{y2}" '
-            f'stroke="{colour}" stroke-opacity="0.45" stroke-width="{thickness:.1f}" '
-            f'fill="none"><title>{html.escape(a)} → {html.escape(b)}: {n}</title></path>'
-        )
-    for a in agencies:
-        parts.append(
-            f'<rect x="{x[a]:.0f}" y="20" width="{node_w}" height="{height - 50}" fill="#444"/>'
-            f'<text x="{x[a]:.0f}" y="{height - 10}" font-size="12">{html.escape(a)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 def _bars_svg(
     values: Sequence[tuple[str, float | None]], max_value: float, unit: str, *, counts: bool = False
 ) -> str:
@@ -264,12 +248,52 @@ def _chart_data(summaries: Sequence[LifeExperienceSummary]) -> dict[str, object]
     return {s.life_experience: asdict(s) for s in summaries}
 
 
+_REASONS = {
+    "small-cell": "a count of 1-10, or one that would let a small count, change or mean be "
+    "derived (which of the two is not said: it would tell on which side of 11 it lies)",
+    "few-answers": "too few answers or journeys behind it",
+    "correction": "mean changed by few answers since the last release",
+}
+
+
+def _week_table(summary: LifeExperienceSummary) -> str:
+    rows = []
+    for r in summary.weeks:
+        started = _fmt(None if r.started is None else int(r.started))
+        if r.started_error_95 is not None and r.started is not None:
+            started += f" ± {r.started_error_95:.1f}"
+        rate = None if r.completion_rate is None else 100 * r.completion_rate
+        why = ", ".join(f"{n} {reason}" for reason, n in r.suppressed.items()) or "none"
+        rows.append(
+            f"<tr><td>{html.escape(r.week)}</td><td>{html.escape(r.release)}</td>"
+            f"<td>{started}</td><td>{_fmt(None if r.completed is None else int(r.completed))}"
+            f"</td><td>{_fmt(rate, ' %')}</td><td>{_fmt(r.median_days_to_complete)}</td>"
+            f"<td>{_fmt(r.satisfaction)}</td><td>{html.escape(why)}</td></tr>"
+        )
+    header = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "week",
+            "release",
+            "journeys",
+            "completed",
+            "rate",
+            "median days",
+            "satisfaction",
+            "suppressed (rule)",
+        )
+    )
+    return f'<table class="weeks"><tr>{header}</tr>{"".join(rows)}</table>'
+
+
 def render_html(summaries: Sequence[LifeExperienceSummary], run: RunReport) -> str:
     """One self-contained HTML page: tables and inline SVG charts, data embedded as JSON."""
     sections = []
     for s in summaries:
-        hist = [(label, None if n is None else float(n)) for label, n in s.days_to_complete]
-        hist_max = max((v for _, v in hist if v is not None), default=0.0)
+        weekly = [(r.week, r.started) for r in s.weeks]
+        weekly_max = max((v for _, v in weekly if v is not None), default=0.0)
+        stalls = [(f"{a} → {b or '(end)'}", float(n)) for a, b, n in s.handoffs]
+        stalls_max = max((v for _, v in stalls if v is not None), default=0.0)
         driver_rows = []
         for agency, drivers in s.drivers.items():
             cells = "".join(f"<td>{_fmt(mean)}</td>" for mean, _ in drivers.values())
@@ -277,38 +301,44 @@ def render_html(summaries: Sequence[LifeExperienceSummary], run: RunReport) -> s
         sat = [(a, d["satisfaction"][0]) for a, d in s.drivers.items()]
         stall = (
             f"{s.top_stall_handoff[0]} → {s.top_stall_handoff[1] or '(end)'} "
-            f"({_fmt(s.top_stall_count)} journeys)"
+            f"({_fmt(s.top_stall_count)} journeys in published weeks)"
             if s.top_stall_handoff
-            else ("none" if s.top_stall_count == 0 else "*")
+            else ("none published" if s.top_stall_count == 0 else "*")
         )
         le = html.escape(s.life_experience)
+        partial = " (weeks with a suppressed total left out)" if s.partial else ""
         sections.append(
             f"""
 <section id="{le}">
   <h2>{html.escape(s.title)} <small>({le})</small></h2>
   <table class="figures">
-    <tr><th>journeys</th><td>{_fmt(s.journeys)}</td></tr>
+    <tr><th>journeys{partial}</th><td>{_fmt(s.journeys)}</td></tr>
     <tr><th>completed</th><td>{_fmt(s.completed)}</td></tr>
     <tr><th>completion rate</th><td>{
                 _fmt(None if s.completion_rate is None else 100 * s.completion_rate, " %")
             }</td></tr>
-    <tr><th>median days to complete</th><td>{_fmt(s.median_days_to_complete)}</td></tr>
+    <tr><th>median days to complete (median of weekly medians, whole weeks)</th>
+        <td>{_fmt(s.median_days_to_complete)}</td></tr>
     <tr><th>hand-off with most stalls</th><td>{html.escape(stall)}</td></tr>
   </table>
-  <figure data-chart="sankey" data-life-experience="{le}">
-    <figcaption>Agency-to-agency hand-offs</figcaption>{_sankey_svg(s)}
+  <figure data-chart="weeks" data-life-experience="{le}">
+    <figcaption>Journeys started per released week (* suppressed)</figcaption>
+    {_bars_svg(weekly, weekly_max, " journeys", counts=True)}
   </figure>
-  <figure data-chart="time-to-complete" data-life-experience="{le}">
-    <figcaption>Days to complete (completed journeys)</figcaption>
-    {_bars_svg(hist, hist_max, " journeys", counts=True)}
+  <figure data-chart="stalls" data-life-experience="{le}">
+    <figcaption>Stalls per agency hand-off (published weekly counts added up)</figcaption>
+    {_bars_svg(stalls, stalls_max, " journeys", counts=True)}
   </figure>
   <figure data-chart="drivers" data-life-experience="{le}">
     <figcaption>A-11 satisfaction by agency (1-5)</figcaption>{_bars_svg(sat, 5.0, "")}
     <table class="drivers"><tr><th>agency</th>{"".join(f"<th>{d}</th>" for d in DRIVERS)}</tr>
     {"".join(driver_rows)}</table>
   </figure>
+  <h3>Releases</h3>
+  {_week_table(s)}
 </section>"""
         )
+    legend = "".join(f"<li><b>{k}</b>: {v}</li>" for k, v in _REASONS.items())
     data = json.dumps(_chart_data(summaries), sort_keys=True).replace("</", "<\\/")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -325,8 +355,11 @@ def render_html(summaries: Sequence[LifeExperienceSummary], run: RunReport) -> s
 events published, {run.dead_letters} dead letters, {run.seconds:.1f} s on Kafka {
         html.escape(run.kafka)
     }; generated {run.generated_at.isoformat(timespec="seconds")}.
-Cells with a count of 1-{SMALL_CELL_MAX}, and figures computed from them, are shown as
-<b>*</b>.</p>
+Every figure is a released insight cell or arithmetic on released cells: weeks are released
+once closed, audited against every earlier release. A suppressed cell is shown as <b>*</b>;
+why it is suppressed (the rule, never the value):</p><ul>{legend}</ul>
+<p>Differentially private releases show the half-width of a 95% interval of their noise
+(± e).</p>
 {"".join(sections)}
 <script type="application/json" id="cx-report-data">{data}</script>
 </body></html>

@@ -45,7 +45,8 @@ from contracts.events import (
     Feedback,
     ServiceInteraction,
 )
-from contracts.joined import InsightCell, JourneySnapshot, Metric, PeriodKind
+from contracts.insights import InsightCell, InsightRelease, Privacy, SuppressionReason
+from contracts.joined import JourneySnapshot, Metric, PeriodKind
 from contracts.privacy import (
     RESTRICTED_ZIP3,
     AgeBand,
@@ -84,6 +85,7 @@ __all__ = [
     "Decoded",
     "Feedback",
     "InsightCell",
+    "InsightRelease",
     "JourneySnapshot",
     "JourneyStatus",
     "JourneyToken",
@@ -95,12 +97,14 @@ __all__ = [
     "Outcome",
     "Participant",
     "PeriodKind",
+    "Privacy",
     "Record",
     "ScrubbedText",
     "Service",
     "ServiceId",
     "ServiceInteraction",
     "Stage",
+    "SuppressionReason",
     "TokenRule",
     "UnknownEntry",
     "UnknownMajorVersion",

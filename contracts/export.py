@@ -222,7 +222,10 @@ def asyncapi_document(
             headers = _plain_headers("set by the joiner / insights")
             key = {
                 "type": "string",
-                "description": "InsightCell.key(): le|period|agency|stage|metric",
+                "description": (
+                    "InsightCell.key(): le|period|agency|stage|metric; "
+                    "InsightRelease.key(): le|week|release"
+                ),
             }
         messages[message_id] = {
             "name": entry.name,

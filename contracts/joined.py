@@ -4,8 +4,9 @@
   token): the latest state of one journey across agencies.
 * :class:`InsightCell` on ``cx.insights.<life-experience>``: one aggregate with small-cell
   suppression; the contract itself refuses to show a count of 1-10 (DESIGN.md §5).
-  1.1.0 (:class:`InsightCell`) adds metrics and ``to_agency``; 1.0.0 (:class:`InsightCellV1_0`)
-  is frozen and upcast on read.
+  1.1.0 (:class:`InsightCellV1_1`) adds metrics and ``to_agency``; 1.0.0
+  (:class:`InsightCellV1_0`) and 1.1.0 are frozen and upcast on read to 1.2.0
+  (:class:`contracts.insights.InsightCell`: release id, suppression reason, DP error bar).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ __all__ = [
     "AgencyStep",
     "DriverAverages",
     "EventCounts",
-    "InsightCell",
     "InsightCellV1_0",
+    "InsightCellV1_1",
     "JourneySnapshot",
     "Metric",
     "MetricV1_0",
@@ -261,7 +262,7 @@ class InsightCellV1_0(_InsightCellFields):
         return "|".join(self._key_parts())
 
 
-class InsightCell(_InsightCellFields):
+class InsightCellV1_1(_InsightCellFields):
     """One aggregate over journeys of a life experience; small cells are suppressed.
 
     ``agency``/``stage`` of None mean "all agencies"/"all stages". A suppressed cell
@@ -271,6 +272,9 @@ class InsightCell(_InsightCellFields):
     one it was handed to (None: it had reached every participating agency).
     """
 
+    # insight-cell 1.1.0: frozen, read and upcast only (the docstring above is part of the
+    # released schema, so it stays word for word); 1.2.0 is ``contracts.insights.InsightCell``.
+    model_config = ConfigDict(title="InsightCell")
     contract_name: ClassVar[str] = "insight-cell"
     contract_version: ClassVar[str] = "1.1.0"
 
@@ -278,7 +282,7 @@ class InsightCell(_InsightCellFields):
     to_agency: AgencyId | None = None
 
     @model_validator(mode="after")
-    def _handoff(self) -> InsightCell:
+    def _handoff(self) -> InsightCellV1_1:
         if self.metric is Metric.STALLS_AT_HANDOFF:
             if self.agency is None:
                 raise ValueError("a stalls-at-handoff cell names the agency it stalled at")

@@ -24,7 +24,8 @@ from contracts.events import (
     FeedbackV1_0,
     ServiceInteraction,
 )
-from contracts.joined import InsightCell, InsightCellV1_0, JourneySnapshot
+from contracts.insights import InsightCell, InsightRelease
+from contracts.joined import InsightCellV1_0, InsightCellV1_1, JourneySnapshot
 
 __all__ = [
     "CONTRACT_NAME_PATTERN",
@@ -203,6 +204,8 @@ def load_registry() -> Registry:
             ContractEntry(Feedback, ContractKind.EVENT),
             ContractEntry(JourneySnapshot, ContractKind.JOURNEY),
             ContractEntry(InsightCellV1_0, ContractKind.INSIGHT),
+            ContractEntry(InsightCellV1_1, ContractKind.INSIGHT),
             ContractEntry(InsightCell, ContractKind.INSIGHT),
+            ContractEntry(InsightRelease, ContractKind.INSIGHT),
         )
     )

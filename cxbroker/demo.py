@@ -4,8 +4,9 @@ Starts local Kafka (or uses ``CX_BOOTSTRAP_SERVERS``), provisions topics and acc
 creates the keyring, starts ``joiners`` joiner processes (``cxbroker join``, one consumer
 group), simulates a seeded workload over the five life experiences, publishes each
 agency's events through that agency's publisher while the joiners run, waits until the
-group has committed every record, computes insights (``cxbroker insights`` processes,
-while this one reads the joined journeys for the report), and writes an HTML report.
+group has committed every record, releases insights (``cxbroker insights`` processes:
+every closed week audited and published as a release), and writes an HTML report made of
+the released cells only.
 
 The joiners are separate processes so that joining (the costliest stage) runs on other
 cores than simulation and publishing, which share this process's interpreter.
@@ -44,11 +45,11 @@ from broker.lag import GroupLag
 from broker.provision import provision_topics
 from broker.security.profile import principal_settings
 from broker.settings import Settings
-from consumers.insights import read_joined
+from consumers.insights import read_releases
 from consumers.joiner import JoinerStats
 from consumers.report import LifeExperienceSummary, RunReport, render_html, summarize
 from contracts.catalog import Catalog, load_catalog
-from contracts.joined import JourneySnapshot
+from contracts.insights import InsightCell
 from cxbroker.processes import Processes, joiner_totals, principal_env, start_joiners
 from producers.publisher import AgencyPublisher
 from producers.simulator import Simulation
@@ -204,9 +205,9 @@ async def _run(
             published, totals = await _publish_and_join(
                 deployment, catalog, simulation, keyring, joiner_procs, joiners, progress
             )
-        console.print("computing insights ...")
-        snapshots = await _insights_and_snapshots(deployment, catalog, insights_procs)
-    summaries = summarize(snapshots, catalog)
+        console.print("releasing insights (weeks closed plus grace, audited) ...")
+        released = await _insights_and_releases(deployment, catalog, insights_procs)
+    summaries = summarize(released, catalog)
     seconds = time.monotonic() - started
     run = RunReport(
         journeys_simulated=journeys,
@@ -364,14 +365,11 @@ async def _first_failure(*tasks: asyncio.Task[object] | asyncio.Task[PublishTall
             raise error
 
 
-async def _insights_and_snapshots(
+async def _insights_and_releases(
     deployment: _Deployment, catalog: Catalog, insights_procs: Processes
-) -> list[JourneySnapshot]:
-    """Compute insights in processes of their own while this one reads the joined journeys.
-
-    Every core reads and computes; returns the snapshots once the insights processes
-    have finished cleanly.
-    """
+) -> dict[str, list[InsightCell]]:
+    """Release the insights in processes of their own, then read the whole releases as a
+    data team does: the report is made of released cells only."""
     shares = insight_shares(
         {le.id: len(le.agencies) for le in catalog.life_experiences}, _INSIGHTS_PROCESSES
     )
@@ -381,13 +379,13 @@ async def _insights_and_snapshots(
         for life_experience in share:
             args += ["--life-experience", life_experience]
         insights_procs.start(f"insights-{index}", args, env)
-    reader = deployment.acting_as("team-analytics")
-    snapshots: list[JourneySnapshot] = []
-    for le in catalog.life_experiences:
-        found, _invalid = await read_joined(reader, le.id)
-        snapshots.extend(found)
     await insights_procs.finished()
-    return snapshots
+    reader = deployment.acting_as("team-analytics")
+    released: dict[str, list[InsightCell]] = {}
+    for le in catalog.life_experiences:
+        found = await read_releases(reader, le.id)
+        released[le.id] = list(found.cells.values())
+    return released
 
 
 def _write_report(path: Path, text: str) -> None:

@@ -1,44 +1,44 @@
-"""Privacy-safe insights: per life experience, period, agency and stage, with small cells
-suppressed (primary and complementary), published to ``cx.insights.<life-experience>``."""
+"""Privacy-safe insights: per life experience and ISO week, released once the week has
+closed, audited by integer programming against every earlier release, small cells and the
+cells that would give them away suppressed; published to ``cx.insights.<life-experience>``.
 
-from consumers.errors import InconsistentTable, InsightsError, SuppressionFailed
-from consumers.insights.aggregate import (
-    CellKey,
-    CountTable,
-    Figure,
-    HandOff,
-    InsightMetric,
-    compute_figures,
-    compute_insights,
-    count_tables,
-    latest_snapshots,
-    stall_handoffs,
-    to_insight_cells,
+:mod:`.aggregate` (journeys by week, hand-offs), :mod:`.release` (the week's table, draft,
+cells, plan and history), :mod:`.audit` (the disclosure audit and complementary
+suppression), :mod:`.dp` (the differentially private alternative), :mod:`.topics` and
+:mod:`.service` (the Kafka edge).
+"""
+
+from consumers.errors import (
+    BudgetExceeded,
+    InconsistentRelease,
+    InconsistentTable,
+    InsightsError,
+    SuppressionFailed,
 )
-from consumers.insights.service import CatchUpReport, InsightsService, read_insights, read_joined
-from consumers.insights.suppression import Margin, Suppression, derivable_cells, suppress
+from consumers.insights.aggregate import CellKey, HandOff, InsightMetric, latest_snapshots
+from consumers.insights.audit import AuditReport, ProtectionRule, audit, protect
+from consumers.insights.service import CatchUpReport, InsightsService, ReleaseSummary
+from consumers.insights.topics import Released, read_insights, read_joined, read_releases
 
 __all__ = [
+    "AuditReport",
+    "BudgetExceeded",
     "CatchUpReport",
     "CellKey",
-    "CountTable",
-    "Figure",
     "HandOff",
+    "InconsistentRelease",
     "InconsistentTable",
     "InsightMetric",
     "InsightsError",
     "InsightsService",
-    "Margin",
-    "Suppression",
+    "ProtectionRule",
+    "ReleaseSummary",
+    "Released",
     "SuppressionFailed",
-    "compute_figures",
-    "compute_insights",
-    "count_tables",
-    "derivable_cells",
+    "audit",
     "latest_snapshots",
+    "protect",
     "read_insights",
     "read_joined",
-    "stall_handoffs",
-    "suppress",
-    "to_insight_cells",
+    "read_releases",
 ]

@@ -1,13 +1,14 @@
-"""The Kafka adapter of insights: ``cx.joined.<le>`` in, ``cx.insights.<le>`` out.
+"""The insights service: ``cx.joined.<le>`` in, audited releases on ``cx.insights.<le>`` out.
 
-The joined topic is compacted and keyed by journey token, so it is read from the beginning
-(``read_committed``: only what the joiner committed) and the latest snapshot of every
-journey is kept. Insight cells are a deterministic function of those snapshots
-(:func:`~consumers.insights.aggregate.compute_insights`); the insights topic is compacted and
-keyed by :meth:`InsightCell.key`, so publishing is idempotent: the service first reads what is
-already published, then sends only cells that changed and a tombstone for every cell that no
-longer exists (a journey moved to another period, say). Re-running on the same input
-publishes nothing.
+A thin Kafka edge around pure steps: read the joined journeys
+(:func:`~consumers.insights.topics.read_joined`), group them by the week they started in,
+and for every week that is due (closed, grace included) ask
+:func:`~consumers.insights.release.plan.next_release` for its next release. A release is
+recorded in the service's history *before* it is sent (write-ahead), then its cells are
+sent, and only once all are acknowledged its manifest: readers see whole releases only. A
+recorded release whose manifest is not on the topic (a crash in between) is re-sent as
+recorded on the next run. Nothing changes on the topic between releases: there is no live
+feed for an attacker to difference.
 """
 
 from __future__ import annotations
@@ -15,44 +16,57 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from pydantic import ValidationError
 
-from broker.admin import admin_client
 from broker.errors import BrokerUnavailable
 from broker.settings import Settings
-from consumers.errors import InsightsError
-from consumers.insights.aggregate import journeys_by_week, week_insights
+from consumers.errors import BudgetExceeded, InsightsError
+from consumers.insights.aggregate import journeys_by_week
+from consumers.insights.audit import ProtectionRule
+from consumers.insights.dp.budget import BudgetLedger
+from consumers.insights.dp.plan import next_dp_release
+from consumers.insights.release.history import History, PastRelease
+from consumers.insights.release.plan import DEFAULT_GRACE, is_due, next_release
+from consumers.insights.topics import (
+    DEFAULT_CATCH_UP_TIMEOUT_S,
+    Released,
+    read_joined,
+    read_releases,
+)
 from contracts.catalog import LifeExperience, load_catalog
-from contracts.joined import InsightCell, JourneySnapshot
+from contracts.insights import InsightCell, InsightRelease, Privacy
+from contracts.joined import JourneySnapshot
 
-__all__ = [
-    "CatchUpReport",
-    "InsightsService",
-    "encode_cell",
-    "read_insights",
-    "read_joined",
-]
+__all__ = ["CatchUpReport", "InsightsService", "ReleaseSummary", "encode_cell"]
 
 log = logging.getLogger(__name__)
-
-#: How long to wait for a topic to be read to its end before giving up.
-DEFAULT_CATCH_UP_TIMEOUT_S = 60.0
-_POLL_MS = 500
-_METADATA_RETRY_S = 0.2
-_HEADERS: list[tuple[str, bytes]] = [
-    ("content-type", b"application/json"),
-    ("ce_dataschema", InsightCell.contract_urn().encode()),
-]
 
 
 def encode_cell(cell: InsightCell) -> tuple[bytes, bytes]:
     """The Kafka key and value of ``cell`` (value: the contract's JSON)."""
     return cell.key().encode(), cell.model_dump_json().encode()
+
+
+def _headers(urn: str) -> list[tuple[str, bytes]]:
+    return [("content-type", b"application/json"), ("ce_dataschema", urn.encode())]
+
+
+@dataclass(frozen=True)
+class ReleaseSummary:
+    """One release this run published: never a value, only its shape and audit cost."""
+
+    release: str
+    period: str
+    cells: int
+    suppressed: int
+    final: bool
+    audit_seconds: float
+    resent: bool = False
 
 
 @dataclass
@@ -62,120 +76,34 @@ class CatchUpReport:
     life_experience: str
     journeys: int = 0
     invalid_records: int = 0
-    cells: int = 0
-    suppressed: int = 0
+    weeks_waiting: int = 0
+    releases: list[ReleaseSummary] = field(default_factory=list)
+    #: Releases refused because they would exceed the week's DP budget (messages).
+    refused: list[str] = field(default_factory=list)
     sent: int = 0
     tombstones: int = 0
-    published: dict[str, InsightCell] = field(default_factory=dict, repr=False)
 
+    @property
+    def cells(self) -> int:
+        """Cells of the releases published by this run."""
+        return sum(r.cells for r in self.releases)
 
-async def _partition_count(settings: Settings, topic: str, deadline: float) -> int:
-    """How many partitions ``topic`` has; a clear error when it does not exist."""
-    async with admin_client(settings) as admin:
-        if topic not in await admin.list_topics():
-            raise InsightsError(f"topic {topic} does not exist: run `cxbroker init` first")
-        while True:
-            # A topic created a moment ago may list no partitions until leaders are elected.
-            for described in await admin.describe_topics([topic]):
-                if described["error_code"] == 0 and described["partitions"]:
-                    return len(described["partitions"])
-            if time.monotonic() > deadline:
-                raise InsightsError(f"topic {topic} has no partitions in the cluster metadata")
-            await asyncio.sleep(_METADATA_RETRY_S)
+    @property
+    def suppressed(self) -> int:
+        """Suppressed cells among them."""
+        return sum(r.suppressed for r in self.releases)
 
-
-async def _read_to_end(
-    settings: Settings,
-    topic: str,
-    handle: Callable[[ConsumerRecord[bytes, bytes]], None],
-    *,
-    within: float,
-) -> None:
-    """Read ``topic`` from the beginning up to its last committed offset, then stop."""
-    deadline = time.monotonic() + within
-    # The admin client fails first, with one clear line, when Kafka is unreachable.
-    partitions = await _partition_count(settings, topic, deadline)
-    consumer = AIOKafkaConsumer(
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        isolation_level="read_committed",
-        **settings.kafka_client_kwargs(),
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        pending = {tp for tp in tps if end[tp] > 0}
-        while pending:
-            if time.monotonic() > deadline:
-                raise InsightsError(f"could not read {topic} to its end within {within:.0f} s")
-            batches = await consumer.getmany(*pending, timeout_ms=_POLL_MS)
-            for records in batches.values():
-                for record in records:
-                    handle(record)
-            for tp in list(pending):
-                if await consumer.position(tp) >= end[tp]:
-                    pending.discard(tp)
-    finally:
-        await consumer.stop()
-
-
-async def read_joined(
-    settings: Settings, life_experience: str, *, within: float = DEFAULT_CATCH_UP_TIMEOUT_S
-) -> tuple[list[JourneySnapshot], int]:
-    """Every committed ``JourneySnapshot`` on ``cx.joined.<le>`` (all versions, in offset order
-    per partition) and the number of records that were not valid snapshots (skipped)."""
-    snapshots: list[JourneySnapshot] = []
-    invalid = 0
-
-    def handle(record: ConsumerRecord[bytes, bytes]) -> None:
-        nonlocal invalid
-        if record.value is None:  # a tombstone: the journey was deleted upstream
-            key = record.key.decode(errors="replace") if record.key else ""
-            snapshots[:] = [s for s in snapshots if s.journey_token != key]
-            return
-        try:
-            snapshots.append(JourneySnapshot.model_validate_json(record.value))
-        except ValidationError:
-            # Never log the value: count it, the joiner's dead-letter topic has the detail.
-            invalid += 1
-
-    await _read_to_end(settings, settings.topics.joined(life_experience), handle, within=within)
-    return snapshots, invalid
-
-
-async def read_insights(
-    settings: Settings, life_experience: str, *, within: float = DEFAULT_CATCH_UP_TIMEOUT_S
-) -> dict[str, InsightCell]:
-    """The current cells on ``cx.insights.<le>`` by key (compacted view: last value wins,
-    tombstones delete)."""
-    cells: dict[str, InsightCell] = {}
-
-    def handle(record: ConsumerRecord[bytes, bytes]) -> None:
-        key = record.key.decode() if record.key else ""
-        if record.value is None:
-            cells.pop(key, None)
-            return
-        try:
-            cells[key] = InsightCell.model_validate_json(record.value)
-        except ValidationError:
-            raise InsightsError(
-                f"{settings.topics.insights(life_experience)} holds a record that is not an "
-                f"InsightCell (offset {record.offset})"
-            ) from None
-
-    await _read_to_end(settings, settings.topics.insights(life_experience), handle, within=within)
-    return cells
+    @property
+    def audit_seconds(self) -> float:
+        """Time spent drafting, complementing and auditing."""
+        return sum(r.audit_seconds for r in self.releases)
 
 
 class InsightsService:
-    """Computes and publishes the insights of some life experiences.
+    """Computes and publishes the releases of some life experiences (module docstring).
 
-    ``catch_up`` reads everything committed so far and publishes once (``--until-idle``);
-    ``run`` keeps doing so whenever the joined topics have moved on.
+    ``catch_up`` reads everything committed so far and releases what is due
+    (``--until-idle``); ``run`` keeps doing so.
     """
 
     def __init__(
@@ -184,22 +112,29 @@ class InsightsService:
         life_experiences: Sequence[str] | None = None,
         *,
         within: float = DEFAULT_CATCH_UP_TIMEOUT_S,
+        grace: timedelta = DEFAULT_GRACE,
+        rule: ProtectionRule | None = None,
+        privacy: Privacy = Privacy.SUPPRESSION,
     ) -> None:
         catalog = load_catalog()
-        ids = (
-            list(life_experiences)
-            if life_experiences
-            else [le.id for le in catalog.life_experiences]
-        )
+        ids = list(life_experiences or [le.id for le in catalog.life_experiences])
         self.settings = settings
         self.life_experiences: list[LifeExperience] = [catalog.life_experience(i) for i in ids]
         self.within = within
-        self._cache: dict[tuple[str, str], tuple[frozenset[tuple[str, int]], list[InsightCell]]]
-        self._cache = {}
+        self.grace = grace
+        self.rule = rule or ProtectionRule()
+        self.privacy = privacy
+        # One history per privacy mode: a week's releases are audited (or budgeted) within
+        # its mode; a week is never released under both (checked against the topic).
+        folder = "insights" if privacy is Privacy.SUPPRESSION else "insights-dp"
+        self.history = History(settings.state_dir / folder)
+        self.ledger = BudgetLedger(settings.state_dir / "insights-dp" / "budget.json")
 
     async def catch_up(self) -> list[CatchUpReport]:
-        """Read every joined topic to its end, compute, publish the differences."""
-        producer = self._producer()
+        """Read every joined topic to its end and publish the releases that are due."""
+        producer = AIOKafkaProducer(
+            acks="all", enable_idempotence=True, linger_ms=20, **self.settings.kafka_client_kwargs()
+        )
         try:
             await producer.start()
         except KafkaError as exc:
@@ -215,87 +150,100 @@ class InsightsService:
     async def _catch_up_one(
         self, producer: AIOKafkaProducer, life_experience: LifeExperience
     ) -> CatchUpReport:
-        report = CatchUpReport(life_experience.id)
-        snapshots, report.invalid_records = await read_joined(
-            self.settings, life_experience.id, within=self.within
-        )
-        cells = self._cells(snapshots, life_experience)
-        report.journeys = len({s.journey_token for s in snapshots})
-        report.cells = len(cells)
-        report.suppressed = sum(cell.suppressed for cell in cells)
-        before = await read_insights(self.settings, life_experience.id, within=self.within)
-        report.sent, report.tombstones = await self._publish(
-            producer, life_experience.id, cells, before
-        )
-        report.published = {cell.key(): cell for cell in cells}
-        log.info(
-            "insights %s: %d journeys, %d cells (%d suppressed), %d sent, %d removed",
-            life_experience.id,
-            report.journeys,
-            report.cells,
-            report.suppressed,
-            report.sent,
-            report.tombstones,
-        )
+        le = life_experience.id
+        report = CatchUpReport(le)
+        snapshots, report.invalid_records = await read_joined(self.settings, le, within=self.within)
+        weeks = journeys_by_week(snapshots, life_experience)
+        report.journeys = sum(len(j) for j in weeks.values())
+        watermark = max((j.last_event_at for js in weeks.values() for j in js), default=None)
+        on_topic = await read_releases(self.settings, le, within=self.within)
+        current: set[str] = set()
+        for week, journeys in weeks.items():
+            if not is_due(week, watermark, self.grace):
+                report.weeks_waiting += 1
+                continue
+            past = self.history.releases(le, week)
+            if past and _not_on_topic(past[-1], on_topic):
+                await self._send(producer, le, past[-1])  # cut off last time: re-send
+                report.releases.append(_summary(past[-1], 0.0, resent=True))
+            shown = on_topic.manifests.get(week)
+            if shown is not None and shown.privacy is not self.privacy:
+                raise InsightsError(
+                    f"{le} {week} was released with privacy {shown.privacy.value}; "
+                    f"it is not released again with {self.privacy.value}"
+                )
+            started = time.perf_counter()
+            try:
+                record = self._next(week, journeys, life_experience, past)
+            except BudgetExceeded as exc:
+                report.refused.append(str(exc))
+                record = None
+            if record is not None:
+                self.history.record(le, week, record)
+                report.sent += await self._send(producer, le, record)
+                report.releases.append(_summary(record, time.perf_counter() - started))
+                past = [*past, record]
+            if past:
+                current |= {c.key() for c in past[-1].published} | {past[-1].manifest.key()}
+        report.tombstones = await self._clean(producer, le, on_topic, current)
+        for summary in report.releases:
+            log.info(
+                "insights %s: release %s, %d cells (%d suppressed), audit %.2f s",
+                le,
+                summary.release,
+                summary.cells,
+                summary.suppressed,
+                summary.audit_seconds,
+            )
         return report
 
-    def _cells(
-        self, snapshots: Sequence[JourneySnapshot], life_experience: LifeExperience
-    ) -> list[InsightCell]:
-        """Cells of every week; a week whose journeys did not change comes from the cache
-        (suppression is the costly part and each week is suppressed on its own)."""
-        cells: list[InsightCell] = []
-        cache: dict[tuple[str, str], tuple[frozenset[tuple[str, int]], list[InsightCell]]] = {}
-        for week, journeys in journeys_by_week(snapshots, life_experience).items():
-            fingerprint = frozenset((j.journey_token, j.snapshot_version) for j in journeys)
-            cached = self._cache.get((life_experience.id, week))
-            if cached is not None and cached[0] == fingerprint:
-                week_cells = cached[1]
-            else:
-                week_cells = week_insights(week, journeys, life_experience)
-            cache[(life_experience.id, week)] = (fingerprint, week_cells)
-            cells += week_cells
-        # Keep only weeks that still exist, so the cache never outgrows the data.
-        self._cache = {k: v for k, v in self._cache.items() if k[0] != life_experience.id}
-        self._cache.update(cache)
-        return cells
-
-    async def _publish(
+    def _next(
         self,
-        producer: AIOKafkaProducer,
-        life_experience: str,
-        cells: Iterable[InsightCell],
-        before: dict[str, InsightCell],
-    ) -> tuple[int, int]:
-        topic = self.settings.topics.insights(life_experience)
-        futures: list[Awaitable[object]] = []
-        current: set[str] = set()
-        for cell in cells:
-            key, value = encode_cell(cell)
-            current.add(cell.key())
-            if before.get(cell.key()) == cell:
-                continue
-            futures.append(await producer.send(topic, value, key=key, headers=_HEADERS))
-        sent = len(futures)
-        for stale in sorted(set(before) - current):
-            futures.append(await producer.send(topic, None, key=stale.encode()))
-        await asyncio.gather(*futures)
-        return sent, len(futures) - sent
+        week: str,
+        journeys: Sequence[JourneySnapshot],
+        life_experience: LifeExperience,
+        past: Sequence[PastRelease],
+    ) -> PastRelease | None:
+        now = datetime.now(UTC)
+        if self.privacy is Privacy.DP:
+            return next_dp_release(week, journeys, life_experience, past, self.ledger, now=now)
+        planned = next_release(week, journeys, life_experience, past, now=now, rule=self.rule)
+        return None if planned is None else planned.record
 
-    def _producer(self) -> AIOKafkaProducer:
-        return AIOKafkaProducer(
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=20,
-            **self.settings.kafka_client_kwargs(),
+    async def _send(self, producer: AIOKafkaProducer, le: str, record: PastRelease) -> int:
+        """The cells of ``record``, then (all acknowledged) its manifest."""
+        topic = self.settings.topics.insights(le)
+        headers = _headers(InsightCell.contract_urn())
+        futures: list[Awaitable[object]] = []
+        for cell in record.published:
+            key, value = encode_cell(cell)
+            futures.append(await producer.send(topic, value, key=key, headers=headers))
+        await asyncio.gather(*futures)
+        manifest = record.manifest
+        await (
+            await producer.send(
+                topic,
+                manifest.model_dump_json().encode(),
+                key=manifest.key().encode(),
+                headers=_headers(InsightRelease.contract_urn()),
+            )
         )
+        return len(futures) + 1
+
+    async def _clean(
+        self, producer: AIOKafkaProducer, le: str, on_topic: Released, current: set[str]
+    ) -> int:
+        """Tombstones for every key on the topic that no current release holds (cells of a
+        release a correction replaced with fewer keys, or of the live feed of old)."""
+        stale = sorted(on_topic.keys - current)
+        topic = self.settings.topics.insights(le)
+        futures = [await producer.send(topic, None, key=k.encode()) for k in stale]
+        await asyncio.gather(*futures)
+        return len(stale)
 
     async def run(self, *, interval: float = 5.0, stop: asyncio.Event | None = None) -> None:
-        """Catch up every ``interval`` seconds until ``stop`` is set (a long-running service).
-
-        Each round is a full, idempotent catch-up; a round that finds nothing new sends
-        nothing.
-        """
+        """Catch up every ``interval`` seconds until ``stop`` is set: a round in which no
+        week became due or final sends nothing (releases, not a live feed)."""
         stop = stop or asyncio.Event()
         while not stop.is_set():
             await self.catch_up()
@@ -303,3 +251,22 @@ class InsightsService:
                 await asyncio.wait_for(stop.wait(), timeout=interval)
             except TimeoutError:
                 continue
+
+
+def _not_on_topic(record: PastRelease, on_topic: Released) -> bool:
+    shown = on_topic.manifests.get(record.manifest.period)
+    return shown is None or shown.release != record.manifest.release
+
+
+def _summary(record: PastRelease, seconds: float, *, resent: bool = False) -> ReleaseSummary:
+    manifest = record.manifest
+    suppressed = sum(cell.suppressed for cell in record.published)
+    return ReleaseSummary(
+        manifest.release,
+        manifest.period,
+        manifest.cells,
+        suppressed,
+        manifest.final,
+        seconds,
+        resent,
+    )

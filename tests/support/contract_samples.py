@@ -9,11 +9,11 @@ from uuid import UUID
 from contracts import (
     ApplicationStatus,
     Feedback,
-    InsightCell,
     JourneySnapshot,
     ServiceInteraction,
     journey_token_from_digest,
 )
+from contracts.insights import InsightCell
 
 TOKEN = journey_token_from_digest(bytes(range(32)))
 APP_TOKEN = journey_token_from_digest(bytes(range(32, 64)))

@@ -7,11 +7,12 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from contracts.catalog import load_catalog
+from contracts.events import A11_DRIVERS
 from contracts.joined import AgencyStep, DriverAverages, EventCounts, JourneySnapshot
 from contracts.privacy import journey_token_from_digest
 from contracts.vocabulary import STAGE_ORDER, JourneyStatus, Stage
 
-__all__ = ["journey", "random_journeys", "token"]
+__all__ = ["journey", "random_journeys", "random_week", "token"]
 
 
 def token(n: int) -> str:
@@ -87,4 +88,46 @@ def random_journeys(
                     satisfaction=rng.choice([None, 1.0, 2.5, 4.0, 5.0]),
                 )
             )
+    return out
+
+
+def random_week(
+    count: int,
+    *,
+    seed: int,
+    life_experience: str = "recovering-from-a-disaster",
+    start: datetime = datetime(2026, 3, 2, 8, tzinfo=UTC),
+    final: bool = False,
+    first: int = 0,
+) -> list[JourneySnapshot]:
+    """``count`` latest snapshots of journeys that started in the ISO week of ``start``
+    (a Monday): agencies reached in catalog order from a random first one, later stages
+    rarer, a status mix (no active journey when ``final``), A-11 answers for about a third
+    of the journeys. Journey numbers start at ``first``."""
+    rng = random.Random(seed)
+    agencies = list(load_catalog().life_experience(life_experience).agencies)
+    statuses = [JourneyStatus.COMPLETED, JourneyStatus.STALLED, JourneyStatus.EXPIRED]
+    if not final:
+        statuses.append(JourneyStatus.ACTIVE)
+    out: list[JourneySnapshot] = []
+    for n in range(first, first + count):
+        begin = rng.choices(range(len(agencies)), [5] + [2] * (len(agencies) - 1))[0]
+        k = min(len(agencies) - begin, 1 + int(rng.expovariate(1.0)))
+        steps = tuple(
+            (a, rng.choices(STAGE_ORDER, (3, 6, 4, 3, 4, 1))[0])
+            for a in agencies[begin : begin + k]
+        )
+        snap = journey(
+            n,
+            life_experience=life_experience,
+            start=start + timedelta(days=rng.randrange(7), minutes=rng.randrange(600)),
+            steps=steps,
+            days=rng.uniform(1, 60),
+            status=rng.choices(statuses, [5, 2, 2, 3][: len(statuses)])[0],
+        )
+        answers = {
+            driver: rng.choice([1.0, 2.0, 3.0, 4.0, 4.5, 5.0]) if rng.random() < 0.35 else None
+            for driver in A11_DRIVERS
+        }
+        out.append(snap.model_copy(update={"drivers": DriverAverages(responses=1, **answers)}))
     return out

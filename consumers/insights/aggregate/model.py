@@ -7,13 +7,12 @@ address counts by :class:`CellKey`, the figures carry one, and the contract conv
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, NamedTuple
 
 from contracts.vocabulary import JourneyStatus
 
-__all__ = ["ALL", "HIDDEN", "LAYERS", "STATUS_LAYERS", "CellKey", "Figure", "InsightMetric"]
+__all__ = ["ALL", "HIDDEN", "LAYERS", "STATUS_LAYERS", "CellKey", "InsightMetric"]
 
 #: The "all agencies" / "all stages" marker inside a :class:`CellKey`.
 ALL: Final = "*"
@@ -68,17 +67,3 @@ class CellKey(NamedTuple):
     stage: str
     metric: InsightMetric
     to_agency: str | None = None
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One computed figure after suppression.
-
-    ``value`` is None when suppressed or undefined (no journeys to average over);
-    ``count`` is set for count metrics only.
-    """
-
-    key: CellKey
-    value: float | None
-    count: int | None
-    suppressed: bool

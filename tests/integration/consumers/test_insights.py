@@ -1,13 +1,12 @@
-"""Insights against real Kafka: joined snapshots in, suppressed InsightCells out."""
+"""Insights against real Kafka: joined snapshots in, audited releases out, read whole."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sys
-from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable
-from datetime import timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from broker.provision import provision_topics
 from broker.settings import Settings
-from consumers.insights.aggregate import CellKey, compute_insights, count_tables
-from consumers.insights.service import InsightsService, read_insights
-from consumers.insights.suppression import derivable_cells, is_small
+from consumers.insights import InsightsService, audit, read_insights, read_releases
+from consumers.insights.release.plan import audit_history, next_release
 from contracts.catalog import load_catalog
-from contracts.joined import InsightCell, JourneySnapshot, Metric, PeriodKind, period_of
+from contracts.insights import InsightCell, InsightRelease, Privacy
+from contracts.joined import SMALL_CELL_MAX, JourneySnapshot, Metric
+from contracts.vocabulary import JourneyStatus, Stage
 from tests.support.kafka import KafkaEndpoint, subprocess_env
-from tests.support.snapshots import random_journeys
+from tests.support.snapshots import journey, random_week
 
 pytestmark = pytest.mark.kafka
 
@@ -111,129 +111,197 @@ def assert_nothing_small_is_shown(records: list[tuple[bytes, bytes | None]]) -> 
         if value is None:
             continue
         document = json.loads(value)
+        if key.endswith(b"|release"):
+            assert set(document) == set(InsightRelease.model_fields), key
+            continue
         assert set(document) == set(InsightCell.model_fields), key
+        assert document["release"] is not None, key
         if document["suppressed"]:
             assert document["value"] is None and document["count"] is None
+            assert document["reason"] is not None
             continue
         if document["count"] is not None:
-            assert not is_small(document["count"]), key
+            assert not 1 <= document["count"] <= SMALL_CELL_MAX, key
         if document["metric"] in COUNT_METRICS and document["value"] is not None:
-            assert not is_small(int(document["value"])), key
+            assert not 1 <= int(document["value"]) <= SMALL_CELL_MAX, key
 
 
-def assert_no_small_value_is_derivable(
-    snapshots: list[JourneySnapshot], published: dict[str, InsightCell]
-) -> None:
-    """Rebuild the outsider's view from what Kafka holds and audit it with the checker."""
+def two_weeks() -> list[JourneySnapshot]:
+    """A final week (2026-W10) and a week with active journeys (2026-W11)."""
+    first = random_week(150, seed=11, final=True)
+    second = random_week(120, seed=12, start=datetime(2026, 3, 9, 8, tzinfo=UTC), first=1000)
+    return first + second
+
+
+def late(n: int) -> JourneySnapshot:
+    return journey(
+        n,
+        life_experience=LE,
+        start=datetime(2026, 3, 4, 10, tzinfo=UTC),
+        steps=(("fema", Stage.APPLY), ("sba", Stage.DECISION)),
+        status=JourneyStatus.STALLED,
+        days=9,
+    )
+
+
+def audit_recorded(service: InsightsService) -> None:
+    """The exact audit of every recorded week passes (all its releases together)."""
     le = load_catalog().life_experience(LE)
-    for table in count_tables(snapshots, le):
-        view: dict[CellKey, int | None] = {}
-        for key in table.counts:
-            if key in table.hidden:
-                continue
-            parts = (LE, key.period, key.agency, key.stage, key.metric.value)
-            cell_key = "|".join((*parts, key.to_agency) if key.to_agency else parts)
-            view[key] = published[cell_key].count
-        leaks = derivable_cells(view, table.margins)
-        assert not any(is_small(table.counts[k]) for k in leaks)
-        assert any(v is None for v in view.values())  # the data set does exercise suppression
+    folder = service.history.directory / LE
+    weeks = sorted(p.stem for p in folder.glob("*.json"))
+    assert weeks
+    for week in weeks:
+        past = service.history.releases(LE, week)
+        truth = {p.manifest.release: p.truth for p in past}
+        assert audit(audit_history(past, le), truth, mode="exact").passed, week
 
 
-async def test_published_insights_equal_the_pure_computation(settings: Settings) -> None:
-    snapshots = random_journeys(150, seed=11, days=9)  # 1-3 versions per journey
-    assert len(snapshots) > 150
+async def test_weeks_are_released_whole_and_pass_their_audit(settings: Settings) -> None:
+    snapshots = two_weeks()
     await publish_snapshots(settings, snapshots)
-
     service = InsightsService(settings, [LE], within=30)
     (report,) = await service.catch_up()
-    expected = compute_insights(snapshots, load_catalog().life_experience(LE))
-    assert report.journeys == 150 and report.invalid_records == 0
-    assert report.sent == len(expected) and report.tombstones == 0
+    assert report.journeys == 270 and report.invalid_records == 0
+    assert [r.release for r in report.releases] == ["2026-W10.v1", "2026-W11.v1"]
+    assert [r.final for r in report.releases] == [True, False]
 
-    published = await read_insights(settings, LE, within=30)
-    assert published == {cell.key(): cell for cell in expected}
+    released = await read_releases(settings, LE, within=30)
+    assert set(released.manifests) == {"2026-W10", "2026-W11"} and not released.incomplete
+    recorded = [service.history.releases(LE, w)[-1] for w in ("2026-W10", "2026-W11")]
+    assert released.cells == {c.key(): c for r in recorded for c in r.published}
+    assert report.sent == len(released.cells) + 2  # and two manifests
     records = await raw_records(settings, settings.topics.insights(LE))
-    assert len(records) == len(expected)
     assert_nothing_small_is_shown(records)
-    assert_no_small_value_is_derivable(snapshots, published)
-    # Only the latest version of each journey counts: every shown weekly started count is
-    # the number of distinct journeys starting that week, not the number of snapshots.
-    latest = {s.journey_token: s for s in sorted(snapshots, key=lambda s: s.snapshot_version)}
-    per_week = Counter(period_of(s.first_event_at, PeriodKind.WEEK) for s in latest.values())
-    assert sum(per_week.values()) == 150
-    shown = {week: published[f"{LE}|{week}|*|*|journeys-started"].count for week in per_week}
-    assert any(count is not None for count in shown.values())
-    for week, count in shown.items():
-        assert count is None or count == per_week[week], week
+    assert any(cell.suppressed for cell in released.cells.values())
+    audit_recorded(service)
+
+    # Nothing changed: a second run sends nothing (releases, not a live feed).
+    (again,) = await service.catch_up()
+    assert (again.sent, again.tombstones, again.releases) == (0, 0, [])
 
 
-async def test_a_second_run_is_idempotent_and_stale_cells_are_removed(settings: Settings) -> None:
-    snapshots = random_journeys(80, seed=5, days=5)
+async def test_a_late_journey_makes_an_audited_correction(settings: Settings) -> None:
+    snapshots = two_weeks()
     await publish_snapshots(settings, snapshots)
     service = InsightsService(settings, [LE], within=30)
-    (first,) = await service.catch_up()
-    (second,) = await service.catch_up()
-    assert first.sent > 0 and (second.sent, second.tombstones) == (0, 0)
-
-    # Every journey gets a newer version that started four weeks earlier: the old periods
-    # disappear (tombstones), the new ones appear.
-    latest = {s.journey_token: s for s in snapshots if s.snapshot_version >= 1}
-    for s in snapshots:
-        if s.snapshot_version > latest[s.journey_token].snapshot_version:
-            latest[s.journey_token] = s
-    moved = [
-        s.model_copy(
-            update={
-                "snapshot_version": s.snapshot_version + 1,
-                "first_event_at": s.first_event_at - timedelta(weeks=4),
-            }
-        )
-        for s in latest.values()
-    ]
-    await publish_snapshots(settings, moved)
-    (third,) = await service.catch_up()
-    assert third.tombstones == first.cells
-    published = await read_insights(settings, LE, within=30)
-    expected = compute_insights(snapshots + moved, load_catalog().life_experience(LE))
-    assert published == {cell.key(): cell for cell in expected}
+    await service.catch_up()
+    await publish_snapshots(settings, [late(5000)])
+    (report,) = await InsightsService(settings, [LE], within=30).catch_up()  # a restart
+    assert [r.release for r in report.releases] == ["2026-W10.v2"]
+    released = await read_releases(settings, LE, within=30)
+    assert released.manifests["2026-W10"].release == "2026-W10.v2"
+    assert released.manifests["2026-W10"].supersedes == "2026-W10.v1"
+    assert {c.release for c in released.cells.values() if c.period.startswith("2026-W10")} == {
+        "2026-W10.v2"
+    }
+    audit_recorded(service)
     assert_nothing_small_is_shown(await raw_records(settings, settings.topics.insights(LE)))
 
 
-async def test_the_cli_computes_and_prints_a_table(settings: Settings, tmp_path: Path) -> None:
-    await publish_snapshots(settings, random_journeys(60, seed=2, days=3))
+async def test_a_reader_never_mixes_two_releases_of_a_week(settings: Settings) -> None:
+    await publish_snapshots(settings, two_weeks())
+    service = InsightsService(settings, [LE], within=30)
+    await service.catch_up()
+    before = await read_insights(settings, LE, within=30)
+
+    # A release cut off half-way: recorded, half of its cells sent, no manifest.
+    await publish_snapshots(settings, [late(6000)])
+    le = load_catalog().life_experience(LE)
+    joined = [*two_weeks(), late(6000)]
+    week = [j for j in joined if j.first_event_at < datetime(2026, 3, 9, tzinfo=UTC)]
+    past = service.history.releases(LE, "2026-W10")
+    planned = next_release("2026-W10", week, le, past, now=datetime.now(UTC))
+    assert planned is not None
+    service.history.record(LE, "2026-W10", planned.record)
+    producer = AIOKafkaProducer(**settings.kafka_client_kwargs())
+    await producer.start()
+    try:
+        for cell in planned.record.published[: len(planned.record.published) // 2]:
+            await producer.send(
+                settings.topics.insights(LE),
+                cell.model_dump_json().encode(),
+                key=cell.key().encode(),
+            )
+        await producer.flush()
+    finally:
+        await producer.stop()
+    released = await read_releases(settings, LE, within=30)
+    assert released.manifests["2026-W10"].release == "2026-W10.v1"
+    assert all(c.release == "2026-W10.v1" for k, c in released.cells.items() if "2026-W10" in k)
+    assert {k for k in released.cells if "2026-W10" in k} <= set(before)
+
+    # The next run re-sends the recorded release as it was recorded: now it is whole.
+    (report,) = await InsightsService(settings, [LE], within=30).catch_up()
+    assert report.releases[0].resent and report.releases[0].release == "2026-W10.v2"
+    released = await read_releases(settings, LE, within=30)
+    assert released.manifests["2026-W10"].release == "2026-W10.v2"
+    assert not released.incomplete
+
+
+async def test_differential_privacy_releases_with_error_bars_and_a_budget(
+    settings: Settings,
+) -> None:
+    await publish_snapshots(settings, random_week(150, seed=11, final=True))
+    (report,) = await InsightsService(settings, [LE], within=30, privacy=Privacy.DP).catch_up()
+    assert [r.release for r in report.releases] == ["2026-W10.dp1"]
+    released = await read_releases(settings, LE, within=30)
+    manifest = released.manifests["2026-W10"]
+    assert manifest.privacy is Privacy.DP and manifest.rho == 0.5 and manifest.rho_limit == 1.0
+    shown = [c for c in released.cells.values() if not c.suppressed]
+    assert shown and all(c.error_95 is not None and c.count is None for c in shown)
+    # Two corrections after restarts: the first fits the budget, the second is refused.
+    for n, expected in ((7000, ["2026-W10.dp2"]), (7001, [])):
+        await publish_snapshots(settings, [late(n)])
+        service = InsightsService(settings, [LE], within=30, privacy=Privacy.DP)
+        (report,) = await service.catch_up()
+        assert [r.release for r in report.releases] == expected
+    assert report.refused and "refused" in report.refused[0]
+    assert service.ledger.spent(LE, "2026-W10") == pytest.approx(1.0)
+
+
+async def test_the_cli_prints_tables_with_reasons_and_the_audit(
+    settings: Settings, tmp_path: Path
+) -> None:
+    await publish_snapshots(settings, two_weeks())
     env = subprocess_env()
     env.update(
         CX_BOOTSTRAP_SERVERS=settings.bootstrap_servers,
         CX_TOPIC_PREFIX=settings.topic_prefix,
         CX_STATE_DIR=str(tmp_path / "cli-state"),
-        COLUMNS="200",
     )
-    code, out, err = await cxbroker(["insights", "-l", LE, "--compute", "--period", "day"], env)
+    code, out, err = await cxbroker(["insights", "-l", LE, "--compute"], env)
     assert code == 0, err
-    assert f"{LE}: 60 journeys" in out
-    assert f"{LE} · 2026-03-0" in out  # a table per day
-    assert "journeys-started" in out and "*" in out
-
+    assert f"{LE}: 270 journeys, 2 releases" in out
+    assert f"{LE} · 2026-W10" in out and "*a" in out
+    assert "* count of 1-10, or one that would let such a count be derived" in out  # legend
+    code, out, err = await cxbroker(["insights", "-l", LE, "--period", "day", "--last", "14"], env)
+    assert code == 0, err
+    assert f"{LE} · 2026-03-02" in out
+    code, out, err = await cxbroker(["insights", "audit", "-l", LE], env)
+    assert code == 0, err
+    assert "protection rule:" in out and "audit of recovering-from-a-disaster 2026-W10.v1" in out
+    assert "passed" in out and "FAILED" not in out
     code, out, err = await cxbroker(["insights", "-l", "no-such-thing"], env)
     assert code != 0
     assert err.strip().count("\n") == 0 and "unknown life experience" in err
 
 
-async def test_the_long_running_service_follows_new_snapshots(settings: Settings) -> None:
-    le = load_catalog().life_experience(LE)
+async def test_the_long_running_service_releases_a_week_once_it_is_due(
+    settings: Settings,
+) -> None:
     service = InsightsService(settings, [LE], within=30)
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(interval=0.2, stop=stop))
-    published: list[JourneySnapshot] = []
     try:
-        # The second batch reuses the first one's journeys (same tokens) and adds new ones.
-        for batch in (random_journeys(40, seed=21, days=4), random_journeys(70, seed=22, days=4)):
-            await publish_snapshots(settings, batch)
-            published += batch
-            expected = {c.key(): c for c in compute_insights(published, le)}
-            async with asyncio.timeout(40):
-                while await read_insights(settings, LE, within=30) != expected:
-                    assert not task.done(), task
+        # Journeys of 2026-W10 whose latest event is still inside the grace: not due yet.
+        early = [journey(i, start=datetime(2026, 3, 2, 9, tzinfo=UTC), days=8.5) for i in range(30)]
+        await publish_snapshots(settings, early)
+        await asyncio.sleep(2)
+        assert (await read_releases(settings, LE, within=30)).manifests == {}
+        await publish_snapshots(settings, random_week(100, seed=3, final=True, first=100))
+        async with asyncio.timeout(40):
+            while "2026-W10" not in (await read_releases(settings, LE, within=30)).manifests:
+                assert not task.done(), task
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=30)

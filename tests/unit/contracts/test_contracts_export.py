@@ -126,6 +126,8 @@ def test_asyncapi_document_names_every_topic_and_message() -> None:
     assert set(document["channels"]["cx-insights-approaching-retirement"]["messages"]) == {
         "insight-cell-1_0_0",
         "insight-cell-1_1_0",
+        "insight-cell-1_2_0",
+        "insight-release-1_0_0",
     }
     assert set(document["channels"]["cx-deadletter"]["messages"]) == {"dead-letter"}
     headers = messages["feedback-1_1_0"]["headers"]

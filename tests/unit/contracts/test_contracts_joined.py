@@ -10,12 +10,13 @@ from pydantic import ValidationError
 
 from contracts import JourneySnapshot, JourneyStatus, Metric, PeriodKind
 from contracts.export import load_released_schemas
+from contracts.insights import InsightCell, InsightRelease, SuppressionReason, release_id
 from contracts.joined import (
     AgencyStep,
     DriverAverages,
     EventCounts,
-    InsightCell,
     InsightCellV1_0,
+    InsightCellV1_1,
     MetricV1_0,
     period_of,
 )
@@ -107,7 +108,10 @@ def test_zero_and_larger_counts_are_shown_and_suppressed_cells_hide_everything()
 
 
 def test_insight_cell_1_1_adds_metrics_and_a_handoff_agency_to_a_frozen_1_0() -> None:
-    assert (InsightCellV1_0.contract_version, InsightCell.contract_version) == ("1.0.0", "1.1.0")
+    assert (InsightCellV1_0.contract_version, InsightCellV1_1.contract_version) == (
+        "1.0.0",
+        "1.1.0",
+    )
     new = {m.value for m in Metric} - {m.value for m in MetricV1_0}
     assert new == {
         "completion-rate",
@@ -120,13 +124,13 @@ def test_insight_cell_1_1_adds_metrics_and_a_handoff_agency_to_a_frozen_1_0() ->
     released = load_released_schemas()
     assert ("insight-cell", "1.0.0") in released and ("insight-cell", "1.1.0") in released
     # The released 1.0.0 still refuses what only 1.1.0 can say.
-    fields = cell().model_dump(exclude={"to_agency"})
+    fields = cell().model_dump(exclude={"to_agency", "release", "reason", "error_95"})
     with pytest.raises(ValidationError):
         InsightCellV1_0(**{**fields, "metric": "completion-rate", "value": 0.5, "count": None})
 
 
 def test_a_1_0_cell_is_read_and_upcast_with_its_key_unchanged() -> None:
-    fields = cell().model_dump(exclude={"to_agency"})
+    fields = cell().model_dump(exclude={"to_agency", "release", "reason", "error_95"})
     old = InsightCellV1_0.model_validate_json(InsightCellV1_0(**fields).model_dump_json())
     upcast = load_registry().upcast(old)
     assert isinstance(upcast, InsightCell)
@@ -157,3 +161,39 @@ def test_a_handoff_cell_is_keyed_by_both_agencies() -> None:
 def test_a_handoff_cell_must_be_well_formed(overrides: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         cell(**overrides)
+
+
+def test_insight_cell_1_2_carries_its_release_and_why_it_is_suppressed() -> None:
+    assert InsightCell.contract_version == "1.2.0"
+    released = load_released_schemas()
+    assert ("insight-cell", "1.2.0") in released and ("insight-release", "1.0.0") in released
+    shown = cell(release=release_id("2026-W14", 2))
+    assert shown.release == "2026-W14.v2"
+    hidden = cell(suppressed=True, value=None, count=None, reason=SuppressionReason.SMALL_CELL)
+    assert hidden.reason is SuppressionReason.SMALL_CELL
+    with pytest.raises(ValidationError, match="suppression reason"):
+        cell(reason=SuppressionReason.FEW_ANSWERS)
+    with pytest.raises(ValidationError):
+        cell(release="2026-W14")  # not a release id
+    # A 1.1.0 cell is read and upcast: no release, no reason, the same key.
+    old = InsightCellV1_1.model_validate_json(
+        InsightCellV1_1(
+            **cell().model_dump(exclude={"release", "reason", "error_95"})
+        ).model_dump_json()
+    )
+    upcast = load_registry().upcast(old)
+    assert isinstance(upcast, InsightCell) and upcast.release is None
+    assert upcast.key() == cell().key()
+
+
+def test_a_release_manifest_is_keyed_by_its_week() -> None:
+    manifest = InsightRelease(
+        life_experience="having-a-child",
+        period="2026-W14",
+        release="2026-W14.v1",
+        version=1,
+        cells=120,
+        final=False,
+        published_at=T0,
+    )
+    assert manifest.key() == "having-a-child|2026-W14|release"

@@ -1,0 +1,199 @@
+"""Reading the joined and insights topics to their end (the Kafka edge of insights, read side).
+
+``cx.joined.<le>`` is compacted and keyed by journey token: read from the beginning
+(``read_committed``), every snapshot kept (the aggregation keeps the latest per journey).
+
+``cx.insights.<le>`` has one partition: cells of a release, then its manifest
+(:class:`~contracts.insights.InsightRelease`). :func:`read_releases` shows, per week, the
+cells of the latest release whose manifest is there and whose cells are all there: a
+reader never mixes two releases of a week, and a release cut off half-way (the service
+re-sends it on restart) is not shown until it is whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from pydantic import ValidationError
+
+from broker.admin import admin_client
+from broker.settings import Settings
+from consumers.errors import InsightsError
+from contracts.insights import InsightCell, InsightRelease
+from contracts.joined import JourneySnapshot, PeriodKind, period_of
+
+__all__ = [
+    "DEFAULT_CATCH_UP_TIMEOUT_S",
+    "Released",
+    "read_insights",
+    "read_joined",
+    "read_releases",
+    "week_of_period",
+]
+
+#: How long to wait for a topic to be read to its end before giving up.
+DEFAULT_CATCH_UP_TIMEOUT_S = 60.0
+_POLL_MS = 500
+_METADATA_RETRY_S = 0.2
+_MANIFEST_SUFFIX = "|release"
+
+
+def week_of_period(period: str) -> str:
+    """The ISO week a day or week label belongs to."""
+    if "W" in period:
+        return period
+    return period_of(date.fromisoformat(period), PeriodKind.WEEK)
+
+
+async def _partition_count(settings: Settings, topic: str, deadline: float) -> int:
+    """How many partitions ``topic`` has; a clear error when it does not exist."""
+    async with admin_client(settings) as admin:
+        if topic not in await admin.list_topics():
+            raise InsightsError(f"topic {topic} does not exist: run `cxbroker init` first")
+        while True:
+            # A topic created a moment ago may list no partitions until leaders are elected.
+            for described in await admin.describe_topics([topic]):
+                if described["error_code"] == 0 and described["partitions"]:
+                    return len(described["partitions"])
+            if time.monotonic() > deadline:
+                raise InsightsError(f"topic {topic} has no partitions in the cluster metadata")
+            await asyncio.sleep(_METADATA_RETRY_S)
+
+
+async def read_to_end(
+    settings: Settings,
+    topic: str,
+    handle: Callable[[ConsumerRecord[bytes, bytes]], None],
+    *,
+    within: float,
+) -> None:
+    """Read ``topic`` from the beginning up to its last committed offset, then stop."""
+    deadline = time.monotonic() + within
+    # The admin client fails first, with one clear line, when Kafka is unreachable.
+    partitions = await _partition_count(settings, topic, deadline)
+    consumer = AIOKafkaConsumer(
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        **settings.kafka_client_kwargs(),
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        end = await consumer.end_offsets(tps)
+        pending = {tp for tp in tps if end[tp] > 0}
+        while pending:
+            if time.monotonic() > deadline:
+                raise InsightsError(f"could not read {topic} to its end within {within:.0f} s")
+            batches = await consumer.getmany(*pending, timeout_ms=_POLL_MS)
+            for records in batches.values():
+                for record in records:
+                    handle(record)
+            for tp in list(pending):
+                if await consumer.position(tp) >= end[tp]:
+                    pending.discard(tp)
+    finally:
+        await consumer.stop()
+
+
+async def read_joined(
+    settings: Settings, life_experience: str, *, within: float = DEFAULT_CATCH_UP_TIMEOUT_S
+) -> tuple[list[JourneySnapshot], int]:
+    """Every committed ``JourneySnapshot`` on ``cx.joined.<le>`` (all versions, in offset
+    order per partition) and the number of records that were not valid snapshots."""
+    snapshots: list[JourneySnapshot] = []
+    invalid = 0
+
+    def handle(record: ConsumerRecord[bytes, bytes]) -> None:
+        nonlocal invalid
+        if record.value is None:  # a tombstone: the journey was deleted upstream
+            key = record.key.decode(errors="replace") if record.key else ""
+            snapshots[:] = [s for s in snapshots if s.journey_token != key]
+            return
+        try:
+            snapshots.append(JourneySnapshot.model_validate_json(record.value))
+        except ValidationError:
+            # Never log the value: count it, the joiner's dead-letter topic has the detail.
+            invalid += 1
+
+    await read_to_end(settings, settings.topics.joined(life_experience), handle, within=within)
+    return snapshots, invalid
+
+
+@dataclass
+class Released:
+    """What a reader of ``cx.insights.<le>`` sees: whole releases only.
+
+    ``cells``: by key, the cells of each week's shown release; ``manifests``: per week, the
+    manifest of the release shown; ``incomplete``: weeks whose latest manifest's cells are
+    not all there (an earlier whole release is shown if one is); ``keys``: every live key on
+    the topic (for clean-up by the service).
+    """
+
+    cells: dict[str, InsightCell] = field(default_factory=dict)
+    manifests: dict[str, InsightRelease] = field(default_factory=dict)
+    incomplete: list[str] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)
+
+
+async def read_releases(
+    settings: Settings, life_experience: str, *, within: float = DEFAULT_CATCH_UP_TIMEOUT_S
+) -> Released:
+    """The whole releases on ``cx.insights.<le>`` (module docstring)."""
+    topic = settings.topics.insights(life_experience)
+    latest: dict[str, InsightCell] = {}
+    manifests: dict[str, list[InsightRelease]] = {}
+    # Per (week, release): the cells of that release seen in the log, by key. Compaction may
+    # drop an older release's cells once a newer one overwrote their keys: that release is
+    # then no longer whole, and the week is shown from the newer one once it is.
+    by_release: dict[tuple[str, str], dict[str, InsightCell]] = {}
+
+    def handle(record: ConsumerRecord[bytes, bytes]) -> None:
+        key = record.key.decode() if record.key else ""
+        if record.value is None:
+            latest.pop(key, None)
+            for cells in by_release.values():
+                cells.pop(key, None)
+            return
+        try:
+            if key.endswith(_MANIFEST_SUFFIX):
+                manifest = InsightRelease.model_validate_json(record.value)
+                manifests.setdefault(manifest.period, []).append(manifest)
+                return
+            cell = InsightCell.model_validate_json(record.value)
+        except ValidationError:
+            raise InsightsError(
+                f"{topic} holds a record that is not an insight cell or release manifest "
+                f"(offset {record.offset})"
+            ) from None
+        latest[key] = cell
+        if cell.release is not None:
+            by_release.setdefault((week_of_period(cell.period), cell.release), {})[key] = cell
+
+    await read_to_end(settings, topic, handle, within=within)
+    released = Released(keys=set(latest) | {f"{life_experience}|{w}|release" for w in manifests})
+    for week, found in sorted(manifests.items()):
+        for position, manifest in enumerate(reversed(found)):
+            cells = by_release.get((week, manifest.release), {})
+            if len(cells) == manifest.cells:
+                released.manifests[week] = manifest
+                released.cells.update(cells)
+                break
+            if position == 0:
+                released.incomplete.append(week)
+    return released
+
+
+async def read_insights(
+    settings: Settings, life_experience: str, *, within: float = DEFAULT_CATCH_UP_TIMEOUT_S
+) -> dict[str, InsightCell]:
+    """The cells of the whole releases on ``cx.insights.<le>``, by key."""
+    return (await read_releases(settings, life_experience, within=within)).cells
