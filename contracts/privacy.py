@@ -3,8 +3,9 @@
 Direct identifiers never appear in a contract. What may appear is either a keyed
 pseudonym (:data:`JourneyToken`) or a generalized quasi-identifier (:class:`AgeBand`,
 :data:`Zip3`, :class:`UsState`), following HIPAA Safe Harbor (ages over 89 grouped,
-ZIP3 of sparsely populated areas replaced by ``000``). Free text is only accepted as
-:data:`ScrubbedText`, which re-checks for obvious identifiers as a second line of defence.
+ZIP3 of areas of 20,000 people or fewer in the 2020 Census replaced by ``000``). Free
+text is only accepted as :data:`ScrubbedText`, which re-checks for obvious identifiers as
+a second line of defence.
 
 Validation messages here never echo the checked value.
 """
@@ -12,8 +13,10 @@ Validation messages here never echo the checked value.
 from __future__ import annotations
 
 import base64
+import json
 import re
 from enum import StrEnum
+from importlib import resources
 from typing import Annotated, Final
 
 from pydantic import AfterValidator, Field, StringConstraints
@@ -22,6 +25,7 @@ __all__ = [
     "JOURNEY_TOKEN_LENGTH",
     "KEY_ID_PATTERN",
     "RESTRICTED_ZIP3",
+    "RESTRICTED_ZIP3_FILE",
     "SCRUBBED_TEXT_MAX_LENGTH",
     "AgeBand",
     "JourneyToken",
@@ -110,13 +114,24 @@ def age_band(age_years: int) -> AgeBand:
     return bands[min(age_years // 5, len(bands) - 1)]
 
 
-#: 3-digit ZIP areas with 20,000 people or fewer (2000 Census, per HHS Safe Harbor guidance).
-RESTRICTED_ZIP3: Final[frozenset[str]] = frozenset(
-    {
-        "036", "059", "063", "102", "203", "556", "692", "790", "821",
-        "823", "830", "831", "878", "879", "884", "890", "893",
-    }
-)  # fmt: skip
+#: Where the restricted ZIP3 list lives, with its source, vintage and threshold.
+RESTRICTED_ZIP3_FILE: Final = "restricted-zip3.json"
+
+
+def _load_restricted_zip3() -> frozenset[str]:
+    document = json.loads(
+        resources.files("contracts").joinpath("catalog", RESTRICTED_ZIP3_FILE).read_text("utf-8")
+    )
+    prefixes = {*document["restricted"], *document["absent"]["prefixes"]}
+    if not all(re.fullmatch(r"[0-9]{3}", p) for p in prefixes) or "000" in prefixes:
+        raise ValueError(f"{RESTRICTED_ZIP3_FILE} must list 3-digit prefixes other than 000")
+    return frozenset(prefixes)
+
+
+#: 3-digit ZIP areas published as ``000``: 20,000 people or fewer in the 2020 Census (DHC
+#: P1, ZCTAs summed by prefix), and prefixes with no 2020 ZCTA (population 0). Source,
+#: vintage and threshold are in ``catalog/restricted-zip3.json``.
+RESTRICTED_ZIP3: Final[frozenset[str]] = _load_restricted_zip3()
 
 
 def _not_restricted(value: str) -> str:
