@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from importlib import resources
 from typing import Annotated, Final
@@ -27,6 +28,8 @@ __all__ = [
     "RESTRICTED_ZIP3",
     "RESTRICTED_ZIP3_FILE",
     "SCRUBBED_TEXT_MAX_LENGTH",
+    "TIME_PRECISION",
+    "WAIT_PRECISION_SECONDS",
     "AgeBand",
     "JourneyToken",
     "KeyId",
@@ -35,6 +38,8 @@ __all__ = [
     "UsState",
     "Zip3",
     "age_band",
+    "coarse_time",
+    "coarse_wait",
     "find_pii_kinds",
     "journey_token_from_digest",
     "zip3_of",
@@ -112,6 +117,25 @@ def age_band(age_years: int) -> AgeBand:
         raise ValueError("age must not be negative")
     bands = tuple(AgeBand)
     return bands[min(age_years // 5, len(bands) - 1)]
+
+
+#: Event times (``occurred_at``, ``started_at``, ``ended_at``) are published truncated to
+#: this: the insights count per day and week and measure days to complete, and the joiner's
+#: windows and grace work in hours, so nothing needs the minute.
+TIME_PRECISION: Final = timedelta(hours=1)
+#: Waits (``wait_seconds``) are published rounded to whole minutes.
+WAIT_PRECISION_SECONDS: Final = 60
+
+
+def coarse_time(moment: datetime) -> datetime:
+    """``moment`` in UTC, truncated to the whole hour (:data:`TIME_PRECISION`)."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def coarse_wait(seconds: float) -> float:
+    """A wait in seconds, rounded to whole minutes (:data:`WAIT_PRECISION_SECONDS`)."""
+    step = WAIT_PRECISION_SECONDS
+    return float(round(seconds / step) * step)
 
 
 #: Where the restricted ZIP3 list lives, with its source, vintage and threshold.
