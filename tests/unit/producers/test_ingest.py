@@ -125,8 +125,9 @@ async def test_bad_rows_details_name_fields(tmp_path: Path, keyring: Keyring) ->
 def test_unknown_csv_column_fails_before_any_row(tmp_path: Path) -> None:
     path = tmp_path / "records.csv"
     path.write_text("first_name,favourite_colour\nThaddeus,teal\n")
-    with pytest.raises(IngestError, match="favourite_colour"), open(path) as stream:
+    with pytest.raises(IngestError, match="position 2") as caught, open(path) as stream:
         list(read_rows(path, stream))
+    assert "favourite_colour" not in str(caught.value)
 
 
 def test_unknown_format_is_refused(tmp_path: Path) -> None:
