@@ -237,11 +237,15 @@ def _echoes(message: str, value: object) -> bool:
     if isinstance(value, str | bytes | int | float):
         text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
         text = text.strip()
-        # Short values ("1", "x") occur in every message by chance; pieces of longer ones
-        # are looked for word by word (a message may quote a truncated input).
-        pieces = [text, *text.split()] if len(text) >= 3 else []
+        # Short values ("1", "x") occur in every message by chance. Of a longer value, the
+        # whole and each identifier-like word (4+ characters with a digit or an @) count: a
+        # message may quote a piece of its input.
+        pieces = [text] if len(text) >= 3 else []
+        pieces += [
+            w for w in text.split() if len(w) >= 4 and any(c.isdigit() or c == "@" for c in w)
+        ]
         folded = message.casefold()
-        return any(len(p) >= 3 and p.casefold() in folded for p in pieces)
+        return any(p.casefold() in folded for p in pieces)
     if isinstance(value, dict | list | tuple):
         items = value.values() if isinstance(value, dict) else value
         return any(_echoes(message, item) for item in items)
