@@ -58,8 +58,9 @@ _TLDS: Final = (
     "de|fr|cn|vn|in|ru|br|jp|kr|eg|sa|ae|ph|pr"
 )
 _LABEL: Final = r"[^\W_](?:[\w-]{0,62}[^\W_])?"
+_DOT: Final = r"(?:\s?\.\s?|\s+(?:dot|punto)\s+)"
 _EMAIL_AT: Final = re.compile(
-    rf"[\w.%+'-]*[^\W_]@{_LABEL}(?:\s?\.\s?{_LABEL})*\s?\.\s?[^\W\d_]{{2,24}}"
+    rf"[\w.%+'-]*[^\W_]@{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}[^\W\d_]{{2,24}}", re.IGNORECASE
 )
 _EMAIL_WORDS: Final = re.compile(
     rf"\b{_LABEL}(?:(?:\s*[._+-]\s*|\s+(?:dot|punto)\s+){_LABEL}){{0,3}}"
