@@ -7,16 +7,24 @@ check of an event's free-form fields that the PII guard and the joiner both run.
 record-specific search (the person's own name, SSN, ...) stays in ``producers.deid``.
 """
 
-from contracts.pii.detect import canonical, find_identifiers, identifier_kinds
+from contracts.pii.detect import (
+    canonical,
+    digit_runs,
+    find_identifiers,
+    identifier_kinds,
+    number_word_runs,
+)
 from contracts.pii.finding import Finding
 from contracts.pii.normalize import normalize, skeleton, spelled_digits
 
 __all__ = [
     "Finding",
     "canonical",
+    "digit_runs",
     "find_identifiers",
     "identifier_kinds",
     "normalize",
+    "number_word_runs",
     "skeleton",
     "spelled_digits",
 ]

@@ -27,7 +27,14 @@ from contracts.pii.finding import Finding
 from contracts.pii.normalize import normalize, spelled_digits
 from contracts.pii.places import address_spans
 
-__all__ = ["Finding", "canonical", "find_identifiers", "identifier_kinds"]
+__all__ = [
+    "Finding",
+    "canonical",
+    "digit_runs",
+    "find_identifiers",
+    "identifier_kinds",
+    "number_word_runs",
+]
 
 
 _DEFANG: Final = (
@@ -108,13 +115,16 @@ _DATE: Final = re.compile(
 _NUMBER_WORD: Final = (
     r"(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
     r"|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty"
-    r"|seventy|eighty|ninety|double|triple|cero|uno|dos|tres|cuatro|cinco|seis|siete|ocho"
-    r"|nueve)"
+    r"|seventy|eighty|ninety|double|triple|hundred|thousand|million|cero|uno|dos|tres|cuatro"
+    r"|cinco|seis|siete|ocho|nueve|cien|ciento|mil)"
 )
+# Scale words keep a spelled number together ("two hundred nineteen") but add no digit.
+_SCALE: Final = frozenset({"hundred", "thousand", "million", "cien", "ciento", "mil"})
 _RUN_ITEM: Final = rf"(?:\d+|\b{_NUMBER_WORD}\b)"
 _RUN: Final = re.compile(
-    rf"{_RUN_ITEM}(?:[\s\-_.:,/\\|()+~*#'\"]{{0,3}}{_RUN_ITEM})*", re.IGNORECASE
+    rf"{_RUN_ITEM}(?:[\s\-_.:,/\\|()+~*#'\"]{{0,3}}(?:and\s)?{_RUN_ITEM})*", re.IGNORECASE
 )
+_RUN_PART: Final = re.compile(rf"\d+|\b{_NUMBER_WORD}\b", re.IGNORECASE)
 _NUMBER_WORD_ANY: Final = re.compile(rf"\b{_NUMBER_WORD}\b", re.IGNORECASE)
 # Reference numbers written with letters: A1234567, CLM-2024-0098, 7ABC123.
 _ALNUM_ID: Final = re.compile(r"\b(?=[\w-]*\d[\w-]*\d)(?=[\w-]*[^\W\d_])[\w]+(?:-[\w]+)*\b")
@@ -123,6 +133,11 @@ _ID_KEYWORD: Final = re.compile(
     r"|plate|tag|licen[cs]e|dl|id|no|number|num|folio|expediente|n[uú]mero)\b[\s.:#-]{0,3}"
     r"(?:(?:is|was|number|no|num|#)[\s.:#-]{0,3})?([\w-]*\d[\w-]*)",
     re.IGNORECASE,
+)
+# Licence plates and similar codes: capitals and digits in two groups ("ABC 1234", "123-XYZ").
+_PLATE: Final = re.compile(
+    r"\b(?!(?:SSN|DOB|ZIP|PIN|ID|NO|APT|EXT|PO|BOX|FAX|TEL|PH|NUM|REF|ACCT|AM|PM)\b)"
+    r"[A-Z]{1,3}[\s-]?\d{3,4}\b|\b\d{3,4}[\s-]?(?!(?:AM|PM)\b)[A-Z]{2,3}\b"
 )
 _DIGIT: Final = re.compile(r"\d")
 
@@ -139,18 +154,50 @@ def _digit_kind(digits: str) -> str:
     return {5: "zip", 9: "ssn", 10: "phone"}.get(len(digits), "number")
 
 
-def _runs(text: str) -> Iterator[Finding]:
+def _spelled(words: list[str]) -> str:
+    if not words:
+        return ""
+    whole = spelled_digits(words)
+    return whole if whole is not None else "".join(spelled_digits([w]) or "" for w in words)
+
+
+def digit_runs(text: str) -> Iterator[tuple[int, int, str, int]]:
+    """(start, end, digits, number words) of every run of digits and spelled-out digits in
+    canonical ``text``, whatever separates them: "219 09_9999", "four five six"."""
     for match in _RUN.finditer(text):
-        parts = re.findall(rf"\d+|{_NUMBER_WORD}", match.group(), re.IGNORECASE)
-        digits = "".join(p if p.isdigit() else (spelled_digits([p]) or "") for p in parts)
-        words = [p for p in parts if not p.isdigit()]
-        if words:
-            spelled = spelled_digits(words)
-            digits = "".join(p for p in parts if p.isdigit()) + (spelled or "")
-            if len(words) < 3 and not any(p.isdigit() for p in parts):
-                continue  # "one or two", "oh": not a spelled number
+        digits: list[str] = []
+        words: list[str] = []
+        count = 0
+        for part in _RUN_PART.findall(match.group()):
+            if part.isdigit():
+                digits.append(_spelled(words))
+                words = []
+                digits.append(part)
+            elif part.lower() in _SCALE:
+                digits.append(_spelled(words))
+                words = []
+                count += 1
+            else:
+                words.append(part)
+                count += 1
+        digits.append(_spelled(words))
+        yield match.start(), match.end(), "".join(digits), count
+
+
+def _runs(text: str) -> Iterator[Finding]:
+    for start, end, digits, words in digit_runs(text):
+        if words and words < 3 and len(digits) == words:
+            continue  # "one or two", "oh": not a spelled number
         if len(digits) >= 5:
-            yield Finding(_digit_kind(digits), match.start(), match.end())
+            yield Finding(_digit_kind(digits), start, end)
+
+
+def number_word_runs(text: str) -> Iterator[tuple[int, int]]:
+    """Spans of two or more spelled-out numbers in a row ("four four one two"): the
+    scrubber replaces them as it replaces any digit."""
+    for start, end, _, words in digit_runs(text):
+        if words >= 2:
+            yield start, end
 
 
 def _phones(text: str) -> Iterator[Finding]:
@@ -174,6 +221,7 @@ def _shapes(text: str, depth: int) -> Iterator[Finding]:
         yield from _runs(text)
         yield from (Finding("number", *m.span()) for m in _ALNUM_ID.finditer(text))
         yield from (Finding("number", *m.span(1)) for m in _ID_KEYWORD.finditer(text))
+        yield from (Finding("number", *m.span()) for m in _PLATE.finditer(text))
         if len(_DIGIT.findall(text)) >= 7:
             yield from _phones(text)
         yield from address_spans(text)

@@ -22,22 +22,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
-from contracts.pii import Finding, skeleton, spelled_digits
+from contracts.pii import Finding, digit_runs, skeleton
 from producers.deid.normalize import fold, name_parts
 
 __all__ = ["OwnMatcher"]
 
 _TOKEN: Final = re.compile(r"[^\W_]+")
-_NUMBER_WORDS: Final = (
-    "zero|oh|o|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
-    "fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|"
-    "seventy|eighty|ninety|double|triple|cero|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve"
-)
-_RUN: Final = re.compile(
-    rf"(?:\d+|\b(?:{_NUMBER_WORDS})\b)(?:[^\w]{{0,3}}(?:\d+|\b(?:{_NUMBER_WORDS})\b))*",
-    re.IGNORECASE,
-)
-_PART: Final = re.compile(rf"\d+|{_NUMBER_WORDS}", re.IGNORECASE)
 # Single characters separated by at most two separators: "J a n e", "J.A.N.E", "J-a-n-e".
 _SPACED: Final = re.compile(r"(?<![^\W_])[^\W_](?:[\s.\-_*/|]{1,2}[^\W_])+(?![^\W_])")
 
@@ -168,17 +158,9 @@ class OwnMatcher:
                         start, end = tokens[i][1][0], tokens[i + size - 1][1][1]
                         found.append(Finding(kind, start, end))
         if self.digits:
-            for match in _RUN.finditer(text):
-                pieces = _PART.findall(match.group())
-                run = "".join(p if p.isdigit() else (spelled_digits([p]) or "") for p in pieces)
-                words = [p for p in pieces if not p.isdigit()]
-                if words:
-                    alt = spelled_digits(words) or ""
-                    run_alt = "".join(p for p in pieces if p.isdigit()) + alt
-                else:
-                    run_alt = run
+            for start, end, digits, _ in digit_runs(text):
                 for kind, value in self.digits:
-                    if value in run or value in run_alt:
-                        found.append(Finding(kind, *match.span()))
+                    if value in digits:
+                        found.append(Finding(kind, start, end))
                         break
         return found

@@ -26,10 +26,21 @@ from datetime import date
 from enum import StrEnum
 from typing import Final
 
-from contracts.pii import Finding, canonical, find_identifiers
+from contracts.pii import Finding, canonical, find_identifiers, number_word_runs
 from contracts.privacy import SCRUBBED_TEXT_MAX_LENGTH
 from producers.deid.ownmatch import OwnMatcher
-from producers.deid.words import FUNCTION_WORDS, RELATION_WORDS, safe_words, split_words
+from producers.deid.words import (
+    CALLED_AFTER,
+    COMMON_NAME_WORDS,
+    CONTEXT_PREPOSITIONS,
+    FUNCTION_WORDS,
+    NAME_INTRO_WORDS,
+    PLACE_VERBS,
+    RELATION_WORDS,
+    WORK_VERBS,
+    safe_words,
+    split_words,
+)
 
 __all__ = [
     "PLACEHOLDERS",
@@ -92,18 +103,54 @@ _MAX_INPUT: Final = 8 * SCRUBBED_TEXT_MAX_LENGTH
 
 
 def _context_spans(tokens: list[re.Match[str]]) -> Iterable[Finding]:
-    """Names after relation words, street names before a street suffix."""
-    for i, token in enumerate(tokens):
-        lower = token.group().lower()
+    """Names after relation words and name introductions, employers after "work at", places
+    after "live in", street names before a street suffix."""
+    lowers = [token.group().lower() for token in tokens]
+    for i, lower in enumerate(lowers):
         if lower in RELATION_WORDS:
             for follower in tokens[i + 1 : i + 3]:
                 if follower.group().lower() in FUNCTION_WORDS:
                     break
                 yield Finding("name", *follower.span())
+        elif (
+            lower in NAME_INTRO_WORDS
+            or (lower == "called" and i > 0 and lowers[i - 1] in CALLED_AFTER)
+            or (
+                lower in PLACE_VERBS | WORK_VERBS
+                and i + 1 < len(lowers)
+                and lowers[i + 1] in CONTEXT_PREPOSITIONS
+            )
+        ):
+            # "my name is X", "called X", "I work at X", "we live in X": skip the
+            # preposition and articles, then up to three words until a function word.
+            j = i + 1
+            while j < len(tokens) and lowers[j] in CONTEXT_PREPOSITIONS | {"is", "was", "s"}:
+                j += 1
+            for follower in tokens[j : j + 3]:
+                if follower.group().lower() in FUNCTION_WORDS:
+                    break
+                yield Finding("name" if lower not in PLACE_VERBS else "address", *follower.span())
         elif lower in _STREET_WORDS and i > 0:
             before = tokens[i - 1]
             if before.group().lower() not in FUNCTION_WORDS:
-                yield Finding("address", before.start(), token.end())
+                yield Finding("address", before.start(), token_end(tokens[i]))
+
+
+# Single letters separated by at most two separators: "J a n e", "J.A.N.E", "j-a-n-e".
+_SPACED: Final = re.compile(r"(?<![^\W_])[^\W\d_](?:[\s.\-_*/|]{1,2}[^\W\d_]){2,}(?![^\W_])")
+
+
+def _spaced_words(text: str) -> Iterable[Finding]:
+    """A word spelled letter by letter is a name unless it is an allow-listed word."""
+    for match in _SPACED.finditer(text):
+        word = re.sub(r"[\W_]", "", match.group()).lower()
+        if word not in safe_words():
+            yield Finding("name", *match.span())
+
+
+def token_end(token: re.Match[str]) -> int:
+    """Where ``token`` ends (for readability of the span arithmetic above)."""
+    return token.end()
 
 
 def _merge(findings: Iterable[Finding]) -> list[tuple[int, int, Placeholder]]:
@@ -131,6 +178,8 @@ def _word(text: str, token: re.Match[str], safe: frozenset[str]) -> str:
     lower = word.lower()
     if lower not in safe:
         return (Placeholder.NAME if word[0].isupper() else Placeholder.WORD).value
+    if word[0].isupper() and lower in COMMON_NAME_WORDS:
+        return Placeholder.NAME.value  # "Hope called me": a name even at a sentence start
     capitalised = (word[0].isupper() and not word.isupper()) or (word.isupper() and len(word) == 1)
     if capitalised and word != "I" and not _sentence_start(text, token.start()):
         return Placeholder.NAME.value
@@ -160,6 +209,8 @@ def scrub_text(text: str, own: OwnMatcher | None = None) -> str:
     text = canonical(text[:_MAX_INPUT])
     tokens = list(_TOKEN.finditer(text))
     findings = [*find_identifiers(text), *_context_spans(tokens)]
+    findings.extend(Finding("number", start, end) for start, end in number_word_runs(text))
+    findings.extend(_spaced_words(text))
     if own is not None:
         findings.extend(own.findings(text))
     safe = safe_words()

@@ -31,10 +31,16 @@ from typing import Final
 from contracts.vocabulary import ApplicationState, Channel, Outcome, Stage
 
 __all__ = [
+    "CALLED_AFTER",
+    "COMMON_NAME_WORDS",
+    "CONTEXT_PREPOSITIONS",
     "CX_WORDS",
     "FUNCTION_WORDS",
+    "NAME_INTRO_WORDS",
+    "PLACE_VERBS",
     "RELATION_WORDS",
     "SAFE_WORDS_FILE",
+    "WORK_VERBS",
     "build_safe_words",
     "safe_words",
     "split_words",
@@ -48,7 +54,7 @@ def split_words(text: str) -> list[str]:
 
 #: Everyday words that are also given names or surnames: kept as words; a relation word
 #: before them ("my son will") and capitalisation mid-sentence still remove them.
-_COMMON_NAME_WORDS: Final = frozenset(
+COMMON_NAME_WORDS: Final = frozenset(
     split_words(
         "will may june april august hope guy bill mark faith rose grant frank max don art ray "
         "sun miles young white black brown green long hall king rich hill wood lane case "
@@ -76,6 +82,32 @@ CX_WORDS: Final = frozenset(
     )
 )  # fmt: skip
 
+#: Words after which a name follows, function words skipped: "my name is X", "called X".
+NAME_INTRO_WORDS: Final = frozenset(
+    split_words("name named names llamo llama llamado llamada nombre apellido surname nickname")
+)
+#: "called" introduces a name after these words ("a woman called X", "she is called X"),
+#: not after others ("I called three times").
+CALLED_AFTER: Final = frozenset(
+    split_words(
+        "is was be are been were s also person man woman lady guy girl boy someone somebody "
+        "agent clerk worker officer lady gentleman friend"
+    )
+)
+#: Verbs that, followed by a preposition, introduce an employer or a place.
+WORK_VERBS: Final = frozenset(
+    split_words("work works worked working employed job jobs trabajo trabaja trabajaba")
+)
+PLACE_VERBS: Final = frozenset(
+    split_words(
+        "live lives lived living moved move moving relocated reside resides resided stay "
+        "staying stayed born vivo vive vivimos"
+    )
+)
+CONTEXT_PREPOSITIONS: Final = frozenset(
+    split_words("at for by with in to on near from the a an en para con la el los las")
+)
+
 #: Words after which the next word is likely a person's or employer's name.
 RELATION_WORDS: Final = frozenset(
     split_words(
@@ -83,9 +115,9 @@ RELATION_WORDS: Final = frozenset(
         "grandma grandfather grandpa granddaughter grandson aunt uncle cousin nephew niece "
         "child kid baby partner boyfriend girlfriend fiance fiancee spouse stepson "
         "stepdaughter stepmother stepfather caseworker worker agent officer clerk landlord "
-        "neighbor neighbour roommate named called name mr mrs ms dr doctor employer company "
+        "neighbor neighbour roommate mr mrs ms dr doctor employer company "
         "boss manager supervisor hijo hija esposo esposa madre padre hermano hermana abuela "
-        "abuelo nieto nieta tio tia llamado llamada nombre"
+        "abuelo nieto nieta tio tia"
     )
 )
 #: Words kept after a relation word ("my son is", "my wife and").
@@ -118,7 +150,7 @@ def _given_names(top: int) -> frozenset[str]:
     for file in ("dist.male.first", "dist.female.first"):
         lines = package.joinpath(file).read_text("ascii").splitlines()[:top]
         found.update(line.split()[0].lower() for line in lines if line.strip())
-    return frozenset(found - _COMMON_NAME_WORDS)
+    return frozenset(found - COMMON_NAME_WORDS)
 
 
 _WORD: Final = re.compile(r"^[^\W\d_]+(?:'[^\W\d_]+)?$")
@@ -136,7 +168,7 @@ def build_safe_words() -> list[str]:
     # The census files hold "my", "in", "so" too: the 1,000 most frequent English words are
     # not taken for names, except the most common given names among them.
     names = _census_names() - (set(english[:1000]) - _given_names(300))
-    return sorted((frequent - names) | _COMMON_NAME_WORDS | CX_WORDS)
+    return sorted((frequent - names) | COMMON_NAME_WORDS | CX_WORDS)
 
 
 @cache
