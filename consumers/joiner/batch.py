@@ -4,7 +4,9 @@ For the records of one ``getmany`` (see :class:`Transaction`):
 
 1. begin the SQLite transaction of every touched partition, then the Kafka transaction;
 2. add the consumed offsets to the Kafka transaction, as a task started before anything
-   is sent (its coordinator round trips then overlap the produce requests);
+   is sent (its coordinator round trips then overlap the produce requests), with the
+   group metadata of the fetch (TxnOffsetCommit v3, KIP-447): a member that lost its
+   partitions (a zombie) is refused there, and its whole transaction aborts;
 3. check each record: dead-letter a rejected one, fold a good one and send the snapshot of
    every journey it changed;
 4. append each changed journey's last state (and a moved stream time) to the changelog;
@@ -26,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from broker.kafka.kip447 import GroupAwareCommits, GroupMetadata
 from consumers.joiner.outbox import Outbox
 from consumers.joiner.rebalance import Partition
 from consumers.joiner.stats import JoinerStats
@@ -69,6 +72,8 @@ class BatchContext:
     same_partitions: frozenset[str]
     changelog_topic: str
     deadletter_topic: str
+    #: Sends the offsets with the group metadata (KIP-447); None: aiokafka's own v0 commit.
+    commits: GroupAwareCommits | None = None
 
 
 class Transaction:
@@ -83,8 +88,10 @@ class Transaction:
         context: BatchContext,
         records: Sequence[tuple[Any, list[Any]]],
         parts: Mapping[int, Partition],
+        metadata: GroupMetadata | None = None,
     ) -> None:
         self.context = context
+        self.metadata = metadata
         self.records = records
         self.parts = parts
         self.stream_before = {p: part.processor.stream_time for p, part in parts.items()}
@@ -136,7 +143,11 @@ class Transaction:
         # The offsets join the transaction first, as a task: the sender runs
         # AddOffsetsToTxn and TxnOffsetCommit (two sequential coordinator round trips) from
         # the first suspension on, beside the produce requests, instead of after the
-        # batches were submitted. They take effect only if the transaction commits.
+        # batches were submitted. They take effect only if the transaction commits, and
+        # only for the generation that fetched them (a zombie's raise GroupFenced).
+        commits = self.context.commits
+        if commits is not None and self.metadata is not None:
+            return asyncio.create_task(commits.send_offsets(offsets, self.metadata))
         return asyncio.create_task(
             self.context.producer.send_offsets_to_transaction(offsets, self.context.group)
         )

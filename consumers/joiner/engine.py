@@ -6,7 +6,11 @@ restorer and the consumer, polls batches, and hands each one to a
 write, commit Kafka, then commit SQLite). Partition ownership across rebalances lives in
 :mod:`consumers.joiner.rebalance`. One transactional producer per process, id
 ``<group>.<instance>``: a restarted instance fences its predecessor and aborts its open
-transaction.
+transaction. Offsets are committed with the group metadata (KIP-447,
+:mod:`broker.kafka.kip447`): an instance that stalled past its session timeout (a zombie)
+is refused by the group coordinator, aborts, logs that it was fenced and rejoins. A newly
+assigned partition starts from its *stable* committed offset (OffsetFetch RequireStable)
+and from a changelog with no transaction left open by its previous owner.
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ from types import TracebackType
 from typing import Any
 
 from broker.admin import admin_client
+from broker.errors import GroupFenced
+from broker.kafka.kip447 import GroupAwareCommits, group_metadata
 from broker.settings import Settings
 from consumers.joiner.batch import BatchContext, Transaction
 from consumers.joiner.copartition import describe_partition_counts, verify_copartitioning
+from consumers.joiner.fencing import FENCED, seek_to_stable, stable_offsets
 from consumers.joiner.health import OutageTracker
 from consumers.joiner.keys import keyring_verifier
 from consumers.joiner.outbox import BATCH_BYTES
@@ -104,6 +111,11 @@ class Joiner:
         self._consumer: Any = None
         self._restorer: Restorer | None = None
         self._context: BatchContext | None = None
+        self._commits: GroupAwareCommits | None = None
+        # The ownership generation in which this member learned it was fenced: no batch
+        # is processed until a rebalance moved past it.
+        self._fenced_in: int | None = None
+        self.fenced = 0
         self.outage = OutageTracker()
 
     @property
@@ -159,6 +171,7 @@ class Joiner:
             **kwargs,
         )
         await self._producer.start()
+        self._commits = GroupAwareCommits(self._producer)
         self._context = self._batch_context(same_partitions)
         self._restorer = Restorer(kwargs, self.changelog_topic)
         await self._restorer.start()
@@ -203,6 +216,7 @@ class Joiner:
             same_partitions=same_partitions,
             changelog_topic=self.changelog_topic,
             deadletter_topic=self.deadletter_topic,
+            commits=self._commits,
         )
 
     def stop_soon(self) -> None:
@@ -243,6 +257,11 @@ class Joiner:
         assert self._restorer is not None
         ownership = self._ownership
         stores: list[SqliteStore] = []
+        # The previous owner's last transaction decides where this member starts (its
+        # offsets stable first, then the changelog it wrote in the same transaction).
+        stable = await stable_offsets(
+            self._consumer, (tp for tp in ownership.owned if tp.partition in ownership.pending)
+        )
         try:
             for partition in sorted(ownership.pending):
                 stores.append(SqliteStore(self.state_path, partition))
@@ -257,6 +276,7 @@ class Joiner:
                 store, self.rules, grace=self.grace, cache_size=self.cache_size
             )
             ownership.parts[store.partition] = Partition(store, processor)
+        await seek_to_stable(self._consumer, stable)
         ownership.pending.clear()
         self._restart_idle_clock()
 
@@ -279,8 +299,15 @@ class Joiner:
             if any(batch.values()):
                 self._kafka_back(now)
                 async with ownership.lock:
-                    if generation == ownership.generation and not ownership.pending:
-                        await self._process(batch)
+                    if (
+                        generation == ownership.generation
+                        and not ownership.pending
+                        and generation != self._fenced_in
+                    ):
+                        try:
+                            await self._process(batch)
+                        except GroupFenced as exc:
+                            await self._on_fenced(exc, batch)
                     else:
                         await self._rewind(batch)
                 self._last_activity = loop.time()
@@ -363,6 +390,15 @@ class Joiner:
                 else:
                     self._consumer.seek(tp, committed)
 
+    async def _on_fenced(self, exc: GroupFenced, batch: dict[Any, list[Any]]) -> None:
+        """The transaction was aborted because the group moved on without this member."""
+        self.fenced += 1
+        self._fenced_in = self._ownership.generation
+        log.warning(FENCED, self.transactional_id, exc)
+        # The rebalance that follows resets every position; until then, do not read on.
+        with contextlib.suppress(Exception):
+            await self._rewind(batch)
+
     def status_line(self) -> str:
         """Counters, journeys held and owned partitions."""
         return self.stats.line(self.journeys(), sorted(self._ownership.parts))
@@ -379,4 +415,5 @@ class Joiner:
         partitions = sorted({tp.partition for tp, _ in items})
         parts = {p: ownership.parts[p] for p in partitions}
         assert self._context is not None
-        self.stats.merge(await Transaction(self._context, items, parts).run())
+        metadata = group_metadata(self._consumer)
+        self.stats.merge(await Transaction(self._context, items, parts, metadata).run())
