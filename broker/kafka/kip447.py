@@ -28,6 +28,7 @@ from typing import Any, TypeAlias
 from aiokafka import errors as kafka_errors
 from aiokafka.client import ConnectionGroup, CoordinationType
 from aiokafka.producer.sender import TxnOffsetCommitHandler
+from aiokafka.producer.transaction_manager import TransactionState
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import (
     Boolean,
@@ -52,6 +53,7 @@ __all__ = [
     "TxnOffsetCommitRequest_v3",
     "fetch_stable_offsets",
     "group_metadata",
+    "make_abortable",
 ]
 
 log = logging.getLogger("cx.kafka.kip447")
@@ -289,18 +291,41 @@ class _GroupAwareHandler(TxnOffsetCommitHandler):  # type: ignore[misc]
             for partition, code, _ in partitions:
                 if code in FENCING_ERRORS:
                     meta = self._metadata
-                    txn.error_transaction(
+                    make_abortable(
+                        txn,
                         GroupFenced(
                             f"the group coordinator refused this member's offsets for "
                             f"{topic}[{partition}] with {FENCING_ERRORS[code]} (generation "
                             f"{meta.generation_id}): another member owns the partitions now"
-                        )
+                        ),
                     )
                     return None
         # Everything else as aiokafka handles it (v0 response shape: no tagged fields).
         legacy = _LegacyView([(t, [(p, c) for p, c, _ in parts]) for t, parts, _ in resp.topics])
         result: float | None = super().handle_response(legacy)
         return result
+
+
+def make_abortable(txn: Any, exc: BaseException) -> None:
+    """Put aiokafka's transaction manager in its abortable-error state, keeping what the
+    transaction touched.
+
+    aiokafka's own ``error_transaction`` forgets the transaction's partitions and group,
+    so the ``abort_transaction`` that follows thinks it empty and sends no EndTxn(ABORT):
+    the records already produced stay in a transaction left open on the broker (holding
+    back every ``read_committed`` reader of those partitions) until the transaction
+    timeout, and a later commit of the same producer would commit them. Here the
+    partitions and group stay, so the abort reaches the coordinator.
+    """
+    txn._transition_to(TransactionState.ABORTABLE_ERROR)
+    for _, _, future in txn._pending_txn_offsets:
+        if not future.done():
+            future.set_exception(exc)
+    txn._pending_txn_offsets.clear()
+    waiter = txn._transaction_waiter
+    if not waiter.done():
+        waiter.set_exception(exc)
+        waiter.exception()  # raised to the caller through the offsets future already
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,14 +370,15 @@ class GroupAwareCommits:
         sender = self._sender
         metadata = self._metadata
         if metadata is None or metadata.group_id != group_id:
-            sender._txn_manager.error_transaction(
-                GroupFenced("offsets were added to the transaction without group metadata")
+            make_abortable(
+                sender._txn_manager,
+                GroupFenced("offsets were added to the transaction without group metadata"),
             )
             return
         try:
             node_id = await sender._find_coordinator(CoordinationType.GROUP, group_id)
         except kafka_errors.GroupAuthorizationFailedError as exc:
-            sender._txn_manager.error_transaction(exc)
+            make_abortable(sender._txn_manager, exc)
             return
         await _GroupAwareHandler(sender, offsets, group_id, metadata).do(node_id)
 

@@ -6,11 +6,8 @@ restorer and the consumer, polls batches, and hands each one to a
 write, commit Kafka, then commit SQLite). Partition ownership across rebalances lives in
 :mod:`consumers.joiner.rebalance`. One transactional producer per process, id
 ``<group>.<instance>``: a restarted instance fences its predecessor and aborts its open
-transaction. Offsets are committed with the group metadata (KIP-447,
-:mod:`broker.kafka.kip447`): an instance that stalled past its session timeout (a zombie)
-is refused by the group coordinator, aborts, logs that it was fenced and rejoins. A newly
-assigned partition starts from its *stable* committed offset (OffsetFetch RequireStable)
-and from a changelog with no transaction left open by its previous owner.
+transaction; offsets carry the group metadata, so a stalled instance (a zombie) is
+fenced too (KIP-447, see :mod:`consumers.joiner.fencing`).
 """
 
 from __future__ import annotations
@@ -29,11 +26,11 @@ from broker.kafka.kip447 import GroupAwareCommits, group_metadata
 from broker.settings import Settings
 from consumers.joiner.batch import BatchContext, Transaction
 from consumers.joiner.copartition import describe_partition_counts, verify_copartitioning
-from consumers.joiner.fencing import FENCED, seek_to_stable, stable_offsets
+from consumers.joiner.fencing import Fencing, seek_to_stable, stable_offsets
 from consumers.joiner.health import OutageTracker
 from consumers.joiner.keys import keyring_verifier
 from consumers.joiner.outbox import BATCH_BYTES
-from consumers.joiner.rebalance import Ownership, Partition, Rebalance
+from consumers.joiner.rebalance import Ownership, Partition, Rebalance, rewind
 from consumers.joiner.stats import JoinerStats
 from consumers.joiner.validate import SignatureVerifier, TimeBounds
 from consumers.journey.processor import DEFAULT_CACHE_SIZE, DEFAULT_GRACE, JourneyProcessor
@@ -112,10 +109,7 @@ class Joiner:
         self._restorer: Restorer | None = None
         self._context: BatchContext | None = None
         self._commits: GroupAwareCommits | None = None
-        # The ownership generation in which this member learned it was fenced: no batch
-        # is processed until a rebalance moved past it.
-        self._fenced_in: int | None = None
-        self.fenced = 0
+        self.fencing = Fencing(self.transactional_id)
         self.outage = OutageTracker()
 
     @property
@@ -192,7 +186,12 @@ class Joiner:
         )
         await self._consumer.start()
         self._consumer.subscribe(
-            self.agency_topics, listener=Rebalance(self._ownership, self._restart_idle_clock)
+            self.agency_topics,
+            listener=Rebalance(
+                self._ownership,
+                self._restart_idle_clock,
+                lambda revoked: self.fencing.before_revoke(self._consumer, revoked),
+            ),
         )
         log.info(
             "joiner %s started: %d agency topics x %d partitions, state in %s",
@@ -302,14 +301,17 @@ class Joiner:
                     if (
                         generation == ownership.generation
                         and not ownership.pending
-                        and generation != self._fenced_in
+                        and generation != self.fencing.fenced_in
                     ):
                         try:
                             await self._process(batch)
                         except GroupFenced as exc:
-                            await self._on_fenced(exc, batch)
+                            self.fencing.refused(exc, generation)
+                            # The rebalance that follows resets every position.
+                            with contextlib.suppress(Exception):
+                                await rewind(self._consumer, ownership.owned, batch)
                     else:
-                        await self._rewind(batch)
+                        await rewind(self._consumer, ownership.owned, batch)
                 self._last_activity = loop.time()
             elif not self._kafka_connected():
                 delay = self.outage.unreachable(now)
@@ -377,27 +379,6 @@ class Joiner:
                 batch.setdefault(tp, []).extend(records)
             count += added
         return batch
-
-    async def _rewind(self, batch: dict[Any, list[Any]]) -> None:
-        # Fetched around a rebalance: not processed. Every partition we own goes back to
-        # its committed offset (everything we processed is committed, and nothing is in
-        # flight while we hold the lock), whichever assignment the records came from.
-        for tp, records in batch.items():
-            if records and tp in self._ownership.owned:
-                committed = await self._consumer.committed(tp)
-                if committed is None:
-                    await self._consumer.seek_to_beginning(tp)
-                else:
-                    self._consumer.seek(tp, committed)
-
-    async def _on_fenced(self, exc: GroupFenced, batch: dict[Any, list[Any]]) -> None:
-        """The transaction was aborted because the group moved on without this member."""
-        self.fenced += 1
-        self._fenced_in = self._ownership.generation
-        log.warning(FENCED, self.transactional_id, exc)
-        # The rebalance that follows resets every position; until then, do not read on.
-        with contextlib.suppress(Exception):
-            await self._rewind(batch)
 
     def status_line(self) -> str:
         """Counters, journeys held and owned partitions."""

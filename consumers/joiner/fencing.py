@@ -17,10 +17,11 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from broker.kafka.kip447 import fetch_stable_offsets
+from broker.errors import GroupFenced
+from broker.kafka.kip447 import fetch_stable_offsets, group_metadata
 from consumers.state.recovery import OPEN_TRANSACTION_WAIT
 
-__all__ = ["FENCED", "seek_to_stable", "stable_offsets"]
+__all__ = ["FENCED", "FENCED_OUT", "Fencing", "seek_to_stable", "stable_offsets"]
 
 log = logging.getLogger("cx.joiner")
 
@@ -28,6 +29,12 @@ log = logging.getLogger("cx.joiner")
 FENCED = (
     "joiner %s was fenced by the group coordinator (a zombie: it stalled past its session "
     "timeout and lost its partitions): %s; transaction aborted, rejoining"
+)
+
+#: The log line of a joiner that learns from its heartbeat that the group removed it.
+FENCED_OUT = (
+    "joiner %s was fenced out of the group (its session expired while it stalled): "
+    "partitions %s revoked, its open transaction cannot commit their offsets; rejoining"
 )
 
 
@@ -53,3 +60,28 @@ async def seek_to_stable(consumer: Any, offsets: dict[Any, int | None]) -> None:
             await consumer.seek_to_beginning(tp)
         else:
             consumer.seek(tp, offset)
+
+
+class Fencing:
+    """What one joiner knows about being fenced: how often, and since which generation.
+
+    ``fenced_in`` is the ownership generation in which the member learned it was fenced:
+    no batch is processed until a rebalance moved past it.
+    """
+
+    def __init__(self, transactional_id: str) -> None:
+        self.transactional_id = transactional_id
+        self.count = 0
+        self.fenced_in: int | None = None
+
+    def refused(self, exc: GroupFenced, generation: int) -> None:
+        """The coordinator refused a transaction's offsets (it was aborted)."""
+        self.count += 1
+        self.fenced_in = generation
+        log.warning(FENCED, self.transactional_id, exc)
+
+    def before_revoke(self, consumer: Any, revoked: Any) -> None:
+        """Log a revocation that comes from the group removing this member."""
+        if not group_metadata(consumer).joined:
+            self.count += 1
+            log.warning(FENCED_OUT, self.transactional_id, sorted({tp.partition for tp in revoked}))

@@ -130,3 +130,61 @@ async def test_a_stable_fetch_waits_for_the_pending_transaction(member: Member) 
     waiting = asyncio.create_task(fetch_stable_offsets(member.consumer, [member.tp], within=20))
     await member.producer.commit_transaction()
     assert await waiting == {member.tp: 11}
+
+
+async def end_offsets(kafka: KafkaEndpoint, tp: TopicPartition, isolation: str) -> int:
+    consumer = AIOKafkaConsumer(
+        isolation_level=isolation,
+        enable_auto_commit=False,
+        **client_kwargs(kafka.bootstrap_servers),
+    )
+    await consumer.start()
+    try:
+        return int((await consumer.end_offsets([tp]))[tp])
+    finally:
+        await consumer.stop()
+
+
+async def test_a_fenced_transaction_is_aborted_on_the_broker_not_left_open(
+    kafka: KafkaEndpoint, member: Member
+) -> None:
+    # aiokafka's own abortable-error path forgets the transaction's partitions, so its
+    # abort sends no EndTxn and the records stay in an open transaction on the broker.
+    meta = group_metadata(member.consumer)
+    zombie = dataclasses.replace(meta, generation_id=meta.generation_id - 1)
+    await member.producer.begin_transaction()
+    await (await member.producer.send(member.tp.topic, b"from a zombie", partition=0))
+    with pytest.raises(GroupFenced):
+        await member.commits.send_offsets({member.tp: 1}, zombie)
+    await member.producer.abort_transaction()
+
+    async def no_open_transaction() -> bool:
+        stable = await end_offsets(kafka, member.tp, "read_committed")
+        return stable == await end_offsets(kafka, member.tp, "read_uncommitted")
+
+    await eventually(no_open_transaction, "the fenced transaction aborted on the broker", 10)
+    # The next transaction commits its own record only, never the zombie's.
+    await member.producer.begin_transaction()
+    await (await member.producer.send(member.tp.topic, b"from the owner", partition=0))
+    await member.commits.send_offsets({member.tp: 0}, meta)
+    await member.producer.commit_transaction()
+    reader = AIOKafkaConsumer(
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        **client_kwargs(kafka.bootstrap_servers),
+    )
+    await reader.start()
+    try:
+        reader.assign([member.tp])
+        values: list[bytes] = []
+
+        async def read_the_commit() -> bool:
+            batch = await reader.getmany(member.tp, timeout_ms=200)
+            values.extend(r.value for r in batch.get(member.tp, []))
+            return bool(values)
+
+        await eventually(read_the_commit, "the owner's record readable", 15)
+    finally:
+        await reader.stop()
+    assert values == [b"from the owner"]
