@@ -42,11 +42,14 @@ from broker.settings import Settings
 from contracts.catalog import load_catalog
 from cxbroker.processes import Processes
 from producers.simulator import Simulation
+from producers.simulator.engine import SimulationConfig
 from producers.simulator.publish import SimulationPreparer
 
 __all__ = ["Sample", "main", "run_soak", "summarize"]
 
 RESULTS = Path(__file__).parent / "results"
+#: The simulation's default pace of journeys per day of event time.
+JOURNEYS_PER_DAY = SimulationConfig().max_journeys_per_day
 Sample = dict[str, float | int | None]
 
 
@@ -122,11 +125,17 @@ def summarize(samples: list[Sample]) -> dict[str, Any]:
 
 
 async def _publish(
-    env: BenchEnv, rate: float, seconds: float, seed: int, sent: list[int]
+    env: BenchEnv,
+    rate: float,
+    seconds: float,
+    seed: int,
+    sent: list[int],
+    journeys_per_day: float = JOURNEYS_PER_DAY,
 ) -> dict[str, Any]:
     """Publish simulated records at ``rate`` per second for ``seconds``; counts into sent[0]."""
     preparer = SimulationPreparer(env.keyring)
-    simulation = Simulation(int(rate * seconds) // 3 + 100, seed)
+    config = SimulationConfig(max_journeys_per_day=journeys_per_day)
+    simulation = Simulation(int(rate * seconds) // 3 + 100, seed, config=config)
     deliveries = iter(simulation.deliveries())
     producer = AIOKafkaProducer(
         **env.settings.kafka_client_kwargs(), acks="all", enable_idempotence=True, linger_ms=5
@@ -175,6 +184,7 @@ async def run_soak(
     partitions: int,
     seed: int,
     retention: str | None = None,
+    journeys_per_day: float = JOURNEYS_PER_DAY,
 ) -> dict[str, Any]:
     """Run the soak and return its figures (samples, summary, drain time)."""
     with tempfile.TemporaryDirectory(prefix="cx-soak-") as tmp:
@@ -196,8 +206,11 @@ async def run_soak(
             try:
                 extra = [] if retention is None else ["--retention", retention]
                 joiners.start("joiner", ["join", "--group", group, *extra], child_env)
-                figures = await _measure(env, group, joiners, minutes, rate, sample_every, seed)
+                figures = await _measure(
+                    env, group, joiners, minutes, rate, sample_every, (seed, journeys_per_day)
+                )
                 figures["retention"] = retention
+                figures["journeys_per_day"] = journeys_per_day
             finally:
                 await asyncio.to_thread(joiners.stop)
             figures["joiner_exit"] = joiners.returncodes[0]
@@ -213,7 +226,7 @@ async def _measure(
     minutes: float,
     rate: float,
     sample_every: float,
-    seed: int,
+    seed: tuple[int, float],
 ) -> dict[str, Any]:
     topics = [env.settings.topics.agency(a.id) for a in load_catalog().agencies]
     async with GroupLag(env.settings, group, topics) as probe:
@@ -229,7 +242,7 @@ async def _sample_while_publishing(
     minutes: float,
     rate: float,
     sample_every: float,
-    seed: int,
+    seed: tuple[int, float],
 ) -> dict[str, Any]:
     sent = [0]
     samples: list[Sample] = []
@@ -272,7 +285,7 @@ async def _sample_while_publishing(
 
     task = asyncio.create_task(sampler())
     try:
-        published = await _publish(env, rate, minutes * 60, seed, sent)
+        published = await _publish(env, rate, minutes * 60, seed[0], sent, seed[1])
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -320,6 +333,7 @@ def main(argv: list[str] | None = None) -> None:
             args.partitions,
             args.seed,
             args.retention,
+            args.journeys_per_day,
         )
     )
     figures["machine"] = machine_info(None)

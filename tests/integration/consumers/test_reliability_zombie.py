@@ -30,6 +30,7 @@ async def run(
     assert all(n >= 1 for n in result.fenced)  # every thawed joiner said it was fenced
 
 
+@pytest.mark.timeout(900)
 async def test_frozen_joiner_is_fenced_and_output_stays_exact(
     kafka: KafkaEndpoint, tmp_path: Path, unique: Callable[[str], str]
 ) -> None:
@@ -37,6 +38,7 @@ async def test_frozen_joiner_is_fenced_and_output_stays_exact(
 
 
 @pytest.mark.long
+@pytest.mark.timeout(1800)
 async def test_ten_zombie_rounds_at_random_points(
     kafka: KafkaEndpoint, tmp_path: Path, unique: Callable[[str], str]
 ) -> None:
