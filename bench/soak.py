@@ -322,6 +322,13 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="joiner --retention (event time, e.g. 1d; default: catalog)",
     )
+    parser.add_argument(
+        "--journeys-per-day",
+        type=float,
+        default=JOURNEYS_PER_DAY,
+        help="journeys the simulation starts per day of event time: fewer move event time "
+        "faster, so journeys close (and are pruned) within minutes of the run",
+    )
     args = parser.parse_args(argv)
     started = time.time()
     figures = asyncio.run(
