@@ -16,6 +16,7 @@ __all__ = [
     "AclApplyError",
     "BrokerUnavailable",
     "CxError",
+    "GroupFenced",
     "InvalidAccessPlan",
     "KafkaLaunchError",
     "KeyringError",
@@ -111,3 +112,8 @@ class InvalidAccessPlan(CxError):
 
 class ScramError(CxError):
     """The cluster refused to describe, create or delete a SCRAM user."""
+
+
+class GroupFenced(CxError):
+    """The group coordinator refused a transactional offset commit from a stale member
+    (KIP-447): another member owns the partitions now; the transaction must be aborted."""

@@ -36,6 +36,7 @@ from contracts.vocabulary import Stage
 __all__ = [
     "AGENCY_ID_PATTERN",
     "DEADLETTER_TOPIC",
+    "DEFAULT_RETENTION",
     "LIFE_EXPERIENCE_ID_PATTERN",
     "REASON_CODE_PATTERN",
     "SERVICE_ID_PATTERN",
@@ -66,6 +67,8 @@ LIFE_EXPERIENCE_ID_PATTERN: Final = r"^[a-z][a-z0-9-]{1,62}[a-z0-9]$"
 SERVICE_ID_PATTERN: Final = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]\.[a-z][a-z0-9-]{0,62}[a-z0-9]$"
 
 DEADLETTER_TOPIC: Final = "cx.deadletter"
+#: How long a closed journey is kept when its life experience names no ``retention``.
+DEFAULT_RETENTION: Final = timedelta(days=400)
 
 # Shapes only; membership in the catalog is checked by the *Id types below. JSON Schemas
 # carry the shape, so adding an agency does not change any contract's schema.
@@ -170,6 +173,9 @@ class LifeExperience(_CatalogModel):
     window: timedelta
     #: A journey with no event for this long (but less than ``window``) is stalled.
     stall_after: timedelta
+    #: A closed journey is forgotten this long after it closed (data minimisation): the
+    #: joiner deletes its state and tombstones it in the changelog and the joined topic.
+    retention: timedelta = DEFAULT_RETENTION
     #: The token rule every participating agency links people with. Tokens made by
     #: different rules never match, so the agencies of a life experience agree on one
     #: (name + DOB + ZIP3 where a participant holds no SSNs, e.g. FEMA or USDA FNS).
@@ -212,6 +218,8 @@ class LifeExperience(_CatalogModel):
     def _consistent(self) -> LifeExperience:
         if not timedelta(0) < self.stall_after < self.window:
             raise ValueError("need 0 < stall_after < window")
+        if self.retention <= timedelta(0):
+            raise ValueError("retention must be positive")
         agencies = self.agencies
         if len(set(agencies)) != len(agencies):
             raise ValueError("an agency is listed twice among the participants")

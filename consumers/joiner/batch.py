@@ -4,10 +4,14 @@ For the records of one ``getmany`` (see :class:`Transaction`):
 
 1. begin the SQLite transaction of every touched partition, then the Kafka transaction;
 2. add the consumed offsets to the Kafka transaction, as a task started before anything
-   is sent (its coordinator round trips then overlap the produce requests);
+   is sent (its coordinator round trips then overlap the produce requests), with the
+   group metadata of the fetch (TxnOffsetCommit v3, KIP-447): a member that lost its
+   partitions (a zombie) is refused there, and its whole transaction aborts;
 3. check each record: dead-letter a rejected one, fold a good one and send the snapshot of
-   every journey it changed;
-4. append each changed journey's last state (and a moved stream time) to the changelog;
+   every journey it changed, and a tombstone (null value) for every journey it pruned
+   (closed for longer than its retention), so compaction removes it from the joined topic;
+4. append each changed journey's last state, or a tombstone for a pruned one (and a moved
+   stream time) to the changelog;
 5. submit the appended batches, wait for the offsets, read the changelog position each
    partition reached, and wait for every record sent one by one;
 6. commit Kafka, and only then commit SQLite with that changelog position.
@@ -26,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from broker.kafka.kip447 import GroupAwareCommits, GroupMetadata
 from consumers.joiner.outbox import Outbox
 from consumers.joiner.rebalance import Partition
 from consumers.joiner.stats import JoinerStats
@@ -37,7 +42,7 @@ from consumers.joiner.validate import (
     deadletter_record,
     kafka_time,
 )
-from consumers.journey.processor import Change
+from consumers.journey.processor import Change, Pruned
 from consumers.state.changelog import journey_entry, meta_entry
 from contracts.registry import Registry
 
@@ -69,6 +74,8 @@ class BatchContext:
     same_partitions: frozenset[str]
     changelog_topic: str
     deadletter_topic: str
+    #: Sends the offsets with the group metadata (KIP-447); None: aiokafka's own v0 commit.
+    commits: GroupAwareCommits | None = None
 
 
 class Transaction:
@@ -83,15 +90,17 @@ class Transaction:
         context: BatchContext,
         records: Sequence[tuple[Any, list[Any]]],
         parts: Mapping[int, Partition],
+        metadata: GroupMetadata | None = None,
     ) -> None:
         self.context = context
+        self.metadata = metadata
         self.records = records
         self.parts = parts
         self.stream_before = {p: part.processor.stream_time for p, part in parts.items()}
         # Only a journey's last state of this transaction goes to the (compacted)
         # changelog: the transaction commits all or nothing, so the versions before it
         # would never be read back.
-        self.latest_states: dict[int, dict[str, Change]] = defaultdict(dict)
+        self.latest_states: dict[int, dict[str, Change | Pruned]] = defaultdict(dict)
         # Futures of records sent one by one (dead letters, snapshots partitioned by key).
         self.others: list[asyncio.Future[Any]] = []
         self.outbox = Outbox(context.producer)
@@ -136,7 +145,11 @@ class Transaction:
         # The offsets join the transaction first, as a task: the sender runs
         # AddOffsetsToTxn and TxnOffsetCommit (two sequential coordinator round trips) from
         # the first suspension on, beside the produce requests, instead of after the
-        # batches were submitted. They take effect only if the transaction commits.
+        # batches were submitted. They take effect only if the transaction commits, and
+        # only for the generation that fetched them (a zombie's raise GroupFenced).
+        commits = self.context.commits
+        if commits is not None and self.metadata is not None:
+            return asyncio.create_task(commits.send_offsets(offsets, self.metadata))
         return asyncio.create_task(
             self.context.producer.send_offsets_to_transaction(offsets, self.context.group)
         )
@@ -169,6 +182,8 @@ class Transaction:
             stats.late += step.late
             for change in step.changes:
                 await self._snapshot(tp.partition, change)
+            for pruned in step.pruned:
+                await self._tombstone(tp.partition, pruned)
 
     async def _dead_letter(
         self, tp: Any, record: Any, headers: list[tuple[str, bytes]], rejection: Rejection
@@ -201,11 +216,24 @@ class Transaction:
             )
         self.stats.snapshots += 1
 
+    async def _tombstone(self, partition: int, pruned: Pruned) -> None:
+        """Tombstone a pruned journey on its joined topic (compaction then removes it)."""
+        self.latest_states[partition][pruned.key] = pruned
+        joined = self.context.joined[pruned.life_experience]
+        key = pruned.journey_token.encode("ascii")
+        if joined in self.context.same_partitions:
+            self.outbox.add(joined, partition, key, None, [])
+        else:
+            self.others.append(await self.context.producer.send(joined, None, key=key))
+
     def _write_changelog(self) -> None:
         """Each changed journey's last state, and the stream time where it moved."""
         changelog = self.context.changelog_topic
         for partition, latest in self.latest_states.items():
             for change in latest.values():
+                if isinstance(change, Pruned):
+                    self.outbox.add(changelog, partition, change.key.encode("utf-8"), None, [])
+                    continue
                 entry = journey_entry(change.key, change.state, change.due)
                 self.outbox.add(changelog, partition, entry.key, entry.value, list(entry.headers))
         for partition, part in self.parts.items():

@@ -7,8 +7,11 @@ and the reference fold runs the very same engine over an in-memory store.
 Per accepted event: the journey's state absorbs it (a duplicate event id changes
 nothing), the partition's stream time (the largest event time seen) advances, the
 journey gets one new snapshot version, and every other journey whose window has passed
-in stream time is closed with one more snapshot version. Closing is driven by event time
-only, so a replay in the same order gives the same output.
+in stream time is closed with one more snapshot version. A closed journey keeps a due
+time too: when it closed plus its life experience's retention. Once stream time passes
+it, the journey is pruned (its state, with its dedup set of event ids, is deleted and
+the Kafka layer tombstones it). Closing and pruning are driven by event time only, so a
+replay in the same order gives the same output.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ __all__ = [
     "STREAM_TIME_META",
     "Change",
     "JourneyProcessor",
+    "Pruned",
     "Step",
 ]
 
@@ -46,7 +50,7 @@ class Change:
 
     key: str
     state: bytes
-    #: Stream time (µs) at which the journey closes; None once closed.
+    #: Stream time (µs) at which the journey closes, or once closed is pruned.
     due: int | None
     life_experience: str
     journey_token: str
@@ -59,13 +63,23 @@ class Change:
         return JourneySnapshot.model_validate_json(self.snapshot_json)
 
 
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """A journey forgotten: closed for longer than its life experience's retention."""
+
+    key: str
+    life_experience: str
+    journey_token: str
+
+
 @dataclass(slots=True)
 class Step:
-    """What processing one event did."""
+    """What processing one event did (changes, then prunings, in that order)."""
 
     duplicate: bool = False
     late: bool = False
     changes: list[Change] = field(default_factory=list)
+    pruned: list[Pruned] = field(default_factory=list)
 
 
 class JourneyProcessor:
@@ -120,7 +134,7 @@ class JourneyProcessor:
         rules = self.rules[state.life_experience]
         state.version += 1
         value = state.to_json()
-        due = None if state.closed else state.close_at(rules)
+        due = state.close_at(rules) + (rules.retention_us if state.closed else 0)
         self.store.put(state.key, value, due)
         if due is not None and (self._next_due is None or due < self._next_due):
             self._next_due = due
@@ -153,23 +167,33 @@ class JourneyProcessor:
         # (late) event that leaves it behind stream time closes it in the same version.
         state.closed = state.close_at(rules) < self.stream_time
         step = Step(late=late, changes=[self._write(state)])
-        step.changes.extend(self._close_due())
+        self._close_due(step)
         return step
 
-    def _close_due(self) -> list[Change]:
-        """Close every open journey whose window ended before stream time."""
+    def _close_due(self, step: Step) -> None:
+        """Close every open journey whose window ended before stream time, and prune every
+        closed one whose retention ended before it."""
         if self.stream_time is None or self._next_due is None:
-            return []
+            return
         if self._next_due >= self.stream_time:
-            return []
-        changes = []
+            return
+        closed_now: set[str] = set()
         for key, raw in self.store.iter_due(self.stream_time - 1):
+            if key in closed_now:
+                # Closed in this pass (a store may list it again under its new due time):
+                # pruned by a later event, whichever store holds it.
+                continue
             state = self._load(key, raw)
             assert state is not None  # iter_due only yields stored keys
-            state.closed = True
-            changes.append(self._write(state))
+            if state.closed:
+                self.store.delete(key)
+                self._cache.pop(key, None)
+                step.pruned.append(Pruned(key, state.life_experience, state.journey_token))
+            else:
+                state.closed = True
+                closed_now.add(key)
+                step.changes.append(self._write(state))
         self._next_due = self.store.min_due()
-        return changes
 
     def journeys(self) -> int:
         """Number of journeys held by the store."""

@@ -30,11 +30,18 @@ class ReferenceResult:
     history: dict[JourneyId, list[JourneySnapshot]] = field(default_factory=dict)
     duplicates: int = 0
     late: int = 0
+    #: Journeys pruned (closed past their retention) and not seen again since.
+    pruned: set[JourneyId] = field(default_factory=set)
 
     @property
     def final(self) -> dict[JourneyId, JourneySnapshot]:
-        """The latest snapshot per journey (what a compacted topic converges to)."""
-        return {journey: snapshots[-1] for journey, snapshots in self.history.items()}
+        """The latest snapshot per journey still held (what a compacted topic converges
+        to: a pruned journey's tombstone removes it)."""
+        return {
+            journey: snapshots[-1]
+            for journey, snapshots in self.history.items()
+            if journey not in self.pruned
+        }
 
 
 def reference_run(
@@ -65,6 +72,9 @@ def reference_run(
             snapshot = change.snapshot
             journey = (snapshot.life_experience, snapshot.journey_token)
             result.history.setdefault(journey, []).append(snapshot)
+            result.pruned.discard(journey)
+        for pruned in step.pruned:
+            result.pruned.add((pruned.life_experience, pruned.journey_token))
     return result
 
 

@@ -18,6 +18,7 @@ from consumers.joiner import Joiner
 from consumers.joiner.health import RepeatedLogFilter
 from consumers.joiner.validate import TimeBounds
 from consumers.journey.processor import DEFAULT_GRACE
+from consumers.journey.rules import load_rules
 from cxbroker.options import parse_duration
 
 __all__ = ["join"]
@@ -79,6 +80,12 @@ def _logging() -> None:
     help="Consumer group session: a killed joiner's partitions move after this long "
     "(the broker's group.min/max.session.timeout.ms bound it; 6 s minimum by default).",
 )
+@click.option(
+    "--retention",
+    default=None,
+    help="Forget a journey this long (event time, s/m/h/d) after it closed, for every life "
+    "experience (default: each life experience's catalog retention, 400 days).",
+)
 @click.option("--max-batch", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 @click.option("--status-interval", type=float, default=10.0, show_default=True)
 @click.option(
@@ -96,6 +103,7 @@ def join(
     max_ahead: str,
     max_behind: str,
     session_timeout: float,
+    retention: str | None,
     max_batch: int,
     status_interval: float,
     stats_file: Path | None,
@@ -113,6 +121,7 @@ def join(
         status_interval=status_interval,
         time_bounds=TimeBounds(parse_duration(max_ahead), parse_duration(max_behind)),
         session_timeout_ms=round(session_timeout * 1000),
+        rules=None if retention is None else load_rules().with_retention(parse_duration(retention)),
     )
 
     async def main() -> str:
