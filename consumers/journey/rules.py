@@ -49,6 +49,8 @@ class LifeExperienceRules:
     milestones: tuple[tuple[str, int], ...]
     #: A journey with no event for this long (in microseconds of event time) is closed.
     window_us: int
+    #: k of the default tier's protected stream (``min_group_size`` in the catalog).
+    min_group_size: int = 11
 
     @classmethod
     def from_catalog(cls, life_experience: LifeExperience) -> LifeExperienceRules:
@@ -58,6 +60,7 @@ class LifeExperienceRules:
             agencies=life_experience.agencies,
             milestones=tuple((m.agency, stage_rank(m.stage)) for m in life_experience.completion),
             window_us=duration_micros(life_experience.window),
+            min_group_size=life_experience.min_group_size,
         )
 
     def agency_order(self, agency: str) -> int:
