@@ -60,14 +60,19 @@ __all__ = [
 DAY_CAP: Final = 91
 #: k when the catalog does not say (the CMS cell-size rule: groups of 11 or more).
 DEFAULT_MIN_GROUP_SIZE: Final = 11
-#: The agency name that stands for every agency after the first one (``first`` precision).
+#: The agency name that stands for the agencies before the last one (``last`` precision).
 OTHER_AGENCIES: Final = "other"
 
 START_PATTERN: Final = r"^[0-9]{4}-(?:W(?:0[1-9]|[1-4][0-9]|5[0-3])|0[1-9]|1[0-2]|Q[1-4])$"
 
 
 class Precision(StrEnum):
-    """How coarse a 2.0.0 snapshot is: each level is coarser than the one before."""
+    """How coarse a 2.0.0 snapshot is: each level is coarser than the one before.
+
+    The coarse end keeps what the data teams' questions need longest: the status
+    (completion rate), the elapsed days (days to complete) and the last agency reached
+    (the hand-off where a journey stalled).
+    """
 
     #: Start week; agencies, stages and whole days since start per step; elapsed days.
     DAY = "day"
@@ -77,8 +82,11 @@ class Precision(StrEnum):
     PATH = "path"
     #: Start month; agencies in order (stages merged); elapsed days in 4-week steps.
     AGENCIES = "agencies"
-    #: Start month; the first agency and ``other`` for any further ones; no days.
-    FIRST = "first"
+    #: Start quarter; the last agency reached (after ``other`` when there were earlier
+    #: ones); elapsed days in 4-week steps.
+    LAST = "last"
+    #: Start quarter; elapsed days in 4-week steps; no agencies.
+    ELAPSED = "elapsed"
     #: Start quarter and status only.
     STATUS = "status"
 
@@ -114,7 +122,7 @@ class ProtectedSnapshot(ContractModel):
     precision: Precision
     #: ISO week (``2026-W14``), month (``2026-04``) or quarter (``2026-Q2``) of the start.
     start: Annotated[str, StringConstraints(max_length=8, pattern=START_PATTERN)]
-    #: Agencies in the order the journey first reached them (empty at ``status``).
+    #: Agencies in the order the journey first reached them (empty at ``elapsed``, ``status``).
     steps: tuple[ProtectedStep, ...] = Field(default=(), max_length=64)
     #: Whole days from the first to the last event (capped at 91; None: not published).
     elapsed_days: int | None = Field(default=None, ge=0, le=DAY_CAP)
@@ -132,13 +140,14 @@ class ProtectedSnapshot(ContractModel):
             Precision.WEEK: "W",
             Precision.PATH: "W",
             Precision.AGENCIES: "M",
-            Precision.FIRST: "M",
+            Precision.LAST: "Q",
+            Precision.ELAPSED: "Q",
             Precision.STATUS: "Q",
         }[self.precision]
         if kind != wanted:
             raise ValueError("start does not match precision")
-        if (self.precision is Precision.STATUS) != (not self.steps):
-            raise ValueError("steps are empty exactly at status precision")
+        if (self.precision in (Precision.ELAPSED, Precision.STATUS)) != (not self.steps):
+            raise ValueError("steps are empty exactly at elapsed and status precision")
         return self
 
 
@@ -172,16 +181,14 @@ def protect(snapshot: JourneySnapshot, precision: Precision, *, k: int) -> Prote
         period = f"{start.year:04d}-{start.month:02d}"
         steps = tuple(ProtectedStep(agency=step.agency) for step in snapshot.agencies)
         elapsed_days = _days(elapsed, 28)
-    elif precision is Precision.FIRST:
-        period = f"{start.year:04d}-{start.month:02d}"
-        first = ProtectedStep(agency=snapshot.agencies[0].agency)
-        more = len(snapshot.agencies) > 1
-        steps = (first, ProtectedStep(agency=OTHER_AGENCIES)) if more else (first,)
-        elapsed_days = None
     else:
         period = f"{start.year:04d}-Q{(start.month - 1) // 3 + 1}"
+        elapsed_days = None if precision is Precision.STATUS else _days(elapsed, 28)
         steps = ()
-        elapsed_days = None
+        if precision is Precision.LAST:
+            last = ProtectedStep(agency=snapshot.agencies[-1].agency)
+            more = len(snapshot.agencies) > 1
+            steps = (ProtectedStep(agency=OTHER_AGENCIES), last) if more else (last,)
     return ProtectedSnapshot(
         journey_token=snapshot.journey_token,
         life_experience=snapshot.life_experience,

@@ -39,11 +39,11 @@ def test_day_precision_publishes_week_stages_and_whole_days() -> None:
 def test_each_precision_is_coarser_than_the_one_before() -> None:
     fine = journey(2, start=START, steps=STEPS, days=17.5)
     outs = [protect(fine, p, k=11) for p in PRECISIONS]
-    assert [o.elapsed_days for o in outs] == [17, 14, 14, 0, None, None]
-    assert [o.start for o in outs] == ["2026-W14"] * 3 + ["2026-03"] * 2 + ["2026-Q1"]
+    assert [o.elapsed_days for o in outs] == [17, 14, 14, 0, 0, 0, None]
+    assert [o.start for o in outs] == ["2026-W14"] * 3 + ["2026-03"] + ["2026-Q1"] * 3
     assert [s.stage for s in outs[3].steps] == [None, None, None]
-    assert [s.agency for s in outs[4].steps] == ["fema", "other"]
-    assert outs[5].steps == ()
+    assert [s.agency for s in outs[4].steps] == ["other", "hud"]
+    assert outs[5].steps == () and outs[6].steps == ()
     assert len({group_key(o) for o in outs}) == len(PRECISIONS)
 
 
