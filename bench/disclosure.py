@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import statistics
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,20 +31,17 @@ import click
 
 from broker.keyring import Keyring
 from consumers.journey.reference import ReferenceResult, reference_run
-from consumers.journey.rules import load_rules
 from consumers.privacy.risk import (
     TimePrecision,
     assess,
     fine_quasi_identifiers,
     protected_quasi_identifiers,
 )
+from consumers.privacy.utility import utility_of_fine, utility_of_protected
 from contracts.catalog import load_catalog
 from contracts.envelope import decode
 from contracts.events import CxEvent
-from contracts.joined import JourneySnapshot
 from contracts.privacy import journey_token_from_digest
-from contracts.protected import OTHER_AGENCIES, ProtectedSnapshot
-from contracts.vocabulary import JourneyStatus
 from producers.simulator.engine import Simulation
 from producers.simulator.publish import SimulationPreparer
 
@@ -85,61 +81,6 @@ def _tick(events: Sequence[CxEvent]) -> list[CxEvent]:
     return out
 
 
-def _handoff(agencies: Sequence[str | None], order: Sequence[str]) -> tuple[str, str]:
-    last = agencies[-1] or "?"
-    reached = set(agencies)
-    rest = [a for a in order[order.index(last) + 1 :] if a not in reached] if last in order else []
-    return last, rest[0] if rest else "(end)"
-
-
-def _utility_fine(finals: Iterable[JourneySnapshot]) -> dict[str, Any]:
-    rules = load_rules()
-    done = [s for s in finals if s.status is not JourneyStatus.ACTIVE]
-    completed = [s for s in done if s.status is JourneyStatus.COMPLETED]
-    stalls: Counter[str] = Counter()
-    for s in done:
-        if s.status is JourneyStatus.STALLED:
-            order = rules[s.life_experience].agencies
-            a, b = _handoff([step.agency for step in s.agencies], order)
-            stalls[f"{s.life_experience}: {a} -> {b}"] += 1
-    return {
-        "journeys": len(done),
-        "completion_rate": round(len(completed) / len(done), 4) if done else None,
-        "median_days_to_complete": round(
-            statistics.median(s.elapsed_seconds / 86_400 for s in completed), 2
-        )
-        if completed
-        else None,
-        "stalls_by_handoff": dict(stalls.most_common(8)),
-    }
-
-
-def _utility_protected(records: Iterable[ProtectedSnapshot]) -> dict[str, Any]:
-    rules = load_rules()
-    released = list(records)
-    completed = [r for r in released if r.status is JourneyStatus.COMPLETED]
-    with_days = [r.elapsed_days for r in completed if r.elapsed_days is not None]
-    stalls: Counter[str] = Counter()
-    unknown = 0
-    for r in released:
-        if r.status is JourneyStatus.STALLED:
-            agencies = [s.agency for s in r.steps]
-            if not agencies or agencies[-1] == OTHER_AGENCIES:
-                unknown += 1
-                continue
-            a, b = _handoff(agencies, rules[r.life_experience].agencies)
-            stalls[f"{r.life_experience}: {a} -> {b}"] += 1
-    return {
-        "journeys": len(released),
-        "completion_rate": round(len(completed) / len(released), 4) if released else None,
-        "median_days_to_complete": statistics.median(with_days) if with_days else None,
-        "completed_with_days": len(with_days),
-        "stalls_by_handoff": dict(stalls.most_common(8)),
-        "stalls_handoff_not_shown": unknown,
-        "precision": dict(Counter(r.precision.value for r in released)),
-    }
-
-
 def _risk(result: ReferenceResult) -> dict[str, Any]:
     finals = list(result.final.values())
     out: dict[str, Any] = {}
@@ -157,6 +98,7 @@ def measure(events: Sequence[CxEvent], partitions: int) -> dict[str, Any]:
     def partition_of(token: str) -> int:
         return int.from_bytes(hashlib.sha256(token.encode()).digest()[:4], "big") % partitions
 
+    order = {le.id: le.agencies for le in load_catalog().life_experiences}
     out: dict[str, Any] = {}
     for label, stream in (("end_of_stream", list(events)), ("closed", [*events, *_tick(events)])):
         result = reference_run(stream, partition_of=partition_of)
@@ -167,8 +109,9 @@ def measure(events: Sequence[CxEvent], partitions: int) -> dict[str, Any]:
             "journeys": len(finals),
             "risk": _risk(result),
             "utility": {
-                "fine": _utility_fine(finals),
-                "protected": _utility_protected(result.protected),
+                "fine": utility_of_fine(finals, order).as_dict(),
+                "protected": utility_of_protected(result.protected, order).as_dict(),
+                "precision": dict(Counter(r.precision.value for r in result.protected)),
             },
         }
     return out
