@@ -3,9 +3,13 @@
 Pure, per joiner partition. The gate holds the journeys that may be released (no longer
 active, not released yet) and, per published group (``group_key`` of a 2.0.0 record),
 how many journeys were released into it. A pending journey is released at the finest
-:class:`~contracts.protected.Precision` whose group, counting the journeys released into
-it and the pending journeys that would be released with it now, reaches k; all of those
-are released together. Then:
+:class:`~contracts.protected.Precision` where at least k pending journeys share its group;
+all of them are released together, in one transaction. Then:
+
+* **batches of k**: every release into a group is itself k records or more, so not even
+  the time a record appeared (its Kafka timestamp, its offset) tells it apart from k-1
+  others: a journey released alone into an existing group would show roughly when it
+  closed, which a reader who knows that date could use to pick it out of its group;
 
 * **at most once per journey**: a released journey is never published again on the
   default tier (later events reach the restricted stream and the insights only), so a
@@ -161,7 +165,7 @@ class ReleaseGate:
                 if not ready:
                     continue
                 record = self._pending[ready[0]].candidates[index][0]
-                if self.released[group] + len(ready) < record.k:
+                if len(ready) < record.k:
                     continue
                 for key in ready:
                     released = self._pending[key].candidates[index][0]
