@@ -58,6 +58,7 @@ __all__ = [
     "joined_topic",
     "load_catalog",
     "parse_catalog",
+    "protected_topic",
 ]
 
 AGENCY_ID_PATTERN: Final = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
@@ -87,6 +88,11 @@ def agency_topic(agency_id: str) -> str:
 def joined_topic(life_experience_id: str) -> str:
     """The compacted topic of joined journey snapshots of a life experience."""
     return f"cx.joined.{life_experience_id}"
+
+
+def protected_topic(life_experience_id: str) -> str:
+    """The compacted topic of k-protected journey snapshots of a life experience."""
+    return f"cx.protected.{life_experience_id}"
 
 
 def insights_topic(life_experience_id: str) -> str:
@@ -186,6 +192,9 @@ class LifeExperience(_CatalogModel):
     participants: tuple[Participant, ...] = Field(min_length=1)
     #: The journey is completed when every milestone is reached.
     completion: tuple[Milestone, ...] = Field(min_length=1)
+    #: k: every journey on the default tier's protected topic shares what it publishes
+    #: with at least this many journeys (PRIVACY.md, invariant 9).
+    min_group_size: int = Field(default=11, ge=2, le=1000)
 
     @property
     def agencies(self) -> tuple[str, ...]:
@@ -201,6 +210,11 @@ class LifeExperience(_CatalogModel):
     def joined_topic(self) -> str:
         """``cx.joined.<id>``."""
         return joined_topic(self.id)
+
+    @property
+    def protected_topic(self) -> str:
+        """``cx.protected.<id>``."""
+        return protected_topic(self.id)
 
     @property
     def insights_topic(self) -> str:
@@ -313,6 +327,7 @@ class Catalog(_CatalogModel):
         return (
             *self.agency_topics(),
             *(le.joined_topic for le in self.life_experiences),
+            *(le.protected_topic for le in self.life_experiences),
             *(le.insights_topic for le in self.life_experiences),
             DEADLETTER_TOPIC,
         )

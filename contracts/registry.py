@@ -28,6 +28,7 @@ from contracts.events import (
 )
 from contracts.insights import InsightCell, InsightRelease
 from contracts.joined import InsightCellV1_0, InsightCellV1_1, JourneySnapshot
+from contracts.protected import ProtectedSnapshot
 
 __all__ = [
     "CONTRACT_NAME_PATTERN",
@@ -219,6 +220,7 @@ def load_registry() -> Registry:
             ContractEntry(FeedbackV1_0, ContractKind.EVENT),
             ContractEntry(Feedback, ContractKind.EVENT),
             ContractEntry(JourneySnapshot, ContractKind.JOURNEY),
+            ContractEntry(ProtectedSnapshot, ContractKind.JOURNEY),
             ContractEntry(InsightCellV1_0, ContractKind.INSIGHT),
             ContractEntry(InsightCellV1_1, ContractKind.INSIGHT),
             ContractEntry(InsightCell, ContractKind.INSIGHT),

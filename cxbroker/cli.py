@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "publish": "cxbroker.commands.publish:publish",
     "simulate": "cxbroker.commands.simulate:simulate",
     "insights": "cxbroker.commands.insights:insights",
+    "privacy": "cxbroker.commands.privacy:privacy",
     "bench": "cxbroker.commands.bench:bench",
 }
 

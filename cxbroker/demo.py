@@ -13,7 +13,9 @@ cores than simulation and publishing, which share this process's interpreter.
 
 On a local cluster started here with security, every role acts as its own principal of
 the access plan: each agency publishes as ``agency-<id>``, the joiners as ``joiner``,
-insights as ``insights`` and the report reads as ``team-analytics``. When the run is
+insights as ``insights`` and the report reads as ``team-analytics`` (and, for the
+disclosure-risk section that compares the fine journeys with the k-protected ones, as the
+restricted-tier ``team-research``). When the run is
 cancelled (Ctrl-C) the joiner and insights processes are stopped, the publishers closed,
 and a local cluster this run started is stopped; one that was already running stays up.
 """
@@ -47,6 +49,7 @@ from broker.security.profile import principal_settings
 from broker.settings import Settings
 from consumers.insights import read_releases
 from consumers.joiner import JoinerStats
+from consumers.privacy.html import disclosure_section
 from consumers.report import LifeExperienceSummary, RunReport, render_html, summarize
 from contracts.catalog import Catalog, load_catalog
 from contracts.insights import InsightCell
@@ -207,6 +210,9 @@ async def _run(
             )
         console.print("releasing insights (weeks closed plus grace, audited) ...")
         released = await _insights_and_releases(deployment, catalog, insights_procs)
+    # The fine journeys are read as the restricted-tier team, the protected ones as published.
+    risk, line = await disclosure_section(deployment.acting_as("team-research"), catalog)
+    console.print(line)
     summaries = summarize(released, catalog)
     seconds = time.monotonic() - started
     run = RunReport(
@@ -218,7 +224,7 @@ async def _run(
         kafka=deployment.kafka,
         generated_at=datetime.now(UTC),
     )
-    await asyncio.to_thread(_write_report, report, render_html(summaries, run))
+    await asyncio.to_thread(_write_report, report, render_html(summaries, run, risk))
     return DemoResult(summaries, report, published, totals.dead_letters, seconds)
 
 

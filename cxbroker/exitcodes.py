@@ -19,7 +19,7 @@ from broker.errors import (
 )
 from consumers.errors import CoPartitionError, MissingTopics, StateStoreError
 from contracts.errors import CxError
-from cxbroker.errors import ContractsCommandError, IncompatibleContracts
+from cxbroker.errors import ContractsCommandError, IncompatibleContracts, PrivacyInputError
 from producers.errors import IngestError, PiiLeak, SpoolError
 
 __all__ = ["ERROR_CODES", "ExitCode", "exit_code_for"]
@@ -59,6 +59,7 @@ class ExitCode(IntEnum):
 ERROR_CODES: Final[tuple[tuple[type[CxError], ExitCode], ...]] = (
     (ContractsCommandError, ExitCode.USAGE),
     (IngestError, ExitCode.USAGE),
+    (PrivacyInputError, ExitCode.USAGE),
     (IncompatibleContracts, ExitCode.FAILED),
     (MissingTool, ExitCode.MISSING_TOOL),
     (BrokerUnavailable, ExitCode.KAFKA_UNAVAILABLE),

@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from broker.kafka.kip447 import GroupAwareCommits, GroupMetadata
@@ -46,12 +46,17 @@ from consumers.journey.processor import Change, Pruned
 from consumers.state.changelog import journey_entry, meta_entry
 from contracts.registry import Registry
 
-__all__ = ["SNAPSHOT_HEADERS", "BatchContext", "Transaction"]
+__all__ = ["PROTECTED_HEADERS", "SNAPSHOT_HEADERS", "BatchContext", "Transaction"]
 
 #: Headers of every snapshot record on ``cx.joined.<life experience>``.
 SNAPSHOT_HEADERS: list[tuple[str, bytes]] = [
     ("content-type", b"application/json"),
     ("cx_contract", b"urn:cx:contract:journey-snapshot:1.0.0"),
+]
+#: Headers of every k-protected record on ``cx.protected.<life experience>``.
+PROTECTED_HEADERS: list[tuple[str, bytes]] = [
+    ("content-type", b"application/json"),
+    ("cx_contract", b"urn:cx:contract:journey-snapshot:2.0.0"),
 ]
 
 
@@ -62,6 +67,8 @@ class BatchContext:
     ``joined`` maps a life experience to its joined topic; ``same_partitions`` names the
     joined topics with as many partitions as the agency topics (a snapshot goes to its
     journey's input partition number there, and is partitioned by key elsewhere).
+    ``protected`` maps a life experience to the default tier's k-protected topic (empty:
+    releases are not published).
     """
 
     producer: Any
@@ -76,6 +83,7 @@ class BatchContext:
     deadletter_topic: str
     #: Sends the offsets with the group metadata (KIP-447); None: aiokafka's own v0 commit.
     commits: GroupAwareCommits | None = None
+    protected: Mapping[str, str] = field(default_factory=dict)
 
 
 class Transaction:
@@ -201,30 +209,43 @@ class Transaction:
         )
 
     async def _snapshot(self, partition: int, change: Change) -> None:
-        """Send a changed journey's snapshot; keep its state for the changelog."""
+        """Send a changed journey's snapshot (and its k-protected release, if any); keep
+        its state for the changelog."""
         self.latest_states[partition][change.key] = change
-        joined = self.context.joined[change.life_experience]
         key = change.journey_token.encode("ascii")
-        if joined in self.context.same_partitions:
+        if change.snapshot_json is not None:
+            joined = self.context.joined[change.life_experience]
+            await self._send(joined, partition, key, change.snapshot_json, SNAPSHOT_HEADERS)
+            self.stats.snapshots += 1
+        protected = self.context.protected.get(change.life_experience)
+        if change.protected_json is not None and protected is not None:
+            await self._send(protected, partition, key, change.protected_json, PROTECTED_HEADERS)
+
+    async def _send(
+        self, topic: str, partition: int, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> None:
+        if topic in self.context.same_partitions:
             # The journey's input partition number (no Python murmur2).
-            self.outbox.add(joined, partition, key, change.snapshot_json, SNAPSHOT_HEADERS)
+            self.outbox.add(topic, partition, key, value, headers)
         else:
             self.others.append(
-                await self.context.producer.send(
-                    joined, change.snapshot_json, key=key, headers=SNAPSHOT_HEADERS
-                )
+                await self.context.producer.send(topic, value, key=key, headers=headers)
             )
-        self.stats.snapshots += 1
 
     async def _tombstone(self, partition: int, pruned: Pruned) -> None:
-        """Tombstone a pruned journey on its joined topic (compaction then removes it)."""
+        """Tombstone a pruned journey on its joined topic and its protected topic (compaction
+        then removes it)."""
         self.latest_states[partition][pruned.key] = pruned
-        joined = self.context.joined[pruned.life_experience]
         key = pruned.journey_token.encode("ascii")
-        if joined in self.context.same_partitions:
-            self.outbox.add(joined, partition, key, None, [])
-        else:
-            self.others.append(await self.context.producer.send(joined, None, key=key))
+        topics = [self.context.joined[pruned.life_experience]]
+        protected = self.context.protected.get(pruned.life_experience)
+        if protected is not None:
+            topics.append(protected)
+        for topic in topics:
+            if topic in self.context.same_partitions:
+                self.outbox.add(topic, partition, key, None, [])
+            else:
+                self.others.append(await self.context.producer.send(topic, None, key=key))
 
     def _write_changelog(self) -> None:
         """Each changed journey's last state, and the stream time where it moved."""

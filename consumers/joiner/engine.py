@@ -99,6 +99,7 @@ class Joiner:
         self.changelog_topic = topics.changelog
         self.deadletter_topic = topics.deadletter
         self._joined = {le: topics.joined(le) for le in self.rules.by_id}
+        self._protected = {le: topics.protected(le) for le in self.rules.by_id}
         self.state_path: Path = settings.state_dir / "joiner" / group / instance
         self.partitions = 0
         self._stopping = asyncio.Event()
@@ -146,9 +147,11 @@ class Joiner:
                 admin,
                 self.agency_topics,
                 self.changelog_topic,
-                [*self._joined.values(), self.deadletter_topic],
+                [*self._joined.values(), *self._protected.values(), self.deadletter_topic],
             )
-            counts = await describe_partition_counts(admin, list(self._joined.values()))
+            counts = await describe_partition_counts(
+                admin, [*self._joined.values(), *self._protected.values()]
+            )
         # A snapshot goes to its journey's input partition number when its joined topic has
         # as many partitions as the inputs (`cxbroker init` makes it so); otherwise the
         # client partitions it by key.
@@ -216,6 +219,7 @@ class Joiner:
             changelog_topic=self.changelog_topic,
             deadletter_topic=self.deadletter_topic,
             commits=self._commits,
+            protected=self._protected,
         )
 
     def stop_soon(self) -> None:

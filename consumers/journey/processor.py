@@ -17,14 +17,17 @@ replay in the same order gives the same output.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from consumers.journey.rules import JoinRules, duration_micros
 from consumers.journey.state import JourneyState, journey_key, to_micros
+from consumers.privacy.gate import ReleaseGate
 from consumers.state.base import PartitionStore
 from contracts.events import CxEvent
 from contracts.joined import JourneySnapshot
+from contracts.vocabulary import JourneyStatus
 
 __all__ = [
     "DEFAULT_CACHE_SIZE",
@@ -46,7 +49,12 @@ STREAM_TIME_META = "stream_time"
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One new version of one journey: its serialized state, due time and snapshot."""
+    """One new version of one journey: its serialized state, due time and snapshot.
+
+    A release to the default tier is a change too: the state then records the group it was
+    released into, ``protected_json`` holds the 2.0.0 record and ``snapshot_json`` is None
+    (the journey itself did not change, so there is no new 1.0.0 version).
+    """
 
     key: str
     state: bytes
@@ -54,12 +62,17 @@ class Change:
     due: int | None
     life_experience: str
     journey_token: str
-    #: The snapshot record's value (``JourneySnapshot`` JSON, as ``model_dump_json`` writes it).
-    snapshot_json: bytes
+    #: The snapshot record's value (``JourneySnapshot`` JSON, as ``model_dump_json`` writes
+    #: it), or None for a release only.
+    snapshot_json: bytes | None
+    #: The ``ProtectedSnapshot`` (2.0.0) released to the default tier by this change, if any.
+    protected_json: bytes | None = None
 
     @property
     def snapshot(self) -> JourneySnapshot:
         """The snapshot as a model (parsed from :attr:`snapshot_json` on each access)."""
+        if self.snapshot_json is None:
+            raise ValueError("a release-only change carries no 1.0.0 snapshot")
         return JourneySnapshot.model_validate_json(self.snapshot_json)
 
 
@@ -83,7 +96,12 @@ class Step:
 
 
 class JourneyProcessor:
-    """Folds the events of one partition into journeys kept in ``store``."""
+    """Folds the events of one partition into journeys kept in ``store``.
+
+    With ``protect`` (the default) a :class:`~consumers.privacy.gate.ReleaseGate` decides
+    when a journey's 2.0.0 record may be released to the default tier (k per life
+    experience from the rules); its state is rebuilt from the store on :meth:`reload`.
+    """
 
     def __init__(
         self,
@@ -92,6 +110,7 @@ class JourneyProcessor:
         *,
         grace: timedelta = DEFAULT_GRACE,
         cache_size: int = DEFAULT_CACHE_SIZE,
+        protect: bool = True,
     ) -> None:
         self.store = store
         self.rules = rules
@@ -102,6 +121,12 @@ class JourneyProcessor:
         self._cache: OrderedDict[str, JourneyState] = OrderedDict()
         self.stream_time: int | None = None
         self._next_due: int | None = None
+        self.gate = (
+            ReleaseGate({le: r.min_group_size for le, r in rules.by_id.items()})
+            if protect
+            else None
+        )
+        self._gate_day: int | None = None
         self.reload()
 
     def reload(self) -> None:
@@ -110,6 +135,19 @@ class JourneyProcessor:
         raw = self.store.get_meta(STREAM_TIME_META)
         self.stream_time = int(raw) if raw is not None else None
         self._next_due = self.store.min_due()
+        if self.gate is not None:
+            self.gate.restore(self._gate_entries())
+            self._gate_day = (
+                None if self.stream_time is None else self.gate.day_of(self.stream_time)
+            )
+
+    def _gate_entries(self) -> Iterator[tuple[str, str | None, JourneySnapshot | None]]:
+        for key, raw in self.store.iter_all():
+            state = JourneyState.from_json(raw)
+            if state.protected is not None:
+                yield key, state.protected, None
+            else:
+                yield key, None, state.snapshot(self.rules[state.life_experience])
 
     def _load(self, key: str, raw: bytes | None = None) -> JourneyState | None:
         state = self._cache.get(key)
@@ -138,6 +176,11 @@ class JourneyProcessor:
         self.store.put(state.key, value, due)
         if due is not None and (self._next_due is None or due < self._next_due):
             self._next_due = due
+        if self.gate is not None and state.protected is None:
+            if state.status(rules) is JourneyStatus.ACTIVE:
+                self.gate.withdraw(state.key)
+            else:
+                self.gate.observe(state.key, state.snapshot(rules))
         return Change(
             state.key,
             value,
@@ -168,7 +211,39 @@ class JourneyProcessor:
         state.closed = state.close_at(rules) < self.stream_time
         step = Step(late=late, changes=[self._write(state)])
         self._close_due(step)
+        if self.gate is not None:
+            step.changes.extend(self._release([change.key for change in step.changes]))
         return step
+
+    def _release(self, keys: list[str]) -> list[Change]:
+        """Release what the gate lets go: the groups of ``keys``, and every group when
+        stream time entered a new day (settle times pass with the days)."""
+        gate = self.gate
+        assert gate is not None and self.stream_time is not None
+        day = gate.day_of(self.stream_time)
+        sweep = day != self._gate_day
+        self._gate_day = day
+        releases = gate.due(self.stream_time, None if sweep else keys)
+        changes = []
+        for release in releases:
+            state = self._load(release.key)
+            assert state is not None  # the gate only holds stored journeys
+            state.protected = release.group
+            value = state.to_json()
+            due = None if state.closed else state.close_at(self.rules[state.life_experience])
+            self.store.put(state.key, value, due)
+            changes.append(
+                Change(
+                    state.key,
+                    value,
+                    due,
+                    state.life_experience,
+                    state.journey_token,
+                    None,
+                    release.record.model_dump_json().encode(),
+                )
+            )
+        return changes
 
     def _close_due(self, step: Step) -> None:
         """Close every open journey whose window ended before stream time, and prune every
@@ -188,6 +263,8 @@ class JourneyProcessor:
             if state.closed:
                 self.store.delete(key)
                 self._cache.pop(key, None)
+                if self.gate is not None:
+                    self.gate.withdraw(key)  # never released: forgotten with the journey
                 step.pruned.append(Pruned(key, state.life_experience, state.journey_token))
             else:
                 state.closed = True

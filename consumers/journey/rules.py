@@ -51,6 +51,8 @@ class LifeExperienceRules:
     window_us: int
     #: A closed journey is forgotten this long (µs of event time) after it closed.
     retention_us: int = duration_micros(DEFAULT_RETENTION)
+    #: k of the default tier's protected stream (``min_group_size`` in the catalog).
+    min_group_size: int = 11
 
     @classmethod
     def from_catalog(cls, life_experience: LifeExperience) -> LifeExperienceRules:
@@ -61,6 +63,7 @@ class LifeExperienceRules:
             milestones=tuple((m.agency, stage_rank(m.stage)) for m in life_experience.completion),
             window_us=duration_micros(life_experience.window),
             retention_us=duration_micros(life_experience.retention),
+            min_group_size=life_experience.min_group_size,
         )
 
     def agency_order(self, agency: str) -> int:
