@@ -230,7 +230,9 @@ class JourneyProcessor:
             assert state is not None  # the gate only holds stored journeys
             state.protected = release.group
             value = state.to_json()
-            due = None if state.closed else state.close_at(self.rules[state.life_experience])
+            rules = self.rules[state.life_experience]
+            # Unchanged by the release: closing time, plus the retention once closed.
+            due = state.close_at(rules) + (rules.retention_us if state.closed else 0)
             self.store.put(state.key, value, due)
             changes.append(
                 Change(

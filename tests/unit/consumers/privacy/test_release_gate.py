@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from consumers.journey.processor import JourneyProcessor
-from consumers.journey.reference import reference_run
+from consumers.journey.reference import ReferenceResult, reference_run
 from consumers.journey.rules import load_rules
 from consumers.state.memory import MemoryStore
 from contracts.events import CxEvent
@@ -104,6 +104,12 @@ def _consistent(record: ProtectedSnapshot, agency: str, day: date) -> bool:
     return first <= day  # the journey started on or before the visit
 
 
+def _truths(result: ReferenceResult) -> dict[tuple[str, str], JourneySnapshot]:
+    """Each person's last journey snapshot, also of journeys pruned since (the attacker
+    knows the truth about the person, whatever the topic still holds)."""
+    return {journey: snapshots[-1] for journey, snapshots in result.history.items()}
+
+
 def _attack(
     finals: dict[tuple[str, str], JourneySnapshot],
     records: list[ProtectedSnapshot],
@@ -127,11 +133,11 @@ def test_one_known_visit_never_narrows_a_default_tier_journey_below_k(
     events: list[CxEvent],
 ) -> None:
     result = reference_run(events)
-    sizes = _attack(result.final, result.protected)
+    sizes = _attack(_truths(result), result.protected)
     assert sizes and min(sizes) >= K
     # The same knowledge against the fine stream (restricted tier) singles people out.
     fine_hits = 0
-    finals = result.final
+    finals = _truths(result)
     for record in result.protected:
         truth = finals[(record.life_experience, record.journey_token)]
         visit = truth.agencies[-1]
@@ -151,7 +157,7 @@ def test_one_known_visit_never_narrows_a_default_tier_journey_below_k(
 def test_a_small_population_is_withheld_not_published() -> None:
     result = reference_run(population(seed=2, per_life_experience=4, span_days=30))
     assert result.protected == []
-    assert any(s.status is not JourneyStatus.ACTIVE for s in result.final.values())
+    assert any(s.status is not JourneyStatus.ACTIVE for s in _truths(result).values())
 
 
 def test_coarse_precisions_wait_for_the_week_to_settle() -> None:
