@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "init": "cxbroker.commands.init:init",
     "demo": "cxbroker.commands.demo:demo",
     "access": "cxbroker.commands.access:access",
+    "doctor": "cxbroker.commands.access:check",
     "join": "cxbroker.commands.join:join",
     "tail": "cxbroker.commands.tail:tail",
     "contracts": "cxbroker.commands.contracts:contracts",

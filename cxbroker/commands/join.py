@@ -18,6 +18,7 @@ from consumers.joiner import Joiner
 from consumers.joiner.health import RepeatedLogFilter
 from consumers.joiner.validate import TimeBounds
 from consumers.journey.processor import DEFAULT_GRACE
+from cxbroker.defaults import JOINER_GROUP, JOINER_INSTANCE
 from cxbroker.options import parse_duration
 
 __all__ = ["join"]
@@ -45,10 +46,15 @@ def _logging() -> None:
     metavar="SECONDS",
     help="Exit once no record arrived for this long (default: run until SIGINT/SIGTERM).",
 )
-@click.option("--group", default="cx-joiner", show_default=True, help="Consumer group.")
+@click.option(
+    "--group",
+    default=None,
+    help=f"Consumer group (default: {JOINER_GROUP}, under CX_TOPIC_PREFIX; the access plan "
+    f"grants the joiner {JOINER_GROUP}*).",
+)
 @click.option(
     "--instance",
-    default="0",
+    default=JOINER_INSTANCE,
     show_default=True,
     help="Stable id of this process in the group (transactional id and state dir).",
 )
@@ -90,7 +96,7 @@ def _logging() -> None:
 )
 def join(
     until_idle: float | None,
-    group: str,
+    group: str | None,
     instance: str,
     grace: str,
     max_ahead: str,
@@ -105,7 +111,7 @@ def join(
     settings = load_settings()
     joiner = Joiner(
         settings,
-        group=group,
+        group=group or settings.topics.group(JOINER_GROUP),
         instance=instance,
         grace=parse_duration(grace),
         until_idle=until_idle,

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from broker.keyring import Keyring
-from broker.security.profile import load_settings
+from broker.security.profile import acting_as_agency
 from broker.settings import Settings
 from cxbroker.exitcodes import ExitCode
 from cxbroker.options import WORKERS_OPTION
@@ -110,13 +110,15 @@ def _write_files(
 
 async def _publish_all(
     simulation: Simulation,
-    settings: Settings,
+    raw: Settings,
     rate: float | None,
     dry_run: bool,
     console: Console,
     workers: int = 0,
 ) -> tuple[PublishTally, SimulationSummary, int]:
-    keyring = Keyring(settings.keyring_path)
+    """Publish the simulation, each agency's records as that agency (``raw``: the
+    unresolved ``CX_*`` settings; see :func:`acting_as_agency`)."""
+    keyring = Keyring(raw.keyring_path)
     builder = SummaryBuilder()
 
     def counted() -> Iterator[Delivery]:
@@ -132,7 +134,7 @@ async def _publish_all(
         async def deliver_for(agency: str) -> Deliver:
             publisher = publishers.get(agency)
             if publisher is None:
-                publisher = AgencyPublisher(settings, agency, keyring=keyring)
+                publisher = AgencyPublisher(acting_as_agency(raw, agency), agency, keyring=keyring)
                 publishers[agency] = await stack.enter_async_context(publisher)
             return publisher.deliver
 
@@ -236,7 +238,7 @@ def simulate(
         _print_summary(console, summary)
         return
     tally, summary, left = asyncio.run(
-        _publish_all(simulation, load_settings(), rate, dry_run, console, workers)
+        _publish_all(simulation, Settings(), rate, dry_run, console, workers)
     )
     columns: dict[str, Mapping[str, int]] = {"records": summary.by_agency}
     if not dry_run:
