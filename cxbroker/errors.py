@@ -7,6 +7,7 @@ from contracts.errors import CxError
 __all__ = [
     "ContractsCommandError",
     "IncompatibleContracts",
+    "MetricsPortUnavailable",
     "ProcessFailed",
 ]
 
@@ -21,3 +22,7 @@ class IncompatibleContracts(CxError):
 
 class ProcessFailed(CxError):
     """A supervised process failed, exited too early, or left no counters."""
+
+
+class MetricsPortUnavailable(CxError):
+    """The metrics and health port cannot be listened on (taken, or not allowed)."""

@@ -3,39 +3,34 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
-import sys
 from pathlib import Path
 
 import click
 from aiokafka.errors import KafkaError
+from prometheus_client import CollectorRegistry
 
 from broker.files import write_atomic
 from broker.security.profile import load_settings
 from consumers.errors import JoinerError, StateStoreError, StoreError
 from consumers.joiner import Joiner
 from consumers.joiner.health import RepeatedLogFilter
+from consumers.joiner.metrics import JoinerMetrics
 from consumers.joiner.validate import TimeBounds
 from consumers.journey.processor import DEFAULT_GRACE
 from cxbroker.defaults import JOINER_GROUP, JOINER_INSTANCE
+from cxbroker.observe import METRICS_PORT_OPTION, serve_metrics, setup_logging
 from cxbroker.options import parse_duration
 
 __all__ = ["join"]
 
 
 def _logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # aiokafka's INFO lines list every assigned partition: keep the log to our status lines.
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
-    # In an outage aiokafka logs the same connection/fetch error many times a second; the
-    # joiner's own "kafka unreachable" status line says it once per backoff step instead.
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RepeatedLogFilter())
+    # Plain text or JSON lines (CX_LOG_FORMAT); aiokafka's INFO lines (every assigned
+    # partition) left out. In an outage aiokafka logs the same connection/fetch error many
+    # times a second; the joiner's own "kafka unreachable" status line says it once per
+    # backoff step instead.
+    setup_logging().addFilter(RepeatedLogFilter())
 
 
 @click.command()
@@ -94,6 +89,7 @@ def _logging() -> None:
     help="On exit, write the final counters (records, events, duplicates, late, "
     "dead_letters, snapshots, transactions, reasons) to this JSON file, atomically.",
 )
+@METRICS_PORT_OPTION
 def join(
     until_idle: float | None,
     group: str | None,
@@ -105,8 +101,13 @@ def join(
     max_batch: int,
     status_interval: float,
     stats_file: Path | None,
+    metrics_port: int | None,
 ) -> None:
-    """Join agency events into journeys (exactly once) and publish snapshots."""
+    """Join agency events into journeys (exactly once) and publish snapshots.
+
+    With --metrics-port, Prometheus metrics (cx_joiner_*) on /metrics, /healthz (alive) and
+    /readyz (partitions assigned and their state restored) on that port.
+    """
     _logging()
     settings = load_settings()
     joiner = Joiner(
@@ -121,12 +122,20 @@ def join(
         session_timeout_ms=round(session_timeout * 1000),
     )
 
+    registry = CollectorRegistry()
+    metrics = JoinerMetrics(joiner, registry)
+
     async def main() -> str:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, joiner.stop_soon)
         try:
-            async with joiner:
+            async with (
+                serve_metrics(
+                    metrics_port, registry, ready=metrics.ready, before_scrape=metrics.refresh
+                ),
+                joiner,
+            ):
                 await joiner.run()
                 return joiner.status_line()
         finally:
