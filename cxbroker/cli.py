@@ -9,12 +9,14 @@ exit code of its kind (:mod:`cxbroker.exitcodes`); user mistakes never print a t
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from typing import Any
 
 import click
 
 from broker.lifeline import follow_parent
+from broker.observe.logs import configure_logging, log_format
 from contracts.errors import CxError
 from cxbroker.exitcodes import exit_code_for
 
@@ -66,3 +68,5 @@ class LazyGroup(click.Group):
 def main() -> None:
     """cx-broker: share de-identified customer-experience events between agencies over Kafka."""
     follow_parent()
+    if log_format() == "json":  # CX_LOG_FORMAT=json: every command's log records as JSON lines
+        configure_logging(logging.WARNING)

@@ -5,7 +5,8 @@
 * :data:`OUTPUT_OPTION` and :func:`emit_table`: ``--output table|json|csv`` for commands
   that print tables (json: one object per row; csv: a header line, then the rows).
 * :class:`LineProgress`: instead of a progress bar (which a log file shows as one redrawn
-  line or as noise), one plain line every ``interval`` seconds when not on a terminal.
+  line or as noise), one plain line every ``interval`` seconds when not on a terminal
+  (:func:`is_terminal` of stderr decides).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Final, TextIO
+from typing import Any, Final, TextIO
 
 import click
 from rich.console import Console
+from rich.progress import Progress, TaskID
 from rich.table import Table
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "console",
     "emit_table",
     "is_terminal",
+    "progress_or_lines",
     "render_rows",
 ]
 
@@ -89,30 +92,79 @@ def emit_table(
 
 
 class LineProgress:
-    """Periodic one-line progress for logs: ``<label>: <text>`` every ``interval`` seconds.
+    """Periodic one-line progress for logs, with the part of rich's ``Progress`` API the
+    commands use (``add_task``, ``update``, a context manager): instead of a bar (which a
+    log file shows as noise or as nothing until the end), one plain line per task every
+    ``interval`` seconds, and a last one when the block ends.
 
-    ``update(text_fn)`` is cheap to call often; the text is built only when a line is due.
+    A line reads ``simulate: 1200/5000 (24%) records=9000 elapsed 12s``: the task's
+    description, completed/total and its fields (counts only, never a value).
     """
 
     def __init__(
         self,
-        label: str,
         *,
         interval: float = 10.0,
         out: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        console: Console | None = None,
     ) -> None:
-        self.label = label
+        self.console = console or Console(stderr=True, width=WIDE, soft_wrap=True)
         self.interval = interval
         self.clock = clock
         self.out = out or (lambda line: click.echo(line, err=True))
-        self._next = clock() + interval
+        self.started = clock()
+        self._tasks: list[dict[str, Any]] = []
+        self._next = self.started + interval
         self.lines = 0
 
-    def update(self, text: Callable[[], str], *, force: bool = False) -> None:
-        """Print ``text()`` if ``interval`` has passed since the last line (or ``force``)."""
+    def __enter__(self) -> LineProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for task in range(len(self._tasks)):
+            self._emit(task)
+
+    def add_task(self, description: str, total: float | None = None, **fields: Any) -> TaskID:
+        """A new task (its id)."""
+        self._tasks.append({"description": description, "total": total, "completed": 0, **fields})
+        return TaskID(len(self._tasks) - 1)
+
+    def update(
+        self,
+        task_id: TaskID,
+        *,
+        completed: float | None = None,
+        total: float | None = None,
+        **fields: Any,
+    ) -> None:
+        """Record progress; print a line when ``interval`` has passed since the last one."""
+        task = self._tasks[task_id]
+        if completed is not None:
+            task["completed"] = completed
+        if total is not None:
+            task["total"] = total
+        task.update(fields)
         now = self.clock()
-        if force or now >= self._next:
-            self.out(f"{self.label}: {text()}")
-            self.lines += 1
+        if now >= self._next:
+            self._emit(task_id)
             self._next = now + self.interval
+
+    def _emit(self, task_id: int) -> None:
+        task = dict(self._tasks[task_id])
+        description, total, completed = (
+            task.pop("description"),
+            task.pop("total"),
+            task.pop("completed"),
+        )
+        done = f"{completed:.0f}"
+        if total:
+            done += f"/{total:.0f} ({100 * completed / total:.0f}%)"
+        extra = "".join(f" {k}={v}" for k, v in task.items() if v != "")
+        self.out(f"{description}: {done}{extra} elapsed {self.clock() - self.started:.0f}s")
+        self.lines += 1
+
+
+def progress_or_lines(console: Console, bar: Callable[[], Progress]) -> Progress | LineProgress:
+    """``bar()`` (a rich progress bar) on a terminal, :class:`LineProgress` otherwise."""
+    return bar() if console.is_terminal else LineProgress(console=console)

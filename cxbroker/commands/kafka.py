@@ -6,7 +6,6 @@ import asyncio
 import time
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from broker.admin import admin_client
@@ -20,6 +19,7 @@ from broker.security.profile import operator_settings
 from broker.settings import Settings
 from cxbroker.commands.access import echo_access_result
 from cxbroker.exitcodes import ExitCode
+from cxbroker.output import console as output_console
 
 __all__ = ["kafka"]
 
@@ -104,7 +104,7 @@ def status() -> None:
             "yes" if running[node.node_id] else "no",
             str(node.log_path),
         )
-    Console().print(table)
+    output_console().print(table)
     click.echo(f"bootstrap: {state.bootstrap_servers}")
     if not all(running.values()):
         raise SystemExit(ExitCode.FAILED)
