@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from enum import StrEnum
 from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Annotated, Any, Final
@@ -36,11 +37,13 @@ __all__ = [
     "AGENCY_ID_PATTERN",
     "DEADLETTER_TOPIC",
     "LIFE_EXPERIENCE_ID_PATTERN",
+    "REASON_CODE_PATTERN",
     "SERVICE_ID_PATTERN",
     "Agency",
     "AgencyId",
     "AgencySlug",
     "Catalog",
+    "FreeTextPolicy",
     "LifeExperience",
     "LifeExperienceId",
     "LifeExperienceSlug",
@@ -57,6 +60,8 @@ __all__ = [
 ]
 
 AGENCY_ID_PATTERN: Final = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
+#: The shape of an agency's reason code (which codes exist is the catalog's business).
+REASON_CODE_PATTERN: Final = r"^[A-Z][A-Z0-9_-]{1,31}$"
 LIFE_EXPERIENCE_ID_PATTERN: Final = r"^[a-z][a-z0-9-]{1,62}[a-z0-9]$"
 SERVICE_ID_PATTERN: Final = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]\.[a-z][a-z0-9-]{0,62}[a-z0-9]$"
 
@@ -104,10 +109,15 @@ class Service(_CatalogModel):
 
 
 class Agency(_CatalogModel):
-    """An agency in the registry: id, display name, services; its topic is derived."""
+    """An agency in the registry: id, display name, reason codes, services; its topic is
+    derived. ``reason_codes`` are the only codes an ``application-status`` event of the
+    agency may carry (a closed list: a code is never free text)."""
 
     id: AgencySlug
     display_name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    reason_codes: tuple[
+        Annotated[str, StringConstraints(max_length=32, pattern=REASON_CODE_PATTERN)], ...
+    ] = Field(min_length=1)
     services: tuple[Service, ...] = Field(min_length=1)
 
     @property
@@ -120,6 +130,8 @@ class Agency(_CatalogModel):
         for service in self.services:
             if service.agency != self.id:
                 raise ValueError(f"service {service.id} does not start with '{self.id}.'")
+        if len(set(self.reason_codes)) != len(self.reason_codes):
+            raise ValueError(f"agency {self.id} lists a reason code twice")
         return self
 
 
@@ -137,6 +149,17 @@ class Milestone(_CatalogModel):
     stage: Stage
 
 
+class FreeTextPolicy(StrEnum):
+    """Whether a life experience shares customers' free-text comments (PRIVACY.md, 3).
+
+    ``off`` (the default): comments never leave the agency. ``scrubbed``: comments are
+    shared after allow-list scrubbing (``producers.deid.scrub``) and the PII guard.
+    """
+
+    OFF = "off"
+    SCRUBBED = "scrubbed"
+
+
 class LifeExperience(_CatalogModel):
     """A cross-agency life experience and the rules the joiner applies to its journeys."""
 
@@ -151,6 +174,8 @@ class LifeExperience(_CatalogModel):
     #: different rules never match, so the agencies of a life experience agree on one
     #: (name + DOB + ZIP3 where a participant holds no SSNs, e.g. FEMA or USDA FNS).
     token_rule: TokenRule
+    #: Whether feedback comments are shared at all; off unless the catalog turns them on.
+    free_text: FreeTextPolicy = FreeTextPolicy.OFF
     #: Participating agencies in the order a journey typically meets them.
     participants: tuple[Participant, ...] = Field(min_length=1)
     #: The journey is completed when every milestone is reached.
