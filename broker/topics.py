@@ -68,6 +68,11 @@ class TopicNames:
         """The joiner's journey-state changelog."""
         return f"{self.prefix}cx.internal.journey-changelog"
 
+    def group(self, name: str) -> str:
+        """A consumer group (or transactional id) ``name`` under the same namespace: the
+        access plan puts the prefix in front of those too."""
+        return f"{self.prefix}{name}"
+
 
 @dataclass(frozen=True)
 class TopicSpec:

@@ -12,6 +12,7 @@ file the command reads) is printed the same way, as field paths and rules only: 
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from typing import Any
 
@@ -19,6 +20,7 @@ import click
 from pydantic import ValidationError
 
 from broker.lifeline import follow_parent
+from broker.observe.logs import configure_logging, log_format
 from contracts.errors import CxError, describe_validation_error
 from cxbroker.exitcodes import ExitCode, exit_code_for
 
@@ -30,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "init": "cxbroker.commands.init:init",
     "demo": "cxbroker.commands.demo:demo",
     "access": "cxbroker.commands.access:access",
+    "doctor": "cxbroker.commands.access:check",
     "join": "cxbroker.commands.join:join",
     "tail": "cxbroker.commands.tail:tail",
     "contracts": "cxbroker.commands.contracts:contracts",
@@ -75,3 +78,5 @@ class LazyGroup(click.Group):
 def main() -> None:
     """cx-broker: share de-identified customer-experience events between agencies over Kafka."""
     follow_parent()
+    if log_format() == "json":  # CX_LOG_FORMAT=json: every command's log records as JSON lines
+        configure_logging(logging.WARNING)

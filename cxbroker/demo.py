@@ -53,6 +53,7 @@ from consumers.privacy.html import disclosure_section
 from consumers.report import LifeExperienceSummary, RunReport, render_html, summarize
 from contracts.catalog import Catalog, load_catalog
 from contracts.insights import InsightCell
+from cxbroker.output import LineProgress, progress_or_lines
 from cxbroker.processes import Processes, joiner_totals, principal_env, start_joiners
 from producers.publisher import AgencyPublisher
 from producers.simulator import Simulation
@@ -125,16 +126,10 @@ def insight_shares(agencies: Mapping[str, int], count: int) -> list[list[str]]:
     return [members for _, members in shares if members]
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description:<8}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[note]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
+def _progress(console: Console) -> Progress | LineProgress:
+    bar = (TextColumn("[bold]{task.description:<8}"), BarColumn(), MofNCompleteColumn())
+    columns = (*bar, TextColumn("{task.fields[note]}"), TimeElapsedColumn())
+    return progress_or_lines(console, lambda: Progress(*columns, console=console))
 
 
 async def run_demo(
@@ -244,7 +239,7 @@ async def _publish_and_join(
     keyring: Keyring,
     joiner_procs: Processes,
     joiners: int,
-    progress: Progress,
+    progress: Progress | LineProgress,
 ) -> tuple[int, JoinerStats]:
     """Publish the simulation as its agencies while ``joiners`` processes join it.
 
@@ -334,7 +329,7 @@ async def _follow(
     joiner_procs: Processes,
     publishing: asyncio.Task[PublishTally],
     sent: list[int],
-    progress: Progress,
+    progress: Progress | LineProgress,
     join_task: TaskID,
 ) -> None:
     """Until publishing has finished and the group has committed every record.

@@ -8,6 +8,7 @@ __all__ = [
     "BelowK",
     "ContractsCommandError",
     "IncompatibleContracts",
+    "MetricsPortUnavailable",
     "PrivacyInputError",
     "ProcessFailed",
 ]
@@ -31,3 +32,7 @@ class PrivacyInputError(CxError):
 
 class BelowK(CxError):
     """``--check``: a journey of the k-protected stream is in a group smaller than k."""
+
+
+class MetricsPortUnavailable(CxError):
+    """The metrics and health port cannot be listened on (taken, or not allowed)."""

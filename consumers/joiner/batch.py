@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -117,6 +118,7 @@ class Transaction:
 
     async def run(self) -> JoinerStats:
         """Fold and write the batch exactly once (see the module docstring)."""
+        started = time.perf_counter()
         for part in self.parts.values():
             part.store.begin()
         offsets = {tp: records[-1].offset + 1 for tp, records in self.records}
@@ -130,6 +132,7 @@ class Transaction:
         for partition, part in self.parts.items():
             part.store.commit(changelog_position=positions.get(partition))
         self.stats.transactions = 1
+        self.stats.transaction_seconds = time.perf_counter() - started
         return self.stats
 
     async def _commit_kafka(self, offsets: dict[Any, int]) -> dict[int, int]:
@@ -168,6 +171,7 @@ class Transaction:
         stats = self.stats
         agency = context.agency_of_topic.get(tp.topic)
         processor = self.parts[tp.partition].processor
+        stats.topics[tp.topic] += len(records)
         for record in records:
             stats.records += 1
             headers = list(record.headers or ())

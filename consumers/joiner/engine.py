@@ -64,7 +64,7 @@ class Joiner:
         self,
         settings: Settings,
         *,
-        group: str = "cx-joiner",
+        group: str = "cx.joiner",
         instance: str = "0",
         grace: timedelta = DEFAULT_GRACE,
         until_idle: float | None = None,

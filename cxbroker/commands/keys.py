@@ -10,12 +10,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from broker.keyring import Keyring, public_key_fingerprint
 from broker.settings import Settings
 from contracts.catalog import load_catalog
+from cxbroker.output import console as output_console
 
 __all__ = ["keys"]
 
@@ -140,7 +140,7 @@ def show_public(as_json: bool, directory: Path | None) -> None:
             "yes" if key.current else "",
             public_key_fingerprint(key.public_key),
         )
-    console = Console()
+    console = output_console()
     console.print(table)
     linkage = Table(title="linkage keys (ids only)")
     for column in ("life experience", "key id", "created", "current"):

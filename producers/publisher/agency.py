@@ -165,6 +165,11 @@ class AgencyPublisher:
         return len(self._spool) if self._spool is not None else 0
 
     @property
+    def spool(self) -> Spool | None:
+        """The outage spool (None when disabled or not started): for metrics."""
+        return self._spool
+
+    @property
     def preparer(self) -> EventPreparer | None:
         """The record preparer (None until the publisher is started)."""
         return self._preparer

@@ -195,6 +195,12 @@ class SqliteStore:
             row = self._db.execute("SELECT COUNT(*) FROM kv").fetchone()
         return int(row[0])
 
+    def count_open(self) -> int:
+        """Keys with a due time: journeys not closed yet (the partial index answers it)."""
+        with self._io("read"):
+            row = self._db.execute("SELECT COUNT(*) FROM kv WHERE due IS NOT NULL").fetchone()
+        return int(row[0])
+
     def wipe(self) -> None:
         """Delete every key, meta value and the changelog position."""
         with self._io("written"):
