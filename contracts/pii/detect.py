@@ -44,6 +44,11 @@ _DEFANG: Final = (
     (re.compile(r"\bh(?:xx|\*\*|XX)p(s?)\b"), r"http\1"),
     (re.compile(r"\s+@\s*|@\s+"), "@"),
 )
+# One search that any of the patterns above needs to match: most texts skip the five subs.
+_DEFANG_HINT: Final = re.compile(
+    r"[\[({<]\s*(?:at|@|arroba|dot|\.|punto|:)\s*[\])}>]|h(?:xx|\*\*|XX)ps?\b|\s@|@\s",
+    re.IGNORECASE,
+)
 _HAS_ESCAPE: Final = re.compile(r"%[0-9A-Fa-f]{2}|&#?\w+;")
 
 
@@ -54,7 +59,7 @@ def canonical(text: str) -> str:
         if not _HAS_ESCAPE.search(text):
             break
         text = normalize(html.unescape(unquote(text)))
-    if "@" in text or "[" in text or "(" in text or "{" in text or "<" in text or "xx" in text:
+    if _DEFANG_HINT.search(text):
         for pattern, replacement in _DEFANG:
             text = pattern.sub(replacement, text)
     return text
@@ -125,7 +130,8 @@ _RUN: Final = re.compile(
     rf"{_RUN_ITEM}(?:[\s\-_.:,/\\|()+~*#'\"]{{0,3}}(?:and\s)?{_RUN_ITEM})*", re.IGNORECASE
 )
 _RUN_PART: Final = re.compile(rf"\d+|\b{_NUMBER_WORD}\b", re.IGNORECASE)
-_NUMBER_WORD_ANY: Final = re.compile(rf"\b{_NUMBER_WORD}\b", re.IGNORECASE)
+_NUMBER_WORDS: Final = frozenset(_NUMBER_WORD[3:-1].split("|"))
+_LOWER_WORD: Final = re.compile(r"[a-z]+")
 # Reference numbers written with letters: A1234567, CLM-2024-0098, 7ABC123.
 _ALNUM_ID: Final = re.compile(r"\b(?=[\w-]*\d[\w-]*\d)(?=[\w-]*[^\W\d_])[\w]+(?:-[\w]+)*\b")
 _ID_KEYWORD: Final = re.compile(
@@ -225,7 +231,7 @@ def _shapes(text: str, depth: int) -> Iterator[Finding]:
         if len(_DIGIT.findall(text)) >= 7:
             yield from _phones(text)
         yield from address_spans(text)
-    elif _NUMBER_WORD_ANY.search(text):
+    elif not _NUMBER_WORDS.isdisjoint(_LOWER_WORD.findall(text.lower())):
         yield from _runs(text)
         yield from (Finding("date", *m.span()) for m in _DATE.finditer(text))
     if text.count(":") >= 2:
