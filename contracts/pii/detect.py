@@ -146,6 +146,7 @@ _PLATE: Final = re.compile(
     r"[A-Z]{1,3}[\s-]?\d{3,4}\b|\b\d{3,4}[\s-]?(?!(?:AM|PM)\b)[A-Z]{2,3}\b"
 )
 _DIGIT: Final = re.compile(r"\d")
+_HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
 
 
 def _is_ip(candidate: str) -> bool:
@@ -236,7 +237,9 @@ def _shapes(text: str, depth: int) -> Iterator[Finding]:
         yield from (Finding("date", *m.span()) for m in _DATE.finditer(text))
     if text.count(":") >= 2:
         for match in _IPV6.finditer(text):
-            if _is_ip(match.group().split("%", 1)[0]):
+            address = match.group().split("%", 1)[0]
+            # "::" alone or "::1" says nothing about a person: four hex digits at least.
+            if sum(c in _HEX_DIGITS for c in address) >= 4 and _is_ip(address):
                 yield Finding("ip", *match.span())
     if depth < 2:
         for start, end, decoded in decoded_candidates(text):
