@@ -65,6 +65,10 @@ class LinkageKeyMissing(KeyringError):
     """No linkage key exists for a life experience (or for a key id)."""
 
 
+class RecordIdKeyMissing(KeyringError):
+    """The keyring has no record-id secret for an agency (made by ``cxbroker keys init``)."""
+
+
 class SignatureInvalid(CxError):
     """A record's signature does not verify. ``reason`` is a stable code for dead letters."""
 

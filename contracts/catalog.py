@@ -37,6 +37,7 @@ __all__ = [
     "AGENCY_ID_PATTERN",
     "DEADLETTER_TOPIC",
     "LIFE_EXPERIENCE_ID_PATTERN",
+    "REASON_CODE_PATTERN",
     "SERVICE_ID_PATTERN",
     "Agency",
     "AgencyId",
@@ -59,6 +60,8 @@ __all__ = [
 ]
 
 AGENCY_ID_PATTERN: Final = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
+#: The shape of an agency's reason code (which codes exist is the catalog's business).
+REASON_CODE_PATTERN: Final = r"^[A-Z][A-Z0-9_-]{1,31}$"
 LIFE_EXPERIENCE_ID_PATTERN: Final = r"^[a-z][a-z0-9-]{1,62}[a-z0-9]$"
 SERVICE_ID_PATTERN: Final = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]\.[a-z][a-z0-9-]{0,62}[a-z0-9]$"
 
@@ -106,10 +109,15 @@ class Service(_CatalogModel):
 
 
 class Agency(_CatalogModel):
-    """An agency in the registry: id, display name, services; its topic is derived."""
+    """An agency in the registry: id, display name, reason codes, services; its topic is
+    derived. ``reason_codes`` are the only codes an ``application-status`` event of the
+    agency may carry (a closed list: a code is never free text)."""
 
     id: AgencySlug
     display_name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    reason_codes: tuple[
+        Annotated[str, StringConstraints(max_length=32, pattern=REASON_CODE_PATTERN)], ...
+    ] = Field(min_length=1)
     services: tuple[Service, ...] = Field(min_length=1)
 
     @property
@@ -122,6 +130,8 @@ class Agency(_CatalogModel):
         for service in self.services:
             if service.agency != self.id:
                 raise ValueError(f"service {service.id} does not start with '{self.id}.'")
+        if len(set(self.reason_codes)) != len(self.reason_codes):
+            raise ValueError(f"agency {self.id} lists a reason code twice")
         return self
 
 

@@ -18,11 +18,13 @@ from typing import Final
 from contracts.errors import UnknownEntry
 from contracts.events import (
     ApplicationStatus,
+    ApplicationStatusV1_0,
     ContractModel,
     CxEvent,
     Feedback,
     FeedbackV1_0,
     ServiceInteraction,
+    reason_code_known,
 )
 from contracts.insights import InsightCell, InsightRelease
 from contracts.joined import InsightCellV1_0, InsightCellV1_1, JourneySnapshot
@@ -69,6 +71,17 @@ def _additive_upcast(target: type[ContractModel]) -> Upcaster:
         return target.model_validate(old.model_dump())
 
     return upcast
+
+
+def _application_status_from_1_0(old: ContractModel) -> ContractModel:
+    # 1.0.0 took any code of the right shape; 1.1.0 only the agency's catalog codes. A code
+    # the catalog does not list may be anything a careless system typed: it is dropped.
+    assert isinstance(old, ApplicationStatusV1_0)
+    fields = old.model_dump()
+    code = old.reason_code
+    if code is not None and not reason_code_known(old.agency, code):
+        fields["reason_code"] = None
+    return ApplicationStatus.model_validate(fields)
 
 
 @dataclass(frozen=True)
@@ -199,6 +212,9 @@ def load_registry() -> Registry:
     return Registry(
         (
             ContractEntry(ServiceInteraction, ContractKind.EVENT),
+            ContractEntry(
+                ApplicationStatusV1_0, ContractKind.EVENT, upcast=_application_status_from_1_0
+            ),
             ContractEntry(ApplicationStatus, ContractKind.EVENT),
             ContractEntry(FeedbackV1_0, ContractKind.EVENT),
             ContractEntry(Feedback, ContractKind.EVENT),

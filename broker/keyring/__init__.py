@@ -6,6 +6,8 @@
   verification, reload when the file changes;
 * :mod:`broker.keyring.signer` - :class:`Signer`, signing records per ``contracts/SIGNING.md``;
 * :mod:`broker.keyring.linkage` - :class:`LinkageKey`, the secret behind journey tokens;
+* :mod:`broker.keyring.recordid` - :class:`RecordIdKey`, an agency's secret behind the ids
+  of its events (never the caller's own id);
 * :mod:`broker.keyring.files`, :mod:`broker.keyring.ids` - the on-disk formats and the
   key ids all of them share.
 
@@ -16,6 +18,7 @@ what the keyring raises.
 from broker.errors import (
     KeyringError,
     LinkageKeyMissing,
+    RecordIdKeyMissing,
     SignatureInvalid,
     SignatureMissing,
     SigningKeyAgencyMismatch,
@@ -25,6 +28,7 @@ from broker.errors import (
 from broker.keyring.files import PUBLIC_KEYRING_FILE
 from broker.keyring.linkage import LinkageKey
 from broker.keyring.public import PublicKey, PublicKeyring, public_key_fingerprint
+from broker.keyring.recordid import RecordIdKey
 from broker.keyring.signer import Signer
 from broker.keyring.store import InitResult, Keyring
 
@@ -37,6 +41,8 @@ __all__ = [
     "LinkageKeyMissing",
     "PublicKey",
     "PublicKeyring",
+    "RecordIdKey",
+    "RecordIdKeyMissing",
     "SignatureInvalid",
     "SignatureMissing",
     "Signer",

@@ -4,6 +4,7 @@ Layout of a keyring directory (mode 0700; every file 0600, written atomically)::
 
     <dir>/signing/<agency>/<key id>.json            private signing key of an agency
     <dir>/linkage/<life experience>/<key id>.json   linkage key (32 random bytes)
+    <dir>/record-id/<agency>/<key id>.json          record-id secret (32 random bytes)
     <dir>/public-keyring.json                       the one file consumers read
 
 The public keyring file (``version`` 1) maps each agency to its public keys::
@@ -33,10 +34,12 @@ __all__ = [
     "FILE_MODE",
     "LINKAGE_DIR",
     "PUBLIC_KEYRING_FILE",
+    "RECORD_ID_DIR",
     "SIGNING_DIR",
     "LinkageKeyFile",
     "PublicKeyEntry",
     "PublicKeyringFile",
+    "RecordIdKeyFile",
     "SigningKeyFile",
     "decode_key_bytes",
 ]
@@ -44,6 +47,7 @@ __all__ = [
 PUBLIC_KEYRING_FILE: Final = "public-keyring.json"
 SIGNING_DIR: Final = "signing"
 LINKAGE_DIR: Final = "linkage"
+RECORD_ID_DIR: Final = "record-id"
 DIR_MODE: Final = 0o700
 FILE_MODE: Final = 0o600
 
@@ -90,6 +94,19 @@ class LinkageKeyFile(BaseModel):
 
     kind: Literal["linkage"] = "linkage"
     life_experience: Annotated[str, StringConstraints(pattern=LIFE_EXPERIENCE_ID_PATTERN)]
+    key_id: Annotated[str, StringConstraints(pattern=KEY_ID_PATTERN)]
+    sequence: int
+    created_at: AwareDatetime
+    secret: SecretStr  # standard base64 of 32 random bytes
+
+
+class RecordIdKeyFile(BaseModel):
+    """One record-id secret file of an agency (its events' ids are keyed hashes under it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    kind: Literal["record-id"] = "record-id"
+    agency: Annotated[str, StringConstraints(pattern=AGENCY_ID_PATTERN)]
     key_id: Annotated[str, StringConstraints(pattern=KEY_ID_PATTERN)]
     sequence: int
     created_at: AwareDatetime

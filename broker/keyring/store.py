@@ -1,8 +1,9 @@
 """The key store: a directory of private keys, created, rotated and read with safe modes.
 
-Agency signing keys (Ed25519) and life-experience linkage keys (HMAC secrets), one file per
-key (layout and formats in :mod:`broker.keyring.files`). Rotation adds a key: the newest
-key of an owner is its *current* key, older ones stay. Old public keys keep verifying the
+Agency signing keys (Ed25519), agency record-id secrets (HMAC keys of event ids) and
+life-experience linkage keys (HMAC secrets), one file per key (layout and formats in
+:mod:`broker.keyring.files`). Rotation adds a key (record-id secrets are never rotated):
+the newest key of an owner is its *current* key, older ones stay. Old public keys keep verifying the
 records they signed; old linkage keys stay listed so a token can be attributed to the key
 id recorded with it. The store also writes the public keyring file consumers read.
 
@@ -34,21 +35,24 @@ from cryptography.hazmat.primitives.serialization import (
 from pydantic import BaseModel, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 
-from broker.errors import KeyringError, LinkageKeyMissing, SigningKeyMissing
+from broker.errors import KeyringError, LinkageKeyMissing, RecordIdKeyMissing, SigningKeyMissing
 from broker.files import write_atomic
 from broker.keyring.files import (
     DIR_MODE,
     FILE_MODE,
     LINKAGE_DIR,
     PUBLIC_KEYRING_FILE,
+    RECORD_ID_DIR,
     SIGNING_DIR,
     LinkageKeyFile,
+    RecordIdKeyFile,
     SigningKeyFile,
     decode_key_bytes,
 )
 from broker.keyring.ids import new_key_id, shown_key_id
 from broker.keyring.linkage import LinkageKey
 from broker.keyring.public import PublicKey, PublicKeyring
+from broker.keyring.recordid import RecordIdKey
 from broker.keyring.signer import Signer
 from contracts.catalog import AGENCY_ID_PATTERN, LIFE_EXPERIENCE_ID_PATTERN
 
@@ -61,11 +65,12 @@ class InitResult:
 
     signing: tuple[str, ...]
     linkage: tuple[str, ...]
+    record_id: tuple[str, ...] = ()
 
     @property
     def created_anything(self) -> bool:
         """True when at least one key was created."""
-        return bool(self.signing or self.linkage)
+        return bool(self.signing or self.linkage or self.record_id)
 
 
 def _check_mode(path: Path, allowed: int) -> None:
@@ -113,14 +118,21 @@ class Keyring:
     ) -> InitResult:
         """Create the directory and a key for every agency and life experience lacking one.
 
-        Idempotent: a second run with the same arguments creates nothing.
+        An agency gets a signing key and a record-id secret. Idempotent: a second run with
+        the same arguments creates nothing (an older keyring gains the record-id secrets).
         """
         now = now or datetime.now(UTC)
         self._ensure_dir()
+        agencies = tuple(dict.fromkeys(agencies))
         signing = tuple(
             self._new_signing_key(agency, now)
-            for agency in dict.fromkeys(agencies)
+            for agency in agencies
             if not self._signing_files(agency)
+        )
+        record_id = tuple(
+            self._new_record_id_key(agency, now)
+            for agency in agencies
+            if not self._record_id_files(agency)
         )
         linkage = tuple(
             self._new_linkage_key(le, now)
@@ -129,7 +141,7 @@ class Keyring:
         )
         if signing or not (self.path / PUBLIC_KEYRING_FILE).exists():
             self._write_public_keyring()
-        return InitResult(signing, linkage)
+        return InitResult(signing, linkage, record_id)
 
     def rotate_signing(self, agency: str, *, now: datetime | None = None) -> str:
         """Make a new current signing key for ``agency``; old public keys keep verifying."""
@@ -176,6 +188,19 @@ class Keyring:
             current.private_key.get_secret_value(), 32, f"private key {current.key_id}"
         )
         return Signer(agency, current.key_id, Ed25519PrivateKey.from_private_bytes(raw))
+
+    def record_id_key(self, agency: str) -> RecordIdKey:
+        """``agency``'s record-id secret: the key of the ids of its published events."""
+        self._require_dir()
+        files = self._record_id_files(agency)
+        if not files:
+            raise RecordIdKeyMissing(
+                f"no record-id secret for agency {agency} in {self.path}; "
+                f"run `cxbroker keys init --agencies {agency}`"
+            )
+        first = files[0]  # never rotated: a new secret would give re-sent records new ids
+        secret = decode_key_bytes(first.secret.get_secret_value(), 32, f"secret {first.key_id}")
+        return RecordIdKey(first.key_id, agency, secret, first.created_at)
 
     def linkage_keys(self, life_experiences: Iterable[str] | None = None) -> dict[str, LinkageKey]:
         """The current linkage key of each life experience (all in the keyring by default)."""
@@ -233,7 +258,7 @@ class Keyring:
         self.path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         # mkdir's mode is filtered by the umask, and an existing dir may be wider.
         os.chmod(self.path, DIR_MODE)
-        for sub in (SIGNING_DIR, LINKAGE_DIR):
+        for sub in (SIGNING_DIR, LINKAGE_DIR, RECORD_ID_DIR):
             (self.path / sub).mkdir(mode=DIR_MODE, exist_ok=True)
             os.chmod(self.path / sub, DIR_MODE)
 
@@ -265,6 +290,23 @@ class Keyring:
 
     def _linkage_files(self, life_experience: str) -> list[LinkageKeyFile]:
         return self._read_files(self.path / LINKAGE_DIR / life_experience, LinkageKeyFile)
+
+    def _record_id_files(self, agency: str) -> list[RecordIdKeyFile]:
+        return self._read_files(self.path / RECORD_ID_DIR / agency, RecordIdKeyFile)
+
+    def _new_record_id_key(self, agency: str, now: datetime) -> str:
+        if not re.match(AGENCY_ID_PATTERN, agency):
+            raise KeyringError(f"not an agency id: {agency!r}")
+        key_id = new_key_id("", agency, "-rid", now, 1)
+        content = RecordIdKeyFile(
+            agency=agency,
+            key_id=key_id,
+            sequence=1,
+            created_at=now,
+            secret=SecretStr(base64.b64encode(secrets.token_bytes(32)).decode("ascii")),
+        )
+        self._write_key(self.path / RECORD_ID_DIR / agency / f"{key_id}.json", content, "secret")
+        return key_id
 
     def _new_signing_key(self, agency: str, now: datetime) -> str:
         if not re.match(AGENCY_ID_PATTERN, agency):

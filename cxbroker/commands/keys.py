@@ -66,7 +66,8 @@ def keys() -> None:
 def init(
     agencies: tuple[str, ...], life_experiences: tuple[str, ...], directory: Path | None
 ) -> None:
-    """Create the keyring: one signing key per agency, one linkage key per life experience.
+    """Create the keyring: a signing key and a record-id secret per agency, one linkage key
+    per life experience.
 
     Idempotent: keys that exist are kept, and a second run creates nothing.
     """
@@ -81,10 +82,13 @@ def init(
         click.echo(f"created signing key {key_id}")
     for key_id in result.linkage:
         click.echo(f"created linkage key {key_id}")
+    for key_id in result.record_id:
+        click.echo(f"created record-id secret {key_id}")
     if result.created_anything:
         click.echo(
-            f"keyring {keyring.path}: {len(result.signing)} signing and "
-            f"{len(result.linkage)} linkage key(s) created; "
+            f"keyring {keyring.path}: {len(result.signing)} signing, "
+            f"{len(result.linkage)} linkage and {len(result.record_id)} record-id key(s) "
+            "created; "
             f"public keyring in {keyring.path / 'public-keyring.json'}"
         )
     else:

@@ -1,9 +1,12 @@
 """From a raw agency record to a contract event: the de-identification step itself.
 
 Direct identifiers are dropped; the person becomes a journey token (keyed HMAC, rule and
-key id recorded); the date of birth becomes an age band at the event date; the ZIP becomes
-a ZIP3 (restricted areas ``000``); the state is kept; free text is scrubbed or dropped.
-Nothing else from the identity part of the record reaches the event.
+key id recorded); the date of birth becomes an age band from the birth *year* (so it never
+changes inside a calendar year and tells nothing finer than the year); the ZIP becomes a
+ZIP3 (restricted areas ``000``); the state is kept; free text is scrubbed or dropped.
+Times are truncated to the hour and waits to the minute (:func:`contracts.privacy.coarse_time`);
+the event id is a keyed hash made by the publisher (:mod:`producers.deid.ids`), never the
+caller's. Nothing else from the identity part of the record reaches the event.
 """
 
 from __future__ import annotations
@@ -13,17 +16,19 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any, Final
+from uuid import UUID, uuid4
 
 from pydantic import ValidationError
 
 from broker.errors import LinkageKeyMissing
-from broker.keyring import LinkageKey
+from broker.keyring import LinkageKey, RecordIdKey
 from contracts.catalog import FreeTextPolicy, load_catalog
 from contracts.envelope import HEADER_SIG, Record
 from contracts.errors import describe_validation_error
 from contracts.events import ApplicationStatus, CxEvent, Feedback, ServiceInteraction
-from contracts.privacy import AgeBand, TokenRule, zip3_of
+from contracts.privacy import AgeBand, TokenRule, coarse_time, coarse_wait, zip3_of
 from producers.deid.guard import PiiGuard
+from producers.deid.ids import wire_event_id
 from producers.deid.raw import EventKind, RawRecord
 from producers.deid.scrub import TextPolicy, own_values, scrub_text
 from producers.deid.tokens import application_token, link
@@ -74,9 +79,15 @@ _AGE_BANDS: Final[tuple[AgeBand, ...]] = tuple(AgeBand)
 
 
 def age_band_at(date_of_birth: date, on: date) -> AgeBand:
-    """The 5-year age band (90+ grouped) on the event date; the birth date itself is dropped."""
-    age = age_at(date_of_birth, on)
-    if age < 0:
+    """The 5-year age band (90+ grouped) of the age reached in the event's calendar year.
+
+    The age is ``on.year - date_of_birth.year`` (the age at the end of the event's year):
+    computed from the birth year only, so two events of one journey get different bands
+    only across a New Year, which tells the birth year (allowed by Safe Harbor) and nothing
+    finer. The birth date itself is dropped.
+    """
+    age = on.year - date_of_birth.year
+    if age < 0 or date_of_birth > on:
         raise DeidentificationError("date_of_birth is after the event date")
     # = age_band(age) (tests/unit/producers/test_prepare_equivalence.py), without its lookup.
     return _AGE_BANDS[min(age // 5, len(_AGE_BANDS) - 1)]
@@ -146,14 +157,27 @@ _MODELS: Final[dict[EventKind, type[CxEvent]]] = {
 }
 
 
+_TIME_FIELDS: Final = frozenset(("started_at", "ended_at"))
+
+
+def _event_id(raw: RawRecord, record_key: RecordIdKey | None) -> UUID:
+    # Without the agency's record-id secret the id is random (never the caller's value):
+    # only the publisher, which always has the secret, makes re-sent records idempotent.
+    return uuid4() if record_key is None else wire_event_id(raw, record_key)
+
+
 def deidentify(
     raw: RawRecord,
     linkage_keys: Mapping[str, LinkageKey],
     policy: DeidPolicy | None = None,
+    *,
+    record_key: RecordIdKey | None = None,
 ) -> CxEvent:
     """The contract event for ``raw``, with no direct identifier left.
 
-    ``linkage_keys`` maps each life experience to its *current* linkage key. Raises
+    ``linkage_keys`` maps each life experience to its *current* linkage key; ``record_key``
+    is the agency's record-id secret that the event id is derived with (a random id when
+    None, as in tests that do not publish). Raises
     :class:`~broker.keyring.LinkageKeyMissing`, :class:`~producers.errors.TokenInputMissing`,
     :class:`~producers.errors.DeidentificationError` or
     :class:`~contracts.errors.ContractViolation`; no message holds a raw value.
@@ -167,21 +191,26 @@ def deidentify(
         )
     linkage = link(raw, key, policy.rules_for(raw.life_experience))
     payload: dict[str, Any] = {
-        "event_id": raw.event_id,
+        "event_id": _event_id(raw, record_key),
         "agency": raw.agency,
         "life_experience": raw.life_experience,
         "journey_token": linkage.journey_token,
         "token_rule": linkage.token_rule,
         "linkage_key_id": linkage.linkage_key_id,
-        "occurred_at": raw.occurred_at,
+        "occurred_at": coarse_time(raw.occurred_at),
         "age_band": age_band_at(raw.date_of_birth, raw.occurred_at.date()),
         "zip3": zip3_of(raw.zip),
         "state": raw.state,
     }
     for name in _KIND_FIELDS[raw.kind]:
         value = getattr(raw, name)
-        if value is not None:  # absent: let the contract say "field required" or default
-            payload[name] = value
+        if value is None:  # absent: let the contract say "field required" or default
+            continue
+        if name in _TIME_FIELDS:
+            value = coarse_time(value)
+        elif name == "wait_seconds":
+            value = coarse_wait(value)
+        payload[name] = value
     if raw.kind is EventKind.APPLICATION_STATUS:
         if raw.application_id is None:
             raise DeidentificationError("an application-status record needs application_id")

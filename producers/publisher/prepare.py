@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from broker.keyring import Keyring, LinkageKey, Signer
+from broker.keyring import Keyring, LinkageKey, RecordIdKey, Signer
 from contracts.envelope import Record, encode_unsigned
 from producers.deid import DeidPolicy, PiiGuard, RawRecord, deidentify, opaque_values
 from producers.errors import AgencyMismatch
@@ -41,14 +41,17 @@ def _prepared_event(
 class EventPreparer:
     """De-identify, validate, guard and sign raw records of one agency (CPU only, no I/O).
 
-    Loads the agency's current signing key and every current linkage key from the keyring
-    (raises :class:`~broker.keyring.SigningKeyMissing` when the agency has none).
+    Loads the agency's current signing key, its record-id secret (event ids are keyed
+    hashes under it, never the caller's id) and every current linkage key from the keyring
+    (raises :class:`~broker.keyring.SigningKeyMissing` or
+    :class:`~broker.keyring.RecordIdKeyMissing` when the agency has none).
     """
 
     def __init__(self, agency: str, keyring: Keyring, policy: DeidPolicy | None = None) -> None:
         self.agency = agency
         self.policy = policy or DeidPolicy()
         self._signer: Signer = keyring.signer(agency)
+        self._record_key: RecordIdKey = keyring.record_id_key(agency)
         self._linkage: dict[str, LinkageKey] = keyring.linkage_keys()
 
     def __repr__(self) -> str:
@@ -60,7 +63,7 @@ class EventPreparer:
             raise AgencyMismatch(
                 f"a record of agency {raw.agency} was given to the publisher of {self.agency}"
             )
-        event = deidentify(raw, self._linkage, self.policy)
+        event = deidentify(raw, self._linkage, self.policy, record_key=self._record_key)
         record = encode_unsigned(event)
         # guard_record without its look for a signature header: this record has none yet.
         PiiGuard(raw).check(

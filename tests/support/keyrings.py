@@ -12,6 +12,7 @@ from contracts.catalog import load_catalog
 from contracts.envelope import Record, encode_unsigned
 from contracts.events import ServiceInteraction
 from contracts.privacy import journey_token_from_digest
+from producers.deid.ids import CALLER_ID_SOURCE
 
 T0 = datetime(2026, 4, 3, 14, 30, tzinfo=UTC)
 DAY1 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -73,3 +74,9 @@ def keyring_for(
         else [le.id for le in catalog.life_experiences],
     )
     return keyring
+
+
+def wire_id(keyring: Keyring, agency: str, caller_id: object) -> str:
+    """The published event id of a record whose caller id is ``caller_id`` (a keyed hash)."""
+    key = keyring.record_id_key(agency)
+    return str(key.event_id(CALLER_ID_SOURCE, str(caller_id).encode("utf-8")))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from broker.errors import KeyringError, LinkageKeyMissing, SigningKeyMissing
+from broker.errors import KeyringError, LinkageKeyMissing, RecordIdKeyMissing, SigningKeyMissing
 from broker.keyring import Keyring, PublicKeyring
 from tests.support.keyrings import AGENCIES, DAY1, DAY2, LIFE_EXPERIENCES, made_keyring
 
@@ -27,8 +27,9 @@ def test_directories_are_0700_and_files_0600(tmp_path: Path) -> None:
         os.umask(old_umask)
     dirs = [keyring.path, *(p for p in keyring.path.rglob("*") if p.is_dir())]
     files = [p for p in keyring.path.rglob("*") if p.is_file()]
-    assert len(dirs) == 1 + 2 + len(AGENCIES) + len(LIFE_EXPERIENCES)
-    assert len(files) == 1 + len(AGENCIES) + len(LIFE_EXPERIENCES)
+    # signing/<agency>, record-id/<agency>, linkage/<life experience>
+    assert len(dirs) == 1 + 3 + 2 * len(AGENCIES) + len(LIFE_EXPERIENCES)
+    assert len(files) == 1 + 2 * len(AGENCIES) + len(LIFE_EXPERIENCES)
     assert {_mode(d) for d in dirs} == {0o700}
     assert {_mode(f) for f in files} == {0o600}
 
@@ -153,3 +154,36 @@ def test_reprs_hold_no_secret(tmp_path: Path) -> None:
         assert encoded not in shown
         assert key.secret.hex() not in shown
         assert repr(key.secret) not in shown
+
+
+def test_init_makes_one_record_id_secret_per_agency_that_is_never_shown(tmp_path: Path) -> None:
+    keyring = made_keyring(tmp_path / "keyring")
+    key = keyring.record_id_key("ssa")
+    assert key.key_id == "ssa-rid-20261125-1"
+    assert len(key.secret) == 32
+    assert keyring.record_id_key("usda-fns").secret != key.secret
+    assert key.secret.hex() not in repr(key) and "redacted" in str(key)
+    file = tmp_path / "keyring" / "record-id" / "ssa" / "ssa-rid-20261125-1.json"
+    assert _mode(file) == 0o600
+
+
+def test_an_older_keyring_gains_record_id_secrets_from_init(tmp_path: Path) -> None:
+    keyring = made_keyring(tmp_path / "keyring")
+    for file in (tmp_path / "keyring" / "record-id").rglob("*.json"):
+        file.unlink()
+    with pytest.raises(RecordIdKeyMissing, match="keys init"):
+        keyring.record_id_key("ssa")
+    result = keyring.init(AGENCIES, LIFE_EXPERIENCES, now=DAY2)
+    assert not result.signing and not result.linkage
+    assert len(result.record_id) == len(AGENCIES)
+    assert keyring.record_id_key("ssa").key_id == "ssa-rid-20261202-1"
+
+
+def test_derived_ids_are_stable_keyed_version_8_uuids(tmp_path: Path) -> None:
+    key = made_keyring(tmp_path / "keyring").record_id_key("ssa")
+    first = key.event_id("caller-id", b"CASE-123-45-6789")
+    assert first == key.event_id("caller-id", b"CASE-123-45-6789")
+    assert first.version == 8 and first.variant == "specified in RFC 4122"
+    assert first != key.event_id("content", b"CASE-123-45-6789")
+    other = made_keyring(tmp_path / "other").record_id_key("ssa")
+    assert other.event_id("caller-id", b"CASE-123-45-6789") != first
