@@ -44,6 +44,11 @@ _DEFANG: Final = (
     (re.compile(r"\bh(?:xx|\*\*|XX)p(s?)\b"), r"http\1"),
     (re.compile(r"\s+@\s*|@\s+"), "@"),
 )
+# One search that any of the patterns above needs to match: most texts skip the five subs.
+_DEFANG_HINT: Final = re.compile(
+    r"[\[({<]\s*(?:at|@|arroba|dot|\.|punto|:)\s*[\])}>]|h(?:xx|\*\*|XX)ps?\b|\s@|@\s",
+    re.IGNORECASE,
+)
 _HAS_ESCAPE: Final = re.compile(r"%[0-9A-Fa-f]{2}|&#?\w+;")
 
 
@@ -54,7 +59,7 @@ def canonical(text: str) -> str:
         if not _HAS_ESCAPE.search(text):
             break
         text = normalize(html.unescape(unquote(text)))
-    if "@" in text or "[" in text or "(" in text or "{" in text or "<" in text or "xx" in text:
+    if _DEFANG_HINT.search(text):
         for pattern, replacement in _DEFANG:
             text = pattern.sub(replacement, text)
     return text
@@ -125,7 +130,8 @@ _RUN: Final = re.compile(
     rf"{_RUN_ITEM}(?:[\s\-_.:,/\\|()+~*#'\"]{{0,3}}(?:and\s)?{_RUN_ITEM})*", re.IGNORECASE
 )
 _RUN_PART: Final = re.compile(rf"\d+|\b{_NUMBER_WORD}\b", re.IGNORECASE)
-_NUMBER_WORD_ANY: Final = re.compile(rf"\b{_NUMBER_WORD}\b", re.IGNORECASE)
+_NUMBER_WORDS: Final = frozenset(_NUMBER_WORD[3:-1].split("|"))
+_LOWER_WORD: Final = re.compile(r"[a-z]+")
 # Reference numbers written with letters: A1234567, CLM-2024-0098, 7ABC123.
 _ALNUM_ID: Final = re.compile(r"\b(?=[\w-]*\d[\w-]*\d)(?=[\w-]*[^\W\d_])[\w]+(?:-[\w]+)*\b")
 _ID_KEYWORD: Final = re.compile(
@@ -140,6 +146,7 @@ _PLATE: Final = re.compile(
     r"[A-Z]{1,3}[\s-]?\d{3,4}\b|\b\d{3,4}[\s-]?(?!(?:AM|PM)\b)[A-Z]{2,3}\b"
 )
 _DIGIT: Final = re.compile(r"\d")
+_HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
 
 
 def _is_ip(candidate: str) -> bool:
@@ -225,12 +232,14 @@ def _shapes(text: str, depth: int) -> Iterator[Finding]:
         if len(_DIGIT.findall(text)) >= 7:
             yield from _phones(text)
         yield from address_spans(text)
-    elif _NUMBER_WORD_ANY.search(text):
+    elif not _NUMBER_WORDS.isdisjoint(_LOWER_WORD.findall(text.lower())):
         yield from _runs(text)
         yield from (Finding("date", *m.span()) for m in _DATE.finditer(text))
     if text.count(":") >= 2:
         for match in _IPV6.finditer(text):
-            if _is_ip(match.group().split("%", 1)[0]):
+            address = match.group().split("%", 1)[0]
+            # "::" alone or "::1" says nothing about a person: four hex digits at least.
+            if sum(c in _HEX_DIGITS for c in address) >= 4 and _is_ip(address):
                 yield Finding("ip", *match.span())
     if depth < 2:
         for start, end, decoded in decoded_candidates(text):
