@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from enum import StrEnum
 from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Annotated, Any, Final
@@ -42,6 +43,7 @@ __all__ = [
     "AgencyId",
     "AgencySlug",
     "Catalog",
+    "FreeTextPolicy",
     "LifeExperience",
     "LifeExperienceId",
     "LifeExperienceSlug",
@@ -147,6 +149,17 @@ class Milestone(_CatalogModel):
     stage: Stage
 
 
+class FreeTextPolicy(StrEnum):
+    """Whether a life experience shares customers' free-text comments (PRIVACY.md, 3).
+
+    ``off`` (the default): comments never leave the agency. ``scrubbed``: comments are
+    shared after allow-list scrubbing (``producers.deid.scrub``) and the PII guard.
+    """
+
+    OFF = "off"
+    SCRUBBED = "scrubbed"
+
+
 class LifeExperience(_CatalogModel):
     """A cross-agency life experience and the rules the joiner applies to its journeys."""
 
@@ -161,6 +174,8 @@ class LifeExperience(_CatalogModel):
     #: different rules never match, so the agencies of a life experience agree on one
     #: (name + DOB + ZIP3 where a participant holds no SSNs, e.g. FEMA or USDA FNS).
     token_rule: TokenRule
+    #: Whether feedback comments are shared at all; off unless the catalog turns them on.
+    free_text: FreeTextPolicy = FreeTextPolicy.OFF
     #: Participating agencies in the order a journey typically meets them.
     participants: tuple[Participant, ...] = Field(min_length=1)
     #: The journey is completed when every milestone is reached.

@@ -34,7 +34,7 @@ from consumers.joiner.validate import (
     SignatureVerifier,
     TimeBounds,
     check_record,
-    deadletter_headers,
+    deadletter_record,
     kafka_time,
 )
 from consumers.journey.processor import Change
@@ -176,14 +176,12 @@ class Transaction:
         """Send a rejected record to the dead letters, with the reason in its headers."""
         self.stats.dead_letters += 1
         self.stats.reasons[rejection.reason] += 1
+        value, dead_headers = deadletter_record(
+            record.value, headers, rejection, tp.topic, tp.partition, record.offset
+        )
         self.others.append(
             await self.context.producer.send(
-                self.context.deadletter_topic,
-                record.value,
-                key=record.key,
-                headers=deadletter_headers(
-                    headers, rejection, tp.topic, tp.partition, record.offset
-                ),
+                self.context.deadletter_topic, value, key=record.key, headers=dead_headers
             )
         )
 

@@ -17,6 +17,7 @@ from typing import Final, Protocol
 from broker.errors import SignatureInvalid
 from contracts.envelope import HEADER_KEYID, HEADER_SIG, Decoded, decode
 from contracts.errors import DecodeError
+from contracts.pii.fields import free_text_findings
 from contracts.registry import Registry
 from contracts.signing import signing_bytes
 
@@ -27,11 +28,13 @@ __all__ = [
     "DLQ_REASON",
     "DLQ_TOPIC",
     "JOINER_REASONS",
+    "PII_DETECTED",
     "Rejection",
     "SignatureVerifier",
     "TimeBounds",
     "check_record",
     "deadletter_headers",
+    "deadletter_record",
     "kafka_time",
 ]
 
@@ -46,6 +49,9 @@ DLQ_OFFSET: Final = "cx_dlq_offset"
 #: record is dead-lettered (detail names the exception type only) so that one poison
 #: pill cannot crash the joiner on every restart. ``time-out-of-range``: ``occurred_at``
 #: lies too far after or before the Kafka record's timestamp (see :class:`TimeBounds`).
+#: ``pii-detected``: a free-form field (a scrubbed comment) still holds an identifier
+#: shape in some spelling (:func:`contracts.pii.fields.free_text_findings`), so one
+#: misconfigured agency cannot push identifiers into the joined streams.
 JOINER_REASONS: Final = frozenset(
     {
         "unknown-agency-topic",
@@ -54,8 +60,12 @@ JOINER_REASONS: Final = frozenset(
         "bad-signature-encoding",
         "unprocessable",
         "time-out-of-range",
+        "pii-detected",
     }
 )
+#: The reason of a record whose free-form fields hold an identifier shape: its value and
+#: original headers are not copied to the dead letters (see :func:`deadletter_record`).
+PII_DETECTED: Final = "pii-detected"
 
 _MAX_DETAIL = 400
 
@@ -215,7 +225,30 @@ def _check(
         return Rejection(exc.reason, _short(str(exc)))
     if decoded.event.agency != topic_agency:
         return Rejection("agency-topic-mismatch", "the event's agency does not own this topic")
+    findings = free_text_findings(decoded.event)
+    if findings:
+        field, kinds = findings[0]
+        return Rejection(
+            PII_DETECTED,
+            f"field {field} holds a value shaped like an identifier ({', '.join(kinds)})",
+        )
     return decoded
+
+
+def deadletter_record(
+    value: bytes | None,
+    headers: Headers,
+    rejection: Rejection,
+    topic: str,
+    partition: int,
+    offset: int,
+) -> tuple[bytes | None, list[tuple[str, bytes]]]:
+    """The dead letter's value and headers: the original ones, except for a record with an
+    identifier (``pii-detected``), whose value and headers are left out so the dead-letter
+    topic does not hold the identifier either (the agency still has the record)."""
+    if rejection.reason == PII_DETECTED:
+        return None, deadletter_headers((), rejection, topic, partition, offset)
+    return value, deadletter_headers(headers, rejection, topic, partition, offset)
 
 
 def deadletter_headers(

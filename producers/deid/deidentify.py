@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from broker.errors import LinkageKeyMissing
 from broker.keyring import LinkageKey, RecordIdKey
-from contracts.catalog import load_catalog
+from contracts.catalog import FreeTextPolicy, load_catalog
 from contracts.envelope import HEADER_SIG, Record
 from contracts.errors import describe_validation_error
 from contracts.events import ApplicationStatus, CxEvent, Feedback, ServiceInteraction
@@ -42,6 +42,7 @@ __all__ = [
     "guard_record",
     "opaque_values",
     "scrub_free_text",
+    "shares_free_text",
 ]
 
 
@@ -92,9 +93,20 @@ def age_band_at(date_of_birth: date, on: date) -> AgeBand:
     return _AGE_BANDS[min(age // 5, len(_AGE_BANDS) - 1)]
 
 
+def shares_free_text(life_experience: str) -> bool:
+    """Whether the catalog turns free text on for ``life_experience`` (off by default)."""
+    return load_catalog().life_experience(life_experience).free_text is FreeTextPolicy.SCRUBBED
+
+
 def scrub_free_text(raw: RawRecord, policy: TextPolicy = TextPolicy.SCRUB) -> str | None:
-    """The record's free text with identifiers replaced, or None when dropped or absent."""
+    """The record's free text scrubbed, or None when dropped, absent or not shared.
+
+    Free text is shared only where the life experience's catalog policy turns it on; the
+    agency's ``policy`` can still drop it there.
+    """
     if raw.free_text is None or policy is TextPolicy.DROP:
+        return None
+    if not shares_free_text(raw.life_experience):
         return None
     own = own_values(
         names=(raw.first_name, raw.middle_name, raw.last_name),
@@ -104,6 +116,9 @@ def scrub_free_text(raw: RawRecord, policy: TextPolicy = TextPolicy.SCRUB) -> st
         email=raw.email,
         account_number=raw.account_number,
         application_id=raw.application_id,
+        ssn=raw.ssn,
+        phone=raw.phone,
+        date_of_birth=raw.date_of_birth,
     )
     scrubbed = scrub_text(raw.free_text, own)
     return scrubbed or None
