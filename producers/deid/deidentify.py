@@ -225,13 +225,17 @@ def deidentify(
 
 
 def opaque_values(event: CxEvent) -> tuple[bytes, ...]:
-    """The event's keyed-hash values (journey and application tokens): random by construction,
-    so the PII guard ignores identifier-like letters that happen to occur inside them."""
-    return tuple(
+    """The event's keyed-hash values (journey and application tokens, and the event id, a
+    keyed hash too): random by construction, so the PII guard ignores identifier-like
+    letters or digits that happen to occur inside them. Without the event id, a record
+    whose derived id happened to hold, say, the person's ZIP digits would be refused on
+    every run, since the id no longer changes between runs."""
+    tokens = tuple(
         value.encode("ascii")
         for name in _token_fields(type(event))
         if isinstance(value := getattr(event, name), str)
     )
+    return (*tokens, str(event.event_id).encode("ascii"))
 
 
 @lru_cache(maxsize=64)
