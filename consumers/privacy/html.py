@@ -53,6 +53,12 @@ def _utility_rows(fine: Utility, protected: Utility) -> str:
         name, count = max(u.stalls.items(), key=lambda kv: (kv[1], kv[0]))
         return f"{name} ({count})"
 
+    def top_handoff(u: Utility) -> str:
+        if not u.handoffs:
+            return "none shown"
+        name, count = max(u.handoffs.items(), key=lambda kv: (kv[1], kv[0]))
+        return f"{name} ({count})"
+
     pairs = [
         ("journeys no longer active", str(fine.journeys), str(protected.journeys)),
         ("completion rate", _pct(fine.completion_rate), _pct(protected.completion_rate)),
@@ -62,6 +68,12 @@ def _utility_rows(fine: Utility, protected: Utility) -> str:
             f"{_num(protected.median_days_to_complete)} (over {protected.completed_with_days} "
             f"of {protected.completed} completed)",
         ),
+        (
+            "journeys whose agency path (hand-offs) is shown",
+            str(fine.paths_shown),
+            str(protected.paths_shown),
+        ),
+        ("most frequent hand-off", top_handoff(fine), top_handoff(protected)),
         ("hand-off with most stalls", top(fine), top(protected)),
         (
             "stalls whose hand-off is not shown",

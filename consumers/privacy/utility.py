@@ -2,9 +2,10 @@
 
 The demo's questions, answered from the fine journeys (restricted tier, every journey no
 longer active) and from the k-protected ones (default tier, as released): completion rate,
-median days to complete, and stalls per hand-off (the agency a stalled journey reached
-last -> the next participating agency it had not reached). The difference is what the
-default tier loses to the protection.
+median days to complete, hand-offs (journeys going from one agency to the next, where the
+stream shows the agency path), and stalls per hand-off (the agency a stalled journey
+reached last -> the next participating agency it had not reached). The difference is what
+the default tier loses to the protection.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from contracts.joined import JourneySnapshot
 from contracts.protected import OTHER_AGENCIES, ProtectedSnapshot
@@ -35,6 +37,10 @@ class Utility:
     stalls: dict[str, int] = field(default_factory=dict)
     #: Stalled journeys whose hand-off the stream does not show.
     stalls_not_shown: int = 0
+    #: "<from> -> <to>" -> journeys that went from one agency to the next.
+    handoffs: dict[str, int] = field(default_factory=dict)
+    #: Journeys whose whole agency path is shown.
+    paths_shown: int = 0
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready."""
@@ -48,7 +54,17 @@ class Utility:
             "completed_with_days": self.completed_with_days,
             "stalls": dict(sorted(self.stalls.items(), key=lambda kv: (-kv[1], kv[0]))[:10]),
             "stalls_not_shown": self.stalls_not_shown,
+            "handoffs": dict(sorted(self.handoffs.items(), key=lambda kv: (-kv[1], kv[0]))[:10]),
+            "paths_shown": self.paths_shown,
         }
+
+
+def _handoffs(paths: Iterable[Sequence[str]]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for path in paths:
+        for a, b in pairwise(path):
+            counts[f"{a} -> {b}"] += 1
+    return counts
 
 
 def handoff(agencies: Sequence[str], order: Sequence[str]) -> tuple[str, str]:
@@ -79,6 +95,7 @@ def utility_of_fine(
             a, b = handoff([step.agency for step in s.agencies], order[s.life_experience])
             stalls[f"{s.life_experience}: {a} -> {b}"] += 1
     days = [s.elapsed_seconds / 86_400 for s in completed]
+    paths = [[step.agency for step in s.agencies] for s in done]
     return Utility(
         journeys=len(done),
         completed=len(completed),
@@ -86,6 +103,8 @@ def utility_of_fine(
         median_days_to_complete=round(statistics.median(days), 1) if days else None,
         completed_with_days=len(days),
         stalls=dict(stalls),
+        handoffs=dict(_handoffs(paths)),
+        paths_shown=len(paths),
     )
 
 
@@ -108,6 +127,11 @@ def utility_of_protected(
             continue
         a, b = handoff(agencies, order[r.life_experience])
         stalls[f"{r.life_experience}: {a} -> {b}"] += 1
+    paths = [
+        [str(step.agency) for step in r.steps]
+        for r in released
+        if r.steps and r.precision.value in ("day", "week", "path", "agencies")
+    ]
     return Utility(
         journeys=len(released),
         completed=len(completed),
@@ -116,4 +140,6 @@ def utility_of_protected(
         completed_with_days=len(days),
         stalls=dict(stalls),
         stalls_not_shown=hidden,
+        handoffs=dict(_handoffs(paths)),
+        paths_shown=len(paths),
     )

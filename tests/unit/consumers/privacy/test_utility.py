@@ -34,6 +34,7 @@ def test_fine_answers_match_a_hand_count() -> None:
     assert u.completed == 6 and u.completion_rate == 6 / 9
     assert u.median_days_to_complete == 12.5  # days 10..15
     assert u.stalls == {f"{LE}: sba -> hud": 3}
+    assert u.handoffs == {"fema -> sba": 3} and u.paths_shown == 9
 
 
 def test_protected_answers_lose_what_the_precision_hides() -> None:
@@ -45,6 +46,9 @@ def test_protected_answers_lose_what_the_precision_hides() -> None:
     assert u.stalls == {f"{LE}: sba -> hud": 3}
     at_status = utility_of_protected([protect(s, Precision.STATUS, k=3) for s in fine], ORDER)
     assert at_status.median_days_to_complete is None and at_status.stalls_not_shown == 3
+    assert u.paths_shown == 0 and at_status.handoffs == {}
+    at_agencies = utility_of_protected([protect(s, Precision.AGENCIES, k=3) for s in fine], ORDER)
+    assert at_agencies.handoffs == {"fema -> sba": 3} and at_agencies.paths_shown == 9
 
 
 def test_handoff_names_the_next_agency_not_reached() -> None:
