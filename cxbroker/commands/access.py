@@ -26,6 +26,7 @@ from broker.security.apply import (
 )
 from broker.security.check import Verdict, check_needs
 from broker.security.credentials import ADMIN, credential_path, read_credential
+from broker.security.errors import access_denied_from, is_access_error
 from broker.security.plan import load_plan
 from broker.security.profile import cluster_is_secured, operator_settings
 from broker.security.scram import list_users
@@ -124,9 +125,16 @@ def apply(plan_path: Path | None, as_: str | None) -> None:
 
 async def verdicts(settings: Settings, principal: str | None = None) -> list[Verdict]:
     """Per principal and command: do the cluster's ACLs let it run with its defaults?"""
-    async with admin_client(settings) as admin:
-        bindings = await describe_bindings(admin)
-        users = set(await list_users(admin))
+    try:
+        async with admin_client(settings) as admin:
+            bindings = await describe_bindings(admin)
+            users = set(await list_users(admin))
+    except Exception as exc:
+        if is_access_error(exc):
+            raise access_denied_from(
+                exc, settings.sasl_username, "read", "the ACLs and users (run it as admin)"
+            ) from exc
+        raise
     return [
         check_needs(
             bindings,

@@ -154,6 +154,11 @@ async def test_doctor_says_every_command_default_is_allowed(
     assert {r["principal"] for r in rows} >= {"joiner", "insights", "team-analytics", "operator"}
     assert all(r["verdict"] == "ok" for r in rows), [r for r in rows if r["verdict"] != "ok"]
     assert "password" not in check.stdout.lower()
+    # A principal that may not read the ACLs is told so in one line (exit 5).
+    refused = await acli(deployment.env("joiner"), "doctor")
+    assert refused.returncode == 5, refused.stderr
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "joiner may not read the ACLs" in lines[0], lines
 
 
 @pytest.mark.timeout(600)  # eight CLI processes one after another: slow on a busy machine
