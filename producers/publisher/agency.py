@@ -199,16 +199,25 @@ class AgencyPublisher:
 
     async def publish(self, raw: RawRecord) -> DeliveryResult:
         """Publish one raw record; see :meth:`publish_many` for batches."""
-        (result,) = await self.deliver([self.prepare(raw)])
-        return result
+        return (await self.publish_many([raw]))[0]
 
     async def publish_many(self, raws: Iterable[RawRecord]) -> list[DeliveryResult]:
         """Publish records pipelined (sent together, awaited together), in order per key.
 
         Every record is prepared first: if one fails de-identification, validation or the
-        PII guard, its error is raised and none of the batch is sent.
+        PII guard, its error is raised and none of the batch is sent. During a linkage-key
+        rotation's overlap each record is also sent under the previous key; the results
+        are those of the records under the current key, one per raw record.
         """
-        return await self.deliver([self.prepare(raw) for raw in raws])
+        if self._preparer is None:
+            raise CxError("the publisher is not started; use `async with AgencyPublisher(...)`")
+        prepared = [self._preparer.prepare_all(raw) for raw in raws]
+        results = await self.deliver([event for events in prepared for event in events])
+        primary, index = [], 0
+        for events in prepared:
+            primary.append(results[index])
+            index += len(events)
+        return primary
 
     async def deliver(self, events: Sequence[PreparedEvent]) -> list[DeliveryResult]:
         """Send prepared events in order, spooling them when Kafka is unreachable."""

@@ -190,7 +190,9 @@ def test_unparseable_json_is_malformed_not_a_crash(
 class _ExplodingVerifier:
     """A verifier that fails in a way nobody anticipated (a bug, not a bad signature)."""
 
-    def verify_bytes(self, key_id: str, data: bytes, signature: bytes, *, agency: str) -> None:
+    def verify_bytes(
+        self, key_id: str, data: bytes, signature: bytes, *, agency: str, at: object = None
+    ) -> None:
         raise ZeroDivisionError("secret-looking text 123-45-6789")
 
 
