@@ -115,11 +115,12 @@ class LinkageStore:
         recipients: list[str] | None = None,
     ) -> tuple[str, dict[str, dict[str, Any]]]:
         """Make the next linkage key of ``life_experience``, keep it, and seal it for every
-        other participant (or only ``recipients``); returns the key id and the packages
-        by recipient agency.
+        other participant the public keyring lists (or only ``recipients``, each of which
+        must be listed); returns the key id and the packages by recipient agency.
 
         A first key has no overlap; a rotation's ``overlap`` (default: the life
-        experience's journey window) is when tokens of both keys are made.
+        experience's journey window) is when tokens of both keys are made. A participant
+        onboarded later gets the current key with :meth:`share`.
         """
         owner = self.org.check()
         life = load_catalog().life_experience(life_experience)
@@ -132,26 +133,36 @@ class LinkageStore:
         overlap_until = now + overlap if sequence > 1 and overlap is not None else None
         key_id = new_key_id("lk-", life_experience, "", now, sequence)
         secret = secrets.token_bytes(32)
-        signer = self.org.signer()
-        packages: dict[str, dict[str, Any]] = {}
-        for agency in life.agencies:
-            if agency == owner.id or (recipients is not None and agency not in recipients):
-                continue
-            recipient = _encryption_entry(keyring, Owner("agency", agency))
-            meta = {
-                "life_experience": life_experience,
-                "key_id": key_id,
-                "sequence": sequence,
-                "created_at": iso(now),
-                "overlap_until": iso(overlap_until) if overlap_until else None,
-                "sender": owner.urn,
-                "sender_key_id": signer.key_id,
-                "recipient": f"urn:cx:agency:{agency}",
-                "recipient_key_id": recipient.key_id,
-            }
-            packages[agency] = seal_package(secret, meta, recipient.public_key, signer.sign_bytes)
         self._store(life_experience, key_id, sequence, now, owner, owner, overlap_until, secret)
-        return key_id, packages
+        listed = {k.owner.id for k in keyring.entries("encryption") if k.owner.kind == "agency"}
+        chosen = recipients if recipients is not None else [a for a in life.agencies if a in listed]
+        return key_id, {
+            agency: self.share(key_id, agency, keyring) for agency in chosen if agency != owner.id
+        }
+
+    def share(self, key_id: str, agency: str, keyring: PublicKeyring) -> dict[str, Any]:
+        """The package of the held key ``key_id`` for ``agency`` (a participant of its life
+        experience whose encryption key the verified public keyring lists)."""
+        owner = self.org.check()
+        key = self.key(key_id)
+        if agency not in load_catalog().life_experience(key.life_experience).agencies:
+            raise KeyringRefused(f"agency {agency} takes no part in {key.life_experience}")
+        recipient = _encryption_entry(keyring, Owner("agency", agency))
+        signer = self.org.signer()
+        meta = {
+            "life_experience": key.life_experience,
+            "key_id": key.key_id,
+            "sequence": next(
+                f.sequence for f in self.files(key.life_experience) if f.key_id == key_id
+            ),
+            "created_at": iso(key.created_at),
+            "overlap_until": iso(key.overlap_until) if key.overlap_until else None,
+            "sender": owner.urn,
+            "sender_key_id": signer.key_id,
+            "recipient": f"urn:cx:agency:{agency}",
+            "recipient_key_id": recipient.key_id,
+        }
+        return seal_package(key.secret, meta, recipient.public_key, signer.sign_bytes)
 
     def accept(self, package: dict[str, Any], keyring: PublicKeyring) -> str:
         """Open a package addressed to this agency and keep its key; returns the key id.

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from broker.errors import KeyringError, KeyringRefused, SigningKeyMissing
+from broker.errors import KeyringRefused, SigningKeyMissing
 from broker.files import write_atomic
 from broker.keyring.files import (
     ENCRYPTION_DIR,
@@ -134,7 +134,7 @@ class OrgKeys:
             if f.key_id == key_id:
                 raw = decode_key_bytes(f.private_key.get_secret_value(), 32, f.key_id)
                 return X25519PrivateKey.from_private_bytes(raw)
-        raise KeyringError(f"no encryption key {key_id} in {self.path}")
+        raise KeyringRefused(f"no encryption key {key_id} in {self.path}; not sealed for it")
 
     # ----- public material
 

@@ -3,8 +3,8 @@
 Readers (the joiner, a data team) hold only public keys: the governance-signed file
 ``public-keyring.json`` (format in :mod:`broker.keyring.signed`) and the governance key
 they pinned, ``trust-anchor.json``. The file is refused whole unless its signature holds
-under that anchor. A running reader re-checks the file every few seconds (and at once
-for an unknown key id): a rotation or a revocation takes effect without a restart; a
+under that anchor. A running reader re-checks the file before each verification: a
+rotation or a revocation takes effect without a restart; a
 replacement that does not verify, or an older serial (a rollback), is refused and the
 last verified keyring stays in force.
 
@@ -21,7 +21,6 @@ import binascii
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,8 +58,6 @@ __all__ = [
     "public_key_fingerprint",
 ]
 
-#: How often a running reader looks whether the keyring file changed.
-RECHECK_SECONDS: Final = 2.0
 _FAR_FUTURE: Final = datetime(9999, 12, 31, tzinfo=UTC)
 
 _log = logging.getLogger(__name__)
@@ -175,7 +172,7 @@ class PublicKeyring:
     and a trust anchor; then it re-reads the file when it changes.
     """
 
-    __slots__ = ("_anchor", "_cache", "_checked", "_keys", "_path", "_serial", "_stamp")
+    __slots__ = ("_anchor", "_cache", "_keys", "_path", "_serial", "_stamp")
 
     def __init__(
         self,
@@ -190,7 +187,6 @@ class PublicKeyring:
         self._anchor = anchor
         self._stamp: tuple[int, int, int] | None = None
         self._serial = -1
-        self._checked = time.monotonic()
         self._set(keys)
 
     def _set(self, keys: Iterable[PublicKey]) -> None:
@@ -263,7 +259,6 @@ class PublicKeyring:
 
     def refresh(self) -> None:
         """Re-read the file now if it changed (a refused file leaves the keyring as it was)."""
-        self._checked = time.monotonic()
         if self._path is not None and self._changed():
             self._reload(strict=False)
 
@@ -285,9 +280,7 @@ class PublicKeyring:
         return self._keys.get(key_id)
 
     def _lookup(self, key_id: str) -> tuple[PublicKey, Ed25519PublicKey] | None:
-        if self._path is not None and (
-            key_id not in self._keys or time.monotonic() - self._checked >= RECHECK_SECONDS
-        ):
+        if self._path is not None:
             self.refresh()
         entry = self._keys.get(key_id)
         if entry is None:
