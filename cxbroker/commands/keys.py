@@ -9,6 +9,7 @@ runs all of it locally (``--local-demo``).
 from __future__ import annotations
 
 import base64
+import sys
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
@@ -197,7 +198,8 @@ def show(as_json: bool, directory: Path | None) -> None:
             status,
             public_key_fingerprint(key.public_key),
         )
-    console = Console()
+    # Never truncated when not a terminal (key ids and fingerprints are compared by eye).
+    console = Console(width=None if sys.stdout.isatty() else 250)
     console.print(table)
     linkage_table = Table(title="linkage keys held here (ids only)")
     for column in ("life experience", "key id", "created", "current", "overlap until"):
