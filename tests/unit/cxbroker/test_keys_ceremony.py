@@ -104,7 +104,8 @@ def test_a_foreign_private_key_is_refused_in_one_line(
     stolen = next((root / "fns" / "signing").glob("*.json"))
     shutil.copy(stolen, root / "ssa" / "signing" / stolen.name)
     result = _run("show", "--dir", str(root / "ssa"))
-    assert result.exit_code == ExitCode.KEYS_REFUSED == 11
+    assert result.exit_code == ExitCode.KEYS_REFUSED
+    assert int(ExitCode.KEYS_REFUSED) == 11
     assert result.output.startswith("cxbroker: error: ")
     assert len(result.output.strip().splitlines()) == 1
     assert "another organisation" in result.output
