@@ -157,3 +157,23 @@ def linkage_accept(package: Path, directory: Path | None) -> None:
     org = OrgKeys(_path(directory))
     key_id = LinkageStore(org).accept(_load(package), org.public_keyring())  # type: ignore[arg-type]
     click.echo(f"accepted linkage key {key_id}; kept in {org.path} (0600)")
+
+
+@linkage.command("share")
+@click.option("--key-id", required=True, help="A linkage key this agency holds.")
+@click.option("--to", "agency", required=True, help="The participating agency to wrap it for.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Directory for the package.",
+)
+@_DIR_OPTION
+def linkage_share(key_id: str, agency: str, out: Path, directory: Path | None) -> None:
+    """Wrap a held linkage key for an agency onboarded later (listed in the public keyring)."""
+    org = OrgKeys(_path(directory))
+    package = LinkageStore(org).share(key_id, agency, org.public_keyring())
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"{key_id}.{agency}.json"
+    write_atomic(target, package_file_bytes(package), mode=0o644)
+    click.echo(f"package for urn:cx:agency:{agency}: {target}")

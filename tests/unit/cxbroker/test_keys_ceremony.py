@@ -141,3 +141,43 @@ def test_revocation_by_the_governance_reaches_the_operator(
     # An older serial is refused (a rollback).
     rollback = _run("install", str(root / "public-keyring.json"), "--dir", str(root / "op"))
     assert rollback.exit_code == ExitCode.KEYS_REFUSED
+
+
+def test_a_held_key_is_shared_with_an_agency_that_lost_or_lacked_it(
+    ceremony: tuple[Path, list[Result]],
+) -> None:
+    root, _ = ceremony
+    (held,) = (root / "ssa" / "linkage" / LE).glob("*.json")
+    key_id = held.stem
+    (lost,) = (root / "fns" / "linkage" / LE).glob("*.json")
+    lost.unlink()
+    out = root / "again"
+    _ok(
+        "linkage",
+        "share",
+        "--key-id",
+        key_id,
+        "--to",
+        "usda-fns",
+        "--out",
+        str(out),
+        "--dir",
+        str(root / "ssa"),
+    )
+    _ok("linkage", "accept", str(out / f"{key_id}.usda-fns.json"), "--dir", str(root / "fns"))
+    assert json.loads(lost.read_text())["secret"] == json.loads(held.read_text())["secret"]
+    # FEMA takes no part in having-a-child: it never gets the key.
+    refused = _run(
+        "linkage",
+        "share",
+        "--key-id",
+        key_id,
+        "--to",
+        "fema",
+        "--out",
+        str(out),
+        "--dir",
+        str(root / "ssa"),
+    )
+    assert refused.exit_code == ExitCode.KEYS_REFUSED
+    assert "takes no part" in refused.output
