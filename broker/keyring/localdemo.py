@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
-from broker.errors import KeyringError
+from broker.errors import KeyringError, KeyringRefused
 from broker.files import write_atomic
 from broker.keyring.files import LOCAL_DEMO_FILE, PUBLIC_KEYRING_FILE, TRUST_ANCHOR_FILE
 from broker.keyring.governance import Governance
@@ -86,6 +86,13 @@ class LocalDemo:
     ) -> CeremonyResult:
         """Every step of the ceremony for what is missing (idempotent)."""
         now = now or datetime.now(UTC)
+        if not self.is_root(self.root) and any(
+            (self.root / old).exists() for old in ("signing", "linkage")
+        ):
+            raise KeyringRefused(
+                f"{self.root} holds an all-agencies keyring of an earlier version (every "
+                "agency's private key in one directory); move it away and run again"
+            )
         ensure_private_dir(self.root)
         if not self.is_root(self.root):
             marker = {

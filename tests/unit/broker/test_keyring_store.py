@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from broker.errors import KeyringError, LinkageKeyMissing, SigningKeyMissing
+from broker.errors import KeyringError, KeyringRefused, LinkageKeyMissing, SigningKeyMissing
 from broker.keyring import Keyring, PublicKeyring
 from tests.support.keyrings import AGENCIES, DAY1, DAY2, LIFE_EXPERIENCES, made_keyring
 
@@ -170,3 +170,10 @@ def test_reprs_hold_no_secret(tmp_path: Path) -> None:
         assert encoded not in shown
         assert key.secret.hex() not in shown
         assert repr(key.secret) not in shown
+
+
+def test_an_all_agencies_keyring_of_an_earlier_version_is_refused(tmp_path: Path) -> None:
+    old = tmp_path / "keyring"
+    (old / "signing" / "ssa").mkdir(parents=True)
+    with pytest.raises(KeyringRefused, match="earlier version"):
+        Keyring(old).init(["ssa"], [], now=DAY1)
