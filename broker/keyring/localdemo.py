@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
-from broker.errors import KeyringError, KeyringRefused
+from broker.errors import KeyringRefused
 from broker.files import write_atomic
 from broker.keyring.files import LOCAL_DEMO_FILE, PUBLIC_KEYRING_FILE, TRUST_ANCHOR_FILE
 from broker.keyring.governance import Governance
@@ -127,8 +127,8 @@ class LocalDemo:
             have = [a for a in holders if LinkageStore(self.agency(a)).files(le)]
             if not have:
                 linkage.append(self.share_linkage(le, holders[0], now=now))
-            elif len(have) < len(holders):
-                raise_missing_share(le, [a for a in holders if a not in have])
+            for agency in (a for a in holders if a not in have and have):
+                self.share_held(le, have[0], agency)
         return CeremonyResult(tuple(signing), tuple(linkage))
 
     def publish(self, *, now: datetime | None = None) -> None:
@@ -147,6 +147,14 @@ class LocalDemo:
         write_atomic(shared, signed)
         for org in [*(self.agency(a) for a in self.agencies()), self.operator]:
             org.install(shared)
+
+    def share_held(self, life_experience: str, holder: str, agency: str) -> None:
+        """``holder`` wraps every key of ``life_experience`` it holds for ``agency`` (an
+        agency added later), which accepts them."""
+        org, recipient = self.agency(holder), self.agency(agency)
+        for key in LinkageStore(org).history(life_experience):
+            package = LinkageStore(org).share(key.key_id, agency, org.public_keyring())
+            LinkageStore(recipient).accept(package, recipient.public_keyring())
 
     def share_linkage(
         self,
@@ -174,11 +182,3 @@ class LocalDemo:
                 recipient = self.agency(agency)
                 LinkageStore(recipient).accept(package, recipient.public_keyring())
         return key_id
-
-
-def raise_missing_share(life_experience: str, agencies: list[str]) -> None:
-    """An agency joined after the key was shared: it needs a package from a holder."""
-    raise KeyringError(
-        f"agencies {', '.join(agencies)} have no linkage key of {life_experience}; "
-        "rotate it (`cxbroker keys linkage rotate`) so that every participant receives one"
-    )

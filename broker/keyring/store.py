@@ -129,7 +129,7 @@ class Keyring:
         """A new current linkage key for ``life_experience``, shared among its agencies."""
         demo = self.demo
         if demo is None:
-            raise KeyringError("rotate a linkage key with `cxbroker keys linkage rotate`")
+            raise KeyringError("make the next linkage key with `cxbroker keys linkage new`")
         holders = [s.org.path.name for s in self._stores() if s.files(life_experience)]
         if not holders:
             raise LinkageKeyMissing(

@@ -270,3 +270,18 @@ def test_rotation_overlap_makes_tokens_under_both_keys(world: World) -> None:
     assert len({e["event_id"] for e in events}) == 1
     after = preparer.prepare_all(raw(), now=DAY2 + timedelta(days=121))
     assert [json.loads(p.record.value)["linkage_key_id"] for p in after] == [second]
+
+
+def test_local_demo_wraps_held_keys_for_an_agency_added_later(tmp_path: Path) -> None:
+    keyring = Keyring(tmp_path / "ring")
+    keyring.init(["ssa"], [LE], now=DAY1)
+    keyring.rotate_linkage(LE, now=DAY2)
+    keyring.init(["ssa", "irs"], [LE], now=DAY2)
+    demo = keyring.demo
+    assert demo is not None
+    held = [k.secret for k in LinkageStore(demo.agency("ssa")).history(LE)]
+    received = [k.secret for k in LinkageStore(demo.agency("irs")).history(LE)]
+    assert received == held and len(held) == 2
+    # The ssa directory still holds only ssa's private keys, irs's only irs's.
+    check_org(demo.agency("ssa").path)
+    check_org(demo.agency("irs").path)
