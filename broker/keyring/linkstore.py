@@ -196,6 +196,8 @@ class LinkageStore:
             Ed25519PublicKey.from_public_bytes(entry.public_key),
         )
         key_id = shown_key_id(str(body["key_id"]).encode())
+        if key_id.startswith("<"):
+            raise KeyringRefused("the linkage package's key id is malformed; refusing it")
         if any(f.key_id == key_id for f in self.files(life.id)):
             raise KeyringError(f"linkage key {key_id} is already here")
         overlap = body["overlap_until"]
