@@ -199,28 +199,42 @@ class AgencyPublisher:
 
     async def publish(self, raw: RawRecord) -> DeliveryResult:
         """Publish one raw record; see :meth:`publish_many` for batches."""
-        return (await self.publish_many([raw]))[0]
+        (result,) = await self.deliver([self.prepare(raw)])
+        return result
 
     async def publish_many(self, raws: Iterable[RawRecord]) -> list[DeliveryResult]:
         """Publish records pipelined (sent together, awaited together), in order per key.
 
         Every record is prepared first: if one fails de-identification, validation or the
-        PII guard, its error is raised and none of the batch is sent. During a linkage-key
-        rotation's overlap each record is also sent under the previous key; the results
-        are those of the records under the current key, one per raw record.
+        PII guard, its error is raised and none of the batch is sent.
         """
-        if self._preparer is None:
-            raise CxError("the publisher is not started; use `async with AgencyPublisher(...)`")
-        prepared = [self._preparer.prepare_all(raw) for raw in raws]
-        results = await self.deliver([event for events in prepared for event in events])
-        primary, index = [], 0
-        for events in prepared:
-            primary.append(results[index])
-            index += len(events)
-        return primary
+        return await self.deliver([self.prepare(raw) for raw in raws])
 
     async def deliver(self, events: Sequence[PreparedEvent]) -> list[DeliveryResult]:
-        """Send prepared events in order, spooling them when Kafka is unreachable."""
+        """Send prepared events in order, spooling them when Kafka is unreachable.
+
+        One result per event given; an event's overlap copies (``extra``, during a
+        linkage-key rotation) are sent right after it, their results folded into its own.
+        """
+        if any(event.extra for event in events):
+            return await self._deliver_with_copies(events)
+        return await self._deliver(events)
+
+    async def _deliver_with_copies(self, events: Sequence[PreparedEvent]) -> list[DeliveryResult]:
+        flat = [
+            PreparedEvent(event.event_id, record) for event in events for record in event.records()
+        ]
+        results = await self._deliver(flat)
+        primary: list[DeliveryResult] = []
+        index = 0
+        for event in events:
+            mine = results[index : index + 1 + len(event.extra)]
+            spooled = [r for r in mine if r.status is DeliveryStatus.SPOOLED]
+            primary.append(spooled[0] if spooled else mine[0])
+            index += len(mine)
+        return primary
+
+    async def _deliver(self, events: Sequence[PreparedEvent]) -> list[DeliveryResult]:
         if not events:
             return []
         async with self._lock:

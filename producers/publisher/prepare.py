@@ -19,24 +19,51 @@ from producers.errors import AgencyMismatch
 __all__ = ["EventPreparer", "PreparedEvent"]
 
 
+_Wire = tuple[bytes, bytes, tuple[tuple[str, bytes], ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class PreparedEvent:
-    """A de-identified, guarded, signed record ready to send (no raw value inside)."""
+    """A de-identified, guarded, signed record ready to send (no raw value inside).
+
+    ``extra``: during a linkage-key rotation's overlap, the same event under the previous
+    key (its own token and ``linkage_key_id``); whoever delivers the event sends them too.
+    """
 
     event_id: UUID
     record: Record
+    extra: tuple[Record, ...] = ()
 
-    def __reduce__(self) -> tuple[Any, tuple[bytes, bytes, bytes, tuple[tuple[str, bytes], ...]]]:
+    def __reduce__(
+        self,
+    ) -> tuple[Any, tuple[bytes, bytes, bytes, tuple[tuple[str, bytes], ...], tuple[_Wire, ...]]]:
         # Worker processes send prepared events back by pickle: as plain bytes and tuples
         # they load in a fraction of the default path (slots, UUID state, nested dataclass).
         record = self.record
-        return _prepared_event, (self.event_id.bytes, record.key, record.value, record.headers)
+        extra = tuple((r.key, r.value, r.headers) for r in self.extra)
+        return _prepared_event, (
+            self.event_id.bytes,
+            record.key,
+            record.value,
+            record.headers,
+            extra,
+        )
+
+    def records(self) -> tuple[Record, ...]:
+        """Every record to send for this event: the record, then the overlap copies."""
+        return (self.record, *self.extra)
 
 
 def _prepared_event(
-    event_id: bytes, key: bytes, value: bytes, headers: tuple[tuple[str, bytes], ...]
+    event_id: bytes,
+    key: bytes,
+    value: bytes,
+    headers: tuple[tuple[str, bytes], ...],
+    extra: tuple[_Wire, ...] = (),
 ) -> PreparedEvent:
-    return PreparedEvent(UUID(bytes=event_id), Record(key, value, headers))
+    return PreparedEvent(
+        UUID(bytes=event_id), Record(key, value, headers), tuple(Record(*r) for r in extra)
+    )
 
 
 class EventPreparer:
@@ -63,26 +90,28 @@ class EventPreparer:
     def __repr__(self) -> str:
         return f"EventPreparer(agency={self.agency!r})"
 
-    def prepare(self, raw: RawRecord) -> PreparedEvent:
-        """The signed record of ``raw``; raises a value-free error when it cannot be made."""
-        return self._prepare(raw, self._linkage)
+    def prepare(self, raw: RawRecord, now: datetime | None = None) -> PreparedEvent:
+        """The signed record of ``raw``; raises a value-free error when it cannot be made.
 
-    def prepare_all(self, raw: RawRecord, now: datetime | None = None) -> list[PreparedEvent]:
-        """:meth:`prepare`, and during a linkage-key rotation's overlap also the record
-        under the previous key (a second event, its own event id), so that journeys begun
-        under the old key stay whole (``producers/deid/TOKENS.md``, "Rotation")."""
-        events = [self._prepare(raw, self._linkage)]
+        During a linkage-key rotation's overlap (until ``overlap_until`` of the current
+        key) the event also carries, in ``extra``, its record under the previous key, so
+        that journeys begun under the old key stay whole (``producers/deid/TOKENS.md``,
+        "Rotation"); :meth:`AgencyPublisher.deliver` sends both.
+        """
+        primary = self._prepare(raw, self._linkage)
         current = self._linkage.get(raw.life_experience)
         previous = self._previous.get(raw.life_experience)
-        when = now or datetime.now(UTC)
-        if (
-            previous is not None
-            and current is not None
-            and current.overlap_until is not None
-            and when < current.overlap_until
-        ):
-            events.append(self._prepare(raw, {**self._linkage, raw.life_experience: previous}))
-        return events
+        if previous is None or current is None or current.overlap_until is None:
+            return primary
+        if (now or datetime.now(UTC)) >= current.overlap_until:
+            return primary
+        copy = self._prepare(raw, {**self._linkage, raw.life_experience: previous})
+        return PreparedEvent(primary.event_id, primary.record, (copy.record,))
+
+    def prepare_all(self, raw: RawRecord, now: datetime | None = None) -> list[PreparedEvent]:
+        """:meth:`prepare` as one prepared event per record (the overlap copies apart)."""
+        prepared = self.prepare(raw, now)
+        return [PreparedEvent(prepared.event_id, record) for record in prepared.records()]
 
     def _prepare(self, raw: RawRecord, linkage: dict[str, LinkageKey]) -> PreparedEvent:
         if raw.agency != self.agency:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import pickle
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -268,6 +269,11 @@ def test_rotation_overlap_makes_tokens_under_both_keys(world: World) -> None:
     assert [e["linkage_key_id"] for e in events] == [second, first]
     assert len({e["journey_token"] for e in events}) == 2
     assert len({e["event_id"] for e in events}) == 1
+    # One prepared event carries its overlap copy, also through a worker's pickle.
+    prepared = preparer.prepare(raw(), now=DAY2 + timedelta(days=1))
+    assert len(prepared.extra) == 1
+    again = pickle.loads(pickle.dumps(prepared))  # noqa: S301 - our own bytes
+    assert again == prepared and again.records() == prepared.records()
     after = preparer.prepare_all(raw(), now=DAY2 + timedelta(days=121))
     assert [json.loads(p.record.value)["linkage_key_id"] for p in after] == [second]
 
