@@ -69,11 +69,10 @@ async def _publish(org: Org, agency: str, minutes: int) -> list[dict[str, Any]]:
     sent: list[dict[str, Any]] = []
     keyring = Keyring(org.keys.path)
     async with AgencyPublisher(org.settings, agency, keyring=keyring) as publisher:
-        assert publisher.preparer is not None
-        for i in range(PEOPLE):
-            prepared = publisher.preparer.prepare_all(_person(i, agency, minutes))
-            await publisher.deliver(prepared)
-            sent += [json.loads(p.record.value) for p in prepared]
+        prepared = [publisher.prepare(_person(i, agency, minutes)) for i in range(PEOPLE)]
+        results = await publisher.deliver(prepared)  # sends overlap copies too
+        assert [r.event_id for r in results] == [p.event_id for p in prepared]
+        sent += [json.loads(r.value) for p in prepared for r in p.records()]
         await publisher.drain()
     return sent
 
