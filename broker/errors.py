@@ -19,7 +19,11 @@ __all__ = [
     "GroupFenced",
     "InvalidAccessPlan",
     "KafkaLaunchError",
+    "KeyExpired",
+    "KeyRevoked",
+    "KeyUseMismatch",
     "KeyringError",
+    "KeyringRefused",
     "LinkageKeyMissing",
     "MissingTool",
     "PropagationTimeout",
@@ -58,6 +62,11 @@ class KeyringError(CxError):
     """The keyring directory or one of its files is missing, malformed or too open."""
 
 
+class KeyringRefused(KeyringError):
+    """Key material refused at start: another organisation's private key in the state dir,
+    files others may read, or a public keyring whose signature or content does not hold."""
+
+
 class SigningKeyMissing(KeyringError):
     """The keyring has no signing key for an agency."""
 
@@ -92,6 +101,24 @@ class SigningKeyAgencyMismatch(SignatureInvalid):
     """The signing key belongs to another agency than the record's ``ce_source``."""
 
     reason = "key-agency-mismatch"
+
+
+class KeyRevoked(SignatureInvalid):
+    """The record was signed by a key revoked before the record's time."""
+
+    reason = "key-revoked"
+
+
+class KeyExpired(SignatureInvalid):
+    """The record's time lies after the signing key's ``not_after``."""
+
+    reason = "key-expired"
+
+
+class KeyUseMismatch(SignatureInvalid):
+    """The key named by ``ce_cxkeyid`` is not a signing key (an encryption key, ...)."""
+
+    reason = "key-use-mismatch"
 
 
 class PropagationTimeout(CxError):

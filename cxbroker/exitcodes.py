@@ -14,6 +14,7 @@ from typing import Final
 from broker.errors import (
     AccessDenied,
     BrokerUnavailable,
+    KeyringRefused,
     MissingTool,
     SignatureInvalid,
 )
@@ -51,6 +52,9 @@ class ExitCode(IntEnum):
     STATE_FAILED = 9
     #: The topics are missing or not co-partitioned: run `cxbroker init`.
     TOPICS_NOT_READY = 10
+    #: Key material refused at start: another organisation's private key in the key
+    #: directory, files others may read, a public keyring that does not verify.
+    KEYS_REFUSED = 11
     #: Interrupted (Ctrl-C): what was running was stopped cleanly.
     INTERRUPTED = 130
 
@@ -70,6 +74,7 @@ ERROR_CODES: Final[tuple[tuple[type[CxError], ExitCode], ...]] = (
     (StateStoreError, ExitCode.STATE_FAILED),
     (CoPartitionError, ExitCode.TOPICS_NOT_READY),
     (MissingTopics, ExitCode.TOPICS_NOT_READY),
+    (KeyringRefused, ExitCode.KEYS_REFUSED),
 )
 
 

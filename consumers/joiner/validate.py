@@ -76,12 +76,15 @@ class SignatureVerifier(Protocol):
     """Checks an Ed25519 signature (:class:`broker.keyring.PublicKeyring` is one).
 
     ``verify_bytes`` raises a :class:`~broker.keyring.SignatureInvalid` (with its stable
-    ``reason``: ``bad-signature``, ``unknown-key-id``, ``key-agency-mismatch``) unless
-    ``key_id`` belongs to ``agency`` and the signature over ``data`` holds.
+    ``reason``: ``bad-signature``, ``unknown-key-id``, ``key-agency-mismatch``,
+    ``key-revoked``, ``key-expired``) unless ``key_id`` belongs to ``agency``, was valid
+    and not revoked at ``at`` (the record's time), and the signature over ``data`` holds.
     """
 
-    def verify_bytes(self, key_id: str, data: bytes, signature: bytes, *, agency: str) -> None:
-        """Verify ``signature`` over ``data`` by ``agency``'s key ``key_id``."""
+    def verify_bytes(
+        self, key_id: str, data: bytes, signature: bytes, *, agency: str, at: datetime | None = None
+    ) -> None:
+        """Verify ``signature`` over ``data`` by ``agency``'s key ``key_id`` at time ``at``."""
         ...
 
 
@@ -177,7 +180,7 @@ def check_record(
     naming only the exception type (its text could quote the input).
     """
     try:
-        outcome = _check(topic_agency, key, value, headers, verifier, registry)
+        outcome = _check(topic_agency, key, value, headers, verifier, registry, record_time)
         if isinstance(outcome, Decoded) and record_time is not None:
             late_or_early = (bounds or TimeBounds()).check(outcome.event.occurred_at, record_time)
             if late_or_early is not None:
@@ -194,6 +197,7 @@ def _check(
     headers: Headers,
     verifier: SignatureVerifier,
     registry: Registry,
+    record_time: datetime | None = None,
 ) -> Decoded | Rejection:
     if topic_agency is None:
         return Rejection("unknown-agency-topic", "the topic is not an agency topic of the catalog")
@@ -216,7 +220,9 @@ def _check(
     try:
         # The topic's agency, not the record's claim: a key of agency A cannot vouch for
         # a record on agency B's topic.
-        verifier.verify_bytes(key_id, message, signature, agency=topic_agency)
+        # At the record's Kafka time: a key revoked later still vouches for what it
+        # signed before, so a replay gives the same verdict.
+        verifier.verify_bytes(key_id, message, signature, agency=topic_agency, at=record_time)
     except SignatureInvalid as exc:
         return Rejection(exc.reason, _short(str(exc)))
     try:
