@@ -102,6 +102,8 @@ class OrgKeys:
         owner = self.owner()
         key_id = new_key_id("", owner.id, "-rid", now, 1)
         document = {
+            "kind": "record-id",
+            "owner": owner.urn,  # the start check refuses a secret of another owner
             "agency": owner.id,
             "key_id": key_id,
             "created_at": now.isoformat(),
