@@ -103,9 +103,27 @@ def test_restricted_zip3_list_is_the_2020_census_list_with_its_source() -> None:
     assert CENSUS_2020_RESTRICTED <= RESTRICTED_ZIP3
     # Prefixes with no 2020 ZCTA count as population 0: military and unassigned ones.
     assert {"001", "090", "340", "962", "969"} <= RESTRICTED_ZIP3
+    # ... and every other prefix absent from the table (PO-box-only or unused ones).
+    assert {"055", "192", "375", "569", "987"} <= RESTRICTED_ZIP3
     # Areas restricted in 2000 but above 20,000 people in 2020 are published again.
     assert not {"063", "790", "830", "831", "890"} & RESTRICTED_ZIP3
     assert "000" not in RESTRICTED_ZIP3
+
+
+def test_restricted_zip3_list_is_complete_every_prefix_is_in_the_table_or_absent() -> None:
+    document = json.loads(
+        resources.files("contracts").joinpath("catalog", RESTRICTED_ZIP3_FILE).read_text("utf-8")
+    )
+    absent = document["absent"]
+    assert absent["complete"] is True
+    table = document["table"]
+    assert (table["prefixes"], table["total_population"]) == (894, 334_726_586)
+    assert "DECENNIALDHC2020.parquet" in table["copy"]
+    # 894 prefixes in the table + 105 absent from it + 000 (the generalized value) = 000-999.
+    assert len(absent["prefixes"]) == len(set(absent["prefixes"])) == 105
+    assert not set(absent["prefixes"]) & CENSUS_2020_RESTRICTED
+    assert document["table"]["prefixes"] + len(absent["prefixes"]) + 1 == 1000
+    assert len(RESTRICTED_ZIP3) == 123
 
 
 def test_zip3_type_rejects_restricted_area_and_accepts_000() -> None:
