@@ -19,10 +19,12 @@ all of them are released together, in one transaction. Then:
 * **late and partial data**: a journey that is still active is not offered; one that
   becomes active again before its release (a late event) is withdrawn and offered again
   with its new fields; one released already stays as it was published;
-* **finest first, coarser after a settle time**: ``day`` and ``week`` groups are tried at
-  once; ``path`` and coarser only once stream time has passed the end of the journey's
-  start week plus ``settle`` (default 28 days), so the journeys of a week get their chance
-  of a fine group before the gate falls back to a coarse one (a week's rollover);
+* **finest first, coarser once their period has closed**: ``day`` and ``week`` groups are
+  tried at once; a coarser precision only once stream time has passed the end of the
+  journey's start period at that precision (week for ``path``, month for ``agencies``,
+  quarter for ``last``, ``elapsed``, ``status``) plus ``settle`` (default 28 days): the
+  journeys of a whole period are pending together when their period's groups are formed,
+  so they get the finest groups the period allows (a period's rollover);
 * **exactly once**: the gate's whole state is a function of the journeys in the store (a
   released journey keeps its group key in its state, which travels through the
   changelog), so :meth:`restore` after a rollback or a rebalance rebuilds the same gate.
@@ -44,7 +46,7 @@ from contracts.vocabulary import JourneyStatus
 
 __all__ = ["DEFAULT_SETTLE", "FINE_PRECISIONS", "Release", "ReleaseGate"]
 
-#: Coarser precisions are tried this long after a journey's start week has ended.
+#: Coarser precisions are tried this long after the journey's start period has ended.
 DEFAULT_SETTLE = timedelta(days=28)
 #: Precisions tried as soon as a journey is pending.
 FINE_PRECISIONS: frozenset[Precision] = frozenset({Precision.DAY, Precision.WEEK})
@@ -66,15 +68,29 @@ class Release:
 class _Pending:
     #: The record and group key at every precision, finest first.
     candidates: tuple[tuple[ProtectedSnapshot, str], ...]
-    #: Stream time (µs) from which the coarser precisions may be used.
-    settle_at: int
+    #: Stream time (µs) from which each precision may be used.
+    ready_at: tuple[int, ...]
 
 
-def _week_end_us(snapshot: JourneySnapshot) -> int:
+def _us(day: date) -> int:
+    moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _period_ends(snapshot: JourneySnapshot) -> dict[Precision, int]:
+    """When the journey's start period at each coarse precision ends (µs)."""
     day: date = snapshot.first_event_at.date()
-    monday = day - timedelta(days=day.isoweekday() - 1)
-    end = datetime(monday.year, monday.month, monday.day, tzinfo=UTC) + timedelta(days=7)
-    return (end - _EPOCH) // timedelta(microseconds=1)
+    week_end = day - timedelta(days=day.isoweekday() - 1) + timedelta(days=7)
+    month_end = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    first_of_quarter = 3 * ((day.month - 1) // 3) + 1
+    quarter_end = date(day.year + (first_of_quarter + 2) // 12, (first_of_quarter + 2) % 12 + 1, 1)
+    return {
+        Precision.PATH: _us(week_end),
+        Precision.AGENCIES: _us(month_end),
+        Precision.LAST: _us(quarter_end),
+        Precision.ELAPSED: _us(quarter_end),
+        Precision.STATUS: _us(quarter_end),
+    }
 
 
 class ReleaseGate:
@@ -121,7 +137,12 @@ class ReleaseGate:
         for precision in PRECISIONS:
             record = protect(snapshot, precision, k=k)
             candidates.append((record, group_key(record)))
-        pending = _Pending(tuple(candidates), _week_end_us(snapshot) + self.settle_us)
+        ends = _period_ends(snapshot)
+        ready_at = tuple(
+            0 if precision in FINE_PRECISIONS else ends[precision] + self.settle_us
+            for precision in PRECISIONS
+        )
+        pending = _Pending(tuple(candidates), ready_at)
         self._pending[key] = pending
         for _record, group in pending.candidates:
             self._members.setdefault(group, set()).add(key)
@@ -150,8 +171,7 @@ class ReleaseGate:
                 g for key in keys if key in self._pending for _, g in self._pending[key].candidates
             }
         out: list[Release] = []
-        for index, precision in enumerate(PRECISIONS):
-            fine = precision in FINE_PRECISIONS
+        for index, _precision in enumerate(PRECISIONS):
             for group in sorted(groups):
                 members = self._members.get(group)
                 if not members:
@@ -160,7 +180,7 @@ class ReleaseGate:
                     key
                     for key in members
                     if self._pending[key].candidates[index][1] == group
-                    and (fine or stream_time >= self._pending[key].settle_at)
+                    and stream_time >= self._pending[key].ready_at[index]
                 )
                 if not ready:
                     continue
