@@ -1,22 +1,26 @@
-"""The data-team SDK: typed journey snapshots and dead letters from Kafka (``read_committed``)."""
+"""The data-team SDK: typed journey snapshots and dead letters from Kafka (``read_committed``).
+
+Snapshots are verified before they are yielded (:class:`~consumers.verified.VerifiedReader`:
+CloudEvents headers, the joiner deployment's signature, the contract): a record that fails
+is skipped and reported (log line and ``on_rejected``) by coordinates and reason only.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from broker.settings import Settings
-from consumers.errors import JoinerError
+from consumers.errors import JoinerError, RecordRejected
 from consumers.joiner.validate import DLQ_DETAIL, DLQ_OFFSET, DLQ_PARTITION, DLQ_REASON, DLQ_TOPIC
+from consumers.verified import Rejection, VerifiedReader
 from contracts.catalog import load_catalog
 from contracts.errors import UnknownEntry
 from contracts.joined import JourneySnapshot
 
-__all__ = ["DeadLetter", "subscribe", "subscribe_deadletters"]
+__all__ = ["DeadLetter", "Rejection", "subscribe", "subscribe_deadletters"]
 
 log = logging.getLogger("cx.subscribe")
 
@@ -52,12 +56,15 @@ async def subscribe(
     group: str | None = None,
     settings: Settings | None = None,
     from_beginning: bool = True,
+    on_rejected: Callable[[Rejection], None] | None = None,
 ) -> AsyncIterator[JourneySnapshot]:
-    """Yield every committed :class:`JourneySnapshot` of ``life_experience`` as it arrives.
+    """Yield every committed, verified :class:`JourneySnapshot` of ``life_experience``.
 
     With ``group`` the position is kept in that consumer group (a restart resumes);
-    without it every call reads from the start (or only new records). Records that are
-    not valid snapshots are logged by offset and skipped.
+    without it every call reads from the start (or only new records). A record that is
+    not a snapshot signed by a joiner deployment of the public keyring (see
+    :mod:`consumers.verified`) is skipped, logged by partition, offset and reason, and
+    passed to ``on_rejected``; its key and value are never shown.
     """
     try:
         load_catalog().life_experience(life_experience)
@@ -66,6 +73,7 @@ async def subscribe(
             "unknown life experience; see `cxbroker contracts list` for the ids"
         ) from None
     settings = settings or Settings()
+    reader = VerifiedReader(settings.keyring_path)
     consumer = _consumer(settings, settings.topics.joined(life_experience), group, from_beginning)
     await consumer.start()
     try:
@@ -73,13 +81,21 @@ async def subscribe(
             if record.value is None:
                 continue  # a tombstone: the journey was forgotten
             try:
-                yield JourneySnapshot.model_validate_json(record.value)
-            except ValidationError:
+                snapshot = reader.snapshot(record.key, record.value, record.headers or ())
+            except RecordRejected as exc:
+                rejection = Rejection(
+                    record.topic, record.partition, record.offset, exc.reason, str(exc)
+                )
                 log.warning(
-                    "skipping an invalid snapshot at partition %d offset %d",
+                    "rejected a snapshot at partition %d offset %d: %s",
                     record.partition,
                     record.offset,
+                    exc.reason,
                 )
+                if on_rejected is not None:
+                    on_rejected(rejection)
+                continue
+            yield snapshot
     finally:
         await consumer.stop()
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from consumers.joiner.outbox import Outbox
+from consumers.joiner.provenance import SnapshotSigner
 from consumers.joiner.rebalance import Partition
 from consumers.joiner.stats import JoinerStats
 from consumers.joiner.validate import (
@@ -41,13 +42,7 @@ from consumers.journey.processor import Change
 from consumers.state.changelog import journey_entry, meta_entry
 from contracts.registry import Registry
 
-__all__ = ["SNAPSHOT_HEADERS", "BatchContext", "Transaction"]
-
-#: Headers of every snapshot record on ``cx.joined.<life experience>``.
-SNAPSHOT_HEADERS: list[tuple[str, bytes]] = [
-    ("content-type", b"application/json"),
-    ("cx_contract", b"urn:cx:contract:journey-snapshot:1.0.0"),
-]
+__all__ = ["BatchContext", "Transaction"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +64,8 @@ class BatchContext:
     same_partitions: frozenset[str]
     changelog_topic: str
     deadletter_topic: str
+    #: Signs each snapshot record (CloudEvents headers of :mod:`contracts.provenance`).
+    signer: SnapshotSigner
 
 
 class Transaction:
@@ -192,13 +189,14 @@ class Transaction:
         self.latest_states[partition][change.key] = change
         joined = self.context.joined[change.life_experience]
         key = change.journey_token.encode("ascii")
+        headers = self.context.signer.headers(change, key)
         if joined in self.context.same_partitions:
             # The journey's input partition number (no Python murmur2).
-            self.outbox.add(joined, partition, key, change.snapshot_json, SNAPSHOT_HEADERS)
+            self.outbox.add(joined, partition, key, change.snapshot_json, headers)
         else:
             self.others.append(
                 await self.context.producer.send(
-                    joined, change.snapshot_json, key=key, headers=SNAPSHOT_HEADERS
+                    joined, change.snapshot_json, key=key, headers=headers
                 )
             )
         self.stats.snapshots += 1

@@ -26,6 +26,7 @@ from consumers.joiner.copartition import describe_partition_counts, verify_copar
 from consumers.joiner.health import OutageTracker
 from consumers.joiner.keys import keyring_verifier
 from consumers.joiner.outbox import BATCH_BYTES
+from consumers.joiner.provenance import SnapshotSigner, deployment_name, snapshot_signer
 from consumers.joiner.rebalance import Ownership, Partition, Rebalance
 from consumers.joiner.stats import JoinerStats
 from consumers.joiner.validate import SignatureVerifier, TimeBounds
@@ -71,6 +72,7 @@ class Joiner:
         rules: JoinRules | None = None,
         time_bounds: TimeBounds | None = None,
         session_timeout_ms: int = 10_000,
+        signer: SnapshotSigner | None = None,
     ) -> None:
         self.settings = settings
         self.group = group
@@ -87,6 +89,7 @@ class Joiner:
             raise ValueError("session_timeout_ms must be at least 1000")
         self.session_timeout_ms = session_timeout_ms
         self._verifier = verifier
+        self._signer = signer
         self._registry = load_registry()
         catalog = load_catalog()
         topics = settings.topics
@@ -149,6 +152,9 @@ class Joiner:
         same_partitions = frozenset(t for t, n in counts.items() if n == self.partitions)
         if self._verifier is None:
             self._verifier = keyring_verifier(self.settings)
+        if self._signer is None:
+            # One deployment per consumer group (DESIGN.md §1): urn:cx:joiner:<group>.
+            self._signer = snapshot_signer(self.settings, deployment_name(self.group))
         kwargs = self.settings.kafka_client_kwargs()
         self._producer = AIOKafkaProducer(
             transactional_id=self.transactional_id,
@@ -191,7 +197,7 @@ class Joiner:
 
     def _batch_context(self, same_partitions: frozenset[str]) -> BatchContext:
         """What each transaction needs, once the producer and the verifier exist."""
-        assert self._verifier is not None
+        assert self._verifier is not None and self._signer is not None
         return BatchContext(
             producer=self._producer,
             group=self.group,
@@ -203,6 +209,7 @@ class Joiner:
             same_partitions=same_partitions,
             changelog_topic=self.changelog_topic,
             deadletter_topic=self.deadletter_topic,
+            signer=self._signer,
         )
 
     def stop_soon(self) -> None:

@@ -52,6 +52,10 @@ class Change:
     journey_token: str
     #: The snapshot record's value (``JourneySnapshot`` JSON, as ``model_dump_json`` writes it).
     snapshot_json: bytes
+    #: The snapshot's ``snapshot_version`` and ``last_event_at`` (µs since the epoch): what
+    #: the record's deterministic ``ce_id`` and its ``ce_time`` are made of.
+    version: int = 0
+    last_us: int = 0
 
     @property
     def snapshot(self) -> JourneySnapshot:
@@ -131,6 +135,8 @@ class JourneyProcessor:
             state.life_experience,
             state.journey_token,
             state.snapshot_json(rules),
+            state.version,
+            state.last_us,
         )
 
     def process(self, event: CxEvent) -> Step:

@@ -16,6 +16,7 @@ from rich.table import Table
 from broker.keyring import Keyring, public_key_fingerprint
 from broker.settings import Settings
 from contracts.catalog import load_catalog
+from cxbroker.commands.deployment_keys import deployment
 
 __all__ = ["keys"]
 
@@ -158,3 +159,6 @@ def export_public(path: Path, directory: Path | None) -> None:
     target = keyring.export_public(path)
     count = len(keyring.public_keyring().entries())
     click.echo(f"wrote public keyring ({count} public keys) to {target}")
+
+
+keys.add_command(deployment)

@@ -1,16 +1,23 @@
-"""``cxbroker tail joined|deadletter``: follow joined journeys or dead letters live."""
+"""``cxbroker tail joined|deadletter``: follow joined journeys or dead letters live.
+
+Snapshots are verified (``subscribe()``): a record that is not signed by a joiner
+deployment of the public keyring is not printed; a line on stderr gives its coordinates
+and reason. ``--output json`` prints one JSON object per line (never shortened).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import json
 from collections.abc import AsyncIterator
 from typing import TypeVar
 
 import click
 
 from broker.security.profile import load_settings
-from consumers.subscribe import subscribe, subscribe_deadletters
+from consumers.subscribe import Rejection, subscribe, subscribe_deadletters
 
 __all__ = ["tail"]
 
@@ -39,6 +46,22 @@ _IDLE = click.option(
     "--idle", type=float, default=None, metavar="SECONDS", help="Exit when idle this long."
 )
 _LATEST = click.option("--latest", is_flag=True, help="Only new records (default: from start).")
+_OUTPUT = click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one short line each; json: one JSON object per line, for scripts.",
+)
+
+
+def _report(rejection: Rejection) -> None:
+    # Coordinates and reason only: never the key or value of a rejected record.
+    click.echo(
+        f"rejected {rejection.topic}[{rejection.partition}]@{rejection.offset}: "
+        f"{rejection.reason}: {rejection.detail}",
+        err=True,
+    )
 
 
 @tail.command("joined")
@@ -46,14 +69,24 @@ _LATEST = click.option("--latest", is_flag=True, help="Only new records (default
 @click.option("--group", default=None, help="Consumer group (keeps the position).")
 @_IDLE
 @_LATEST
-def tail_joined(life_experience: str, group: str | None, idle: float | None, latest: bool) -> None:
-    """Print journey snapshots of LIFE_EXPERIENCE, one line each (token shortened)."""
+@_OUTPUT
+def tail_joined(
+    life_experience: str, group: str | None, idle: float | None, latest: bool, output: str
+) -> None:
+    """Print verified journey snapshots of LIFE_EXPERIENCE, one line each (token shortened)."""
 
     async def main() -> None:
         source = subscribe(
-            life_experience, group=group, settings=load_settings(), from_beginning=not latest
+            life_experience,
+            group=group,
+            settings=load_settings(),
+            from_beginning=not latest,
+            on_rejected=_report,
         )
         async for snap in _until_idle(source, idle):
+            if output == "json":
+                click.echo(snap.model_dump_json())
+                continue
             path = ">".join(f"{s.agency}:{s.stage.value}" for s in snap.agencies)
             click.echo(
                 f"{snap.journey_token[:8]}… v{snap.snapshot_version} {snap.status.value:<9} "
@@ -69,7 +102,8 @@ def tail_joined(life_experience: str, group: str | None, idle: float | None, lat
 @click.option("--group", default=None, help="Consumer group (keeps the position).")
 @_IDLE
 @_LATEST
-def tail_deadletter(group: str | None, idle: float | None, latest: bool) -> None:
+@_OUTPUT
+def tail_deadletter(group: str | None, idle: float | None, latest: bool, output: str) -> None:
     """Print rejected records: reason code, detail and source coordinates (never payloads)."""
 
     async def main() -> None:
@@ -77,6 +111,9 @@ def tail_deadletter(group: str | None, idle: float | None, latest: bool) -> None
             group=group, settings=load_settings(), from_beginning=not latest
         )
         async for letter in _until_idle(source, idle):
+            if output == "json":
+                click.echo(json.dumps(dataclasses.asdict(letter)))
+                continue
             click.echo(
                 f"{letter.reason:<24} {letter.topic}[{letter.partition}]@{letter.offset} "
                 f"{letter.detail}"
