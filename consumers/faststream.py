@@ -5,8 +5,8 @@ A FastStream service subscribes to ``cx.joined.<le>`` and ``cx.insights.<le>`` a
 (or :class:`~contracts.insights.InsightRelease`) objects that were verified first: the
 CloudEvents headers, the signature of the joiner or insights deployment (public keys in
 the keyring dir) and the contract (:mod:`consumers.verified`). It uses FastStream's own
-extension point, a custom *decoder*: a record that fails is reported (log line and
-``on_rejected``, coordinates and reason only) and skipped (``SkipMessage``), never handed
+extension point, a custom *decoder*: a record that fails is reported (``on_rejected`` or
+a log line, coordinates and reason only) and skipped (``SkipMessage``), never handed
 to the handler. Connection and security come from the ``CX_*`` settings; every
 subscriber reads ``read_committed``::
 
@@ -140,15 +140,16 @@ class CxDecoder:
             rejection = Rejection(
                 record.topic, record.partition, record.offset, exc.reason, str(exc)
             )
-            log.warning(
-                "rejected a record of %s at partition %d offset %d: %s",
-                record.topic,
-                record.partition,
-                record.offset,
-                exc.reason,
-            )
             if self.on_rejected is not None:
                 self.on_rejected(rejection)
+            else:
+                log.warning(
+                    "rejected a record of %s at partition %d offset %d: %s",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    exc.reason,
+                )
             raise SkipMessage from None
 
 

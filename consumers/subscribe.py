@@ -2,7 +2,7 @@
 
 Snapshots are verified before they are yielded (:class:`~consumers.verified.VerifiedReader`:
 CloudEvents headers, the joiner deployment's signature, the contract): a record that fails
-is skipped and reported (log line and ``on_rejected``) by coordinates and reason only.
+is skipped and reported (``on_rejected`` or a log line) by coordinates and reason only.
 """
 
 from __future__ import annotations
@@ -63,8 +63,8 @@ async def subscribe(
     With ``group`` the position is kept in that consumer group (a restart resumes);
     without it every call reads from the start (or only new records). A record that is
     not a snapshot signed by a joiner deployment of the public keyring (see
-    :mod:`consumers.verified`) is skipped, logged by partition, offset and reason, and
-    passed to ``on_rejected``; its key and value are never shown.
+    :mod:`consumers.verified`) is skipped and reported by partition, offset and reason:
+    to ``on_rejected`` if given, else as a log warning; its key and value are never shown.
     """
     try:
         load_catalog().life_experience(life_experience)
@@ -86,14 +86,15 @@ async def subscribe(
                 rejection = Rejection(
                     record.topic, record.partition, record.offset, exc.reason, str(exc)
                 )
-                log.warning(
-                    "rejected a snapshot at partition %d offset %d: %s",
-                    record.partition,
-                    record.offset,
-                    exc.reason,
-                )
                 if on_rejected is not None:
                     on_rejected(rejection)
+                else:
+                    log.warning(
+                        "rejected a snapshot at partition %d offset %d: %s",
+                        record.partition,
+                        record.offset,
+                        exc.reason,
+                    )
                 continue
             yield snapshot
     finally:

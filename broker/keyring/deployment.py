@@ -203,14 +203,18 @@ class DeploymentKeys:
         owner = _owner(kind, name)
         if self._files(owner):
             return None
-        return self._new_key(owner, now or datetime.now(UTC))
+        # Processes of one deployment (joiner instances) may start together: the one that
+        # loses the race to create the first key uses the winner's.
+        return self._new_key(owner, now or datetime.now(UTC), first=True)
 
     def rotate(self, kind: DeploymentKind, name: str, *, now: datetime | None = None) -> str:
         """A new current key for the deployment; its old public keys keep verifying."""
         owner = _owner(kind, name)
         if not self._files(owner):
             raise SigningKeyMissing(f"deployment {owner} has no signing key to rotate")
-        return self._new_key(owner, now or datetime.now(UTC))
+        key_id = self._new_key(owner, now or datetime.now(UTC))
+        assert key_id is not None  # only a first key may lose a race silently
+        return key_id
 
     def signer(self, kind: DeploymentKind, name: str, *, create: bool = False) -> DeploymentSigner:
         """A signer with the deployment's current key (``create``: make one if none)."""
@@ -246,7 +250,7 @@ class DeploymentKeys:
         write_atomic(target, _to_json(self.public_keys()), mode=0o644)
         return target
 
-    def _new_key(self, owner: str, now: datetime) -> str:
+    def _new_key(self, owner: str, now: datetime, *, first: bool = False) -> str | None:
         folder = self._dir(owner)
         folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         for parent in (folder, folder.parent, folder.parent.parent):
@@ -273,6 +277,8 @@ class DeploymentKeys:
                 replace=False,
             )
         except FileExistsError:
+            if first:
+                return None
             raise KeyringError(f"key {key_id} already exists (a concurrent rotation?)") from None
         self.export_public()
         return key_id

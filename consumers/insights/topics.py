@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ __all__ = [
     "read_releases",
     "week_of_period",
 ]
+
+log = logging.getLogger(__name__)
 
 #: How long to wait for a topic to be read to its end before giving up.
 DEFAULT_CATCH_UP_TIMEOUT_S = 60.0
@@ -93,7 +96,18 @@ async def read_to_end(
     # The admin client fails first, with one clear line, when Kafka is unreachable.
     partitions = await _partition_count(settings, topic, deadline)
     rejected: list[Rejection] = []
-    decoder = CxDecoder(VerifiedReader(settings.keyring_path), kind, rejected.append)
+
+    def reject(rejection: Rejection) -> None:
+        rejected.append(rejection)
+        log.warning(
+            "skipped a record of %s at partition %d offset %d: %s",
+            rejection.topic,
+            rejection.partition,
+            rejection.offset,
+            rejection.reason,
+        )
+
+    decoder = CxDecoder(VerifiedReader(settings.keyring_path), kind, reject)
     broker = cx_broker(settings, logger=None)
     subscriber = partitions_subscriber(broker, topic, partitions, decoder)
     await broker.start()

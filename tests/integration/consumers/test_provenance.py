@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -18,7 +19,7 @@ from consumers import InsightsService, subscribe
 from consumers.faststream import cx_broker, joined_subscriber
 from consumers.verified import Rejection
 from contracts.joined import JourneySnapshot
-from tests.support.joiner import Env, join_until_idle, produce, read_all, sign
+from tests.support.joiner import Env, join_until_idle, produce, read_all, reference, sign
 from tests.support.journeys import make_workload
 from tests.support.kafka import client_kwargs
 from tests.support.provenance import TEST_JOINER, snapshot_record
@@ -93,9 +94,21 @@ async def test_a_forged_snapshot_is_rejected_by_every_reader(env: Env, tmp_path:
     events = [e for e in make_workload(71, 4) if e.life_experience == LE]
     await produce(env, sign(env, events))
     await join_until_idle(env)
-    genuine = await read_all(env.settings, [env.settings.topics.joined(LE)])
+    expected = {token for (le, token) in reference(events) if le == LE}
+    genuine: list[Any] = []
+
+    async def all_joined() -> bool:
+        genuine[:] = await read_all(env.settings, [env.settings.topics.joined(LE)])
+        return {r.key.decode() for r in genuine} == expected
+
+    await eventually(all_joined, "every journey's snapshots are on the joined topic", 60)
     count = len(genuine)
-    victim = JourneySnapshot.model_validate_json(genuine[0].value)
+    snapshots = [JourneySnapshot.model_validate_json(r.value) for r in genuine]
+    # The latest version of one journey: its forged "next version" is no genuine record.
+    victim = max(
+        (s for s in snapshots if s.journey_token == snapshots[0].journey_token),
+        key=lambda s: s.snapshot_version,
+    )
     await _forge(env, victim, tmp_path)
     token = victim.journey_token
 

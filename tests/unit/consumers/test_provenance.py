@@ -58,7 +58,9 @@ def signed_snapshot(
     return key, change.snapshot_json, SnapshotSigner(signer).headers(change, key)
 
 
-def test_deployment_keys_are_made_rotated_and_exported_without_secrets(keyring: Path) -> None:
+def test_deployment_keys_are_made_rotated_and_exported_without_secrets(
+    keyring: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     keys = DeploymentKeys(keyring)
     first = keys.init("joiner", "cx-joiner", now=DAY)
     assert first == "joiner-cx-joiner-sig-20261202-1"
@@ -73,6 +75,12 @@ def test_deployment_keys_are_made_rotated_and_exported_without_secrets(keyring: 
     for file in (keyring / "deployments").rglob("*.json"):
         assert os.stat(file).st_mode & 0o777 == 0o600
     assert keys.signer("joiner", "cx-joiner").key_id == second
+    # Two processes of a deployment making its first key at once: the loser uses the winner's.
+    assert keys.init("joiner", "twin", now=DAY) == "joiner-twin-sig-20261202-1"
+    with monkeypatch.context() as patch:  # the loser saw no key before the winner wrote it
+        patch.setattr(DeploymentKeys, "_files", lambda self, owner: [])
+        assert keys.init("joiner", "twin", now=DAY) is None
+    assert keys.signer("joiner", "twin").key_id == "joiner-twin-sig-20261202-1"
     assert "redacted" in repr(keys.signer("joiner", "cx-joiner"))
 
 
