@@ -1,5 +1,6 @@
 """CPU cost per event of each step of the publisher's and the joiner's hot paths, without
-Kafka: ``python -m bench.costs [--events N]`` prints microseconds per event per step.
+Kafka: ``python -m bench.costs [--events N]`` prints microseconds per event per step (the
+``snapshot:`` steps, the joiner's CloudEvents headers and signature, per snapshot).
 
 The same simulated records as the publish section; each step is timed over all events
 in CPU time (``time.process_time``: other work on the host inflates it less than wall
@@ -28,19 +29,24 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.workload import simulated_raws
 from broker.keyring import Keyring
+from broker.keyring.deployment import DeploymentKeys
+from consumers.joiner.provenance import SnapshotSigner
 from consumers.joiner.validate import check_record
-from consumers.journey.processor import JourneyProcessor
+from consumers.journey.processor import Change, JourneyProcessor
 from consumers.journey.rules import load_rules
+from consumers.journey.state import from_micros
 from consumers.state.memory import MemoryStore
 from contracts.catalog import load_catalog
 from contracts.envelope import Record, decode, encode_unsigned
+from contracts.joined import JourneySnapshot
+from contracts.provenance import record_headers, snapshot_id
 from contracts.registry import load_registry
-from contracts.signing import signing_input
+from contracts.signing import signing_bytes, signing_input
 from producers.deid import PiiGuard, deidentify, guard_record
 from producers.publisher import EventPreparer
 from producers.simulator.policy import policy_for
 
-__all__ = ["joiner_costs", "main", "publisher_costs"]
+__all__ = ["joiner_costs", "main", "publisher_costs", "snapshot_changes", "snapshot_signing_costs"]
 
 T = TypeVar("T")
 
@@ -174,7 +180,61 @@ def joiner_costs(keyring: Keyring, records: Sequence[Record]) -> dict[str, float
     processor = JourneyProcessor(store, rules)
     store.begin()
     # Includes building the snapshot record's bytes (JourneyState.snapshot_json).
-    _per_event("JourneyProcessor.process", decoded, lambda d: processor.process(d.event), out)
+    steps = _per_event(
+        "JourneyProcessor.process", decoded, lambda d: processor.process(d.event), out
+    )
+    changes = [change for step in steps for change in step.changes]
+    signer = DeploymentKeys(keyring.path).signer("joiner", "bench", create=True)
+    # Per snapshot (not per event): its CloudEvents headers and signature.
+    out.update(snapshot_signing_costs(changes, SnapshotSigner(signer)))
+    out["snapshots per event"] = round(len(changes) / max(1, len(decoded)), 2)
+    return out
+
+
+def snapshot_changes(keyring: Keyring, records: Sequence[Record]) -> list[Change]:
+    """The snapshots (as the joiner's changes) that folding ``records`` makes."""
+    registry = load_registry()
+    processor = JourneyProcessor(MemoryStore(), load_rules())
+    processor.store.begin()
+    changes: list[Change] = []
+    for record in records:
+        event = decode(record.key, record.value, record.headers, registry=registry).event
+        changes += processor.process(event).changes
+    return changes
+
+
+def snapshot_signing_costs(changes: Sequence[Change], signer: SnapshotSigner) -> dict[str, float]:
+    """µs per snapshot of the joiner's provenance: CloudEvents headers and Ed25519 signature
+    (what #18 added to every snapshot record), and its parts."""
+    out: dict[str, float] = {}
+    _per_event(
+        "snapshot: SnapshotSigner.headers (all)",
+        changes,
+        lambda c: signer.headers(c, c.journey_token.encode("ascii")),
+        out,
+    )
+    unsigned = _per_event(
+        "snapshot:   CloudEvents headers (ce_id UUIDv5, ce_time)",
+        changes,
+        lambda c: record_headers(
+            JourneySnapshot,
+            ce_id=snapshot_id(c.life_experience, c.journey_token, c.version),
+            source=signer.owner,
+            time=from_micros(c.last_us),
+            life_experience=c.life_experience,
+        ),
+        out,
+    )
+    inputs = [
+        signing_bytes(
+            c.journey_token.encode(),
+            c.snapshot_json or b"",
+            [*h, ("ce_cxkeyid", b"joiner-bench-sig")],
+        )
+        for c, h in zip(changes, unsigned, strict=True)
+    ]
+    key = Ed25519PrivateKey.generate()
+    _per_event("snapshot:   primitive: Ed25519 sign", inputs, key.sign, out)
     return out
 
 

@@ -21,12 +21,14 @@ from typing import Any, Final
 from rich.console import Console
 from rich.table import Table
 
-from bench import consume, latency, publish
+from bench import consume, costs, latency, publish
 from bench.machine import load_average, machine_info
 from bench.stats import ratio
 from bench.workload import BenchEnv, cleaned_up, make_env, make_payload, security_fields
 from broker.errors import CxError
 from broker.kafka.jars import KAFKA_VERSION
+from broker.keyring.deployment import DeploymentKeys
+from consumers.joiner.provenance import SnapshotSigner
 
 __all__ = [
     "SECTIONS",
@@ -127,6 +129,11 @@ async def _join(config: BenchConfig, make: Callable[[str], Any]) -> dict[str, An
         payload = make_payload(env, config.events, config.seed)
         records = [(t, p.record) for t, p in zip(payload.topics, payload.prepared, strict=True)]
         out = await consume.run_join(env, records, config.profile_dir)
+        # CPU µs per snapshot of what every snapshot record now carries: CloudEvents
+        # headers and the joiner deployment's Ed25519 signature (issue #18).
+        changes = costs.snapshot_changes(env.keyring, [p.record for p in payload.prepared])
+        signer = DeploymentKeys(env.keyring.path).signer("joiner", "bench", create=True)
+        out["snapshot_signing_us"] = costs.snapshot_signing_costs(changes, SnapshotSigner(signer))
     out["events"] = config.events
     return out
 
@@ -312,6 +319,17 @@ def render_table(results: dict[str, Any]) -> Table:
             "",
             f"(b)/(a) = {_fmt(j['ratio_b_over_a'], 3)}",
         )
+        signing = j.get("snapshot_signing_us", {}).get("snapshot: SnapshotSigner.headers (all)")
+        if signing is not None:
+            table.add_row(
+                "join",
+                "snapshot signing (CPU)",
+                "",
+                "",
+                "",
+                "",
+                f"{_fmt(signing)} µs per snapshot (CloudEvents headers + Ed25519)",
+            )
     if "latency" in s:
         lat = s["latency"]
         table.add_row(

@@ -12,6 +12,7 @@ __all__ = [
     "InsightsError",
     "JoinerError",
     "MissingTopics",
+    "RecordRejected",
     "StateStoreError",
     "StoreError",
     "SuppressionFailed",
@@ -62,3 +63,15 @@ class InconsistentRelease(InsightsError, ValueError):
 class BudgetExceeded(InsightsError):
     """A differentially private release would spend more privacy budget than its life
     experience and period allow; it is refused before any noise is drawn."""
+
+
+class RecordRejected(CxError):
+    """A record on a joined or insights topic is not a verified record of its deployment.
+
+    ``reason`` is a stable code (a signature or decode reason); the message names
+    headers and fields, never a value.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -4,27 +4,38 @@ A reader follows the tier of the principal it runs as (``broker/access.toml``): 
 tier reads the k-protected journeys (``cx.protected.<le>``, :class:`ProtectedSnapshot`), the
 restricted tier the fine ones (``cx.joined.<le>``, :class:`JourneySnapshot`). The ACLs
 enforce the tiers; this only picks the topic the principal may read.
+
+Snapshots of either tier are verified before they are yielded
+(:class:`~consumers.verified.VerifiedReader`: CloudEvents headers, the joiner deployment's
+signature, the contract): a record that fails is skipped and reported (``on_rejected`` or a
+log line) by coordinates and reason only.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from broker.security.plan import Tier, tier_of
 from broker.settings import Settings
-from consumers.errors import JoinerError
+from consumers.errors import JoinerError, RecordRejected
 from consumers.joiner.validate import DLQ_DETAIL, DLQ_OFFSET, DLQ_PARTITION, DLQ_REASON, DLQ_TOPIC
+from consumers.verified import Rejection, VerifiedReader
 from contracts.catalog import load_catalog
 from contracts.errors import UnknownEntry
 from contracts.joined import JourneySnapshot
 from contracts.protected import ProtectedSnapshot
 
-__all__ = ["DeadLetter", "journey_topic", "reader_tier", "subscribe", "subscribe_deadletters"]
+__all__ = [
+    "DeadLetter",
+    "Rejection",
+    "journey_topic",
+    "reader_tier",
+    "subscribe",
+    "subscribe_deadletters",
+]
 
 log = logging.getLogger("cx.subscribe")
 
@@ -76,14 +87,17 @@ async def subscribe(
     settings: Settings | None = None,
     from_beginning: bool = True,
     tier: Tier | None = None,
+    on_rejected: Callable[[Rejection], None] | None = None,
 ) -> AsyncIterator[JourneySnapshot | ProtectedSnapshot]:
-    """Yield every committed journey snapshot of ``life_experience`` as it arrives.
+    """Yield every committed, verified journey snapshot of ``life_experience``.
 
     The tier of the principal (or ``tier``) decides what: :class:`ProtectedSnapshot`
     (default tier) or :class:`JourneySnapshot` (restricted tier). With ``group`` the
     position is kept in that consumer group (a restart resumes); without it every call
-    reads from the start (or only new records). Records that are not valid snapshots are
-    logged by offset and skipped.
+    reads from the start (or only new records). A record that is not a snapshot signed by
+    a joiner deployment of the public keyring (see :mod:`consumers.verified`) is skipped
+    and reported by partition, offset and reason: to ``on_rejected`` if given, else as a
+    log warning; its key and value are never shown.
     """
     try:
         load_catalog().life_experience(life_experience)
@@ -93,10 +107,9 @@ async def subscribe(
         ) from None
     settings = settings or Settings()
     tier = tier or reader_tier(settings)
-    model: type[JourneySnapshot | ProtectedSnapshot] = (
-        JourneySnapshot if tier == "restricted" else ProtectedSnapshot
-    )
+    protected = tier != "restricted"
     topic = journey_topic(settings, life_experience, tier)
+    reader = VerifiedReader(settings.keyring_path)
     consumer = _consumer(settings, topic, group, from_beginning)
     await consumer.start()
     try:
@@ -104,13 +117,24 @@ async def subscribe(
             if record.value is None:
                 continue  # a tombstone: the journey was forgotten
             try:
-                yield model.model_validate_json(record.value)
-            except ValidationError:
-                log.warning(
-                    "skipping an invalid snapshot at partition %d offset %d",
-                    record.partition,
-                    record.offset,
+                snapshot = reader.journey(
+                    record.key, record.value, record.headers or (), protected=protected
                 )
+            except RecordRejected as exc:
+                rejection = Rejection(
+                    record.topic, record.partition, record.offset, exc.reason, str(exc)
+                )
+                if on_rejected is not None:
+                    on_rejected(rejection)
+                else:
+                    log.warning(
+                        "rejected a snapshot at partition %d offset %d: %s",
+                        record.partition,
+                        record.offset,
+                        exc.reason,
+                    )
+                continue
+            yield snapshot
     finally:
         await consumer.stop()
 

@@ -50,7 +50,7 @@ SCHEMA_FILE_PATTERN: Final = re.compile(
 )
 _KAFKA_BINDING_VERSION: Final = "0.5.0"
 #: Version of the exchange description itself; bump it when topics or messages change.
-ASYNCAPI_DOCUMENT_VERSION: Final = "1.1.0"
+ASYNCAPI_DOCUMENT_VERSION: Final = "1.2.0"
 
 
 def schema_file_name(name: str, version: str) -> str:
@@ -142,30 +142,61 @@ def _channel_id(topic: str) -> str:
     return topic.replace(".", "-")
 
 
+_SOURCES: Final[dict[ContractKind, tuple[str, str, str, str, str]]] = {
+    # kind -> ce_source pattern, its description, ce_id and ce_time descriptions, signer
+    ContractKind.EVENT: (
+        r"^urn:cx:agency:[a-z][a-z0-9-]{0,30}[a-z0-9]$",
+        "urn:cx:agency:<payload agency>",
+        "= payload event_id",
+        "payload occurred_at, RFC 3339 UTC",
+        "agency",
+    ),
+    ContractKind.JOURNEY: (
+        r"^urn:cx:joiner:[a-z][a-z0-9-]{0,30}[a-z0-9]$",
+        "urn:cx:joiner:<deployment>",
+        "UUIDv5 of life experience, journey token and snapshot_version (SIGNING.md)",
+        "payload last_event_at, RFC 3339 UTC",
+        "joiner deployment",
+    ),
+    ContractKind.INSIGHT: (
+        r"^urn:cx:insights:[a-z][a-z0-9-]{0,30}[a-z0-9]$",
+        "urn:cx:insights:<deployment>",
+        "UUIDv5 of the record key and release (SIGNING.md)",
+        "manifest published_at; cell: first day of its period, 00:00 UTC",
+        "insights deployment",
+    ),
+}
+
+
 def _event_headers(entry: ContractEntry) -> dict[str, Any]:
     def const(value: str, description: str) -> dict[str, Any]:
         return {"type": "string", "const": value, "description": description}
 
+    source_pattern, source_text, id_text, time_text, signer = _SOURCES[entry.kind]
+    if entry.kind is ContractKind.JOURNEY and entry.semver[0] >= 2:
+        # k-protected (cx.protected.<le>): no time finer than the record's start period.
+        id_text = "UUIDv5 of life experience, journey token and snapshot_version, v2 (SIGNING.md)"
+        time_text = "first day of the payload's start period, 00:00 UTC"
     properties = {
         "ce_specversion": const(SPECVERSION, "CloudEvents spec version"),
-        "ce_id": {"type": "string", "format": "uuid", "description": "= payload event_id"},
+        "ce_id": {"type": "string", "format": "uuid", "description": id_text},
         "ce_source": {
             "type": "string",
-            "pattern": r"^urn:cx:agency:[a-z][a-z0-9-]{0,30}[a-z0-9]$",
-            "description": "urn:cx:agency:<payload agency>",
+            "pattern": source_pattern,
+            "description": source_text,
         },
         "ce_type": const(ce_type(entry.name, entry.semver[0]), "event type and major version"),
         "ce_time": {
             "type": "string",
             "format": "date-time",
-            "description": "payload occurred_at, RFC 3339 UTC",
+            "description": time_text,
         },
         "ce_dataschema": const(entry.urn, "exact contract version of the payload"),
         "ce_cxlifeexp": {"type": "string", "description": "= payload life_experience"},
         "ce_cxkeyid": {
             "type": "string",
             "pattern": KEY_ID_PATTERN,
-            "description": "id of the agency signing key",
+            "description": f"id of the {signer} signing key",
         },
         "ce_cxsig": {
             "type": "string",
@@ -180,15 +211,6 @@ def _event_headers(entry: ContractEntry) -> dict[str, Any]:
         "properties": properties,
         "required": list(properties),
         "additionalProperties": False,
-    }
-
-
-def _plain_headers(description: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "description": description,
-        "properties": {"content-type": {"type": "string", "const": CONTENT_TYPE}},
-        "required": ["content-type"],
     }
 
 
@@ -212,14 +234,10 @@ def asyncapi_document(
     for entry in registry.entries:
         message_id = _message_id(entry)
         schemas[message_id] = {**_inline_refs(contract_schema(entry)), "x-cx-dataschema": entry.urn}
-        if entry.kind is ContractKind.EVENT:
-            headers = _event_headers(entry)
-            key = _TOKEN_KEY
-        elif entry.kind is ContractKind.JOURNEY:
-            headers = _plain_headers("set by the joiner")
+        headers = _event_headers(entry)
+        if entry.kind in (ContractKind.EVENT, ContractKind.JOURNEY):
             key = _TOKEN_KEY
         else:
-            headers = _plain_headers("set by the joiner / insights")
             key = {
                 "type": "string",
                 "description": (

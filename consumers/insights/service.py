@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from broker.errors import BrokerUnavailable
+from broker.keyring.deployment import DeploymentKeys, DeploymentSigner
 from broker.settings import Settings
 from consumers.errors import BudgetExceeded, InsightsError
 from consumers.insights.aggregate import journeys_by_week
@@ -41,8 +42,19 @@ from consumers.insights.topics import (
 from contracts.catalog import LifeExperience, load_catalog
 from contracts.insights import InsightCell, InsightRelease, Privacy
 from contracts.joined import JourneySnapshot
+from contracts.provenance import cell_id, manifest_id, record_headers
 
-__all__ = ["CatchUpReport", "InsightsService", "ReleaseSummary", "encode_cell"]
+__all__ = [
+    "DEFAULT_DEPLOYMENT",
+    "CatchUpReport",
+    "InsightsService",
+    "ReleaseSummary",
+    "encode_cell",
+    "signed_headers",
+]
+
+#: Name of the insights deployment (``ce_source`` ``urn:cx:insights:<name>``) by default.
+DEFAULT_DEPLOYMENT = "cx-insights"
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +64,35 @@ def encode_cell(cell: InsightCell) -> tuple[bytes, bytes]:
     return cell.key().encode(), cell.model_dump_json().encode()
 
 
-def _headers(urn: str) -> list[tuple[str, bytes]]:
-    return [("content-type", b"application/json"), ("ce_dataschema", urn.encode())]
+def signed_headers(
+    signer: DeploymentSigner, item: InsightCell | InsightRelease, key: bytes, value: bytes
+) -> list[tuple[str, bytes]]:
+    """The CloudEvents headers of a cell or manifest record, signed by the deployment.
+
+    ``ce_time``: a manifest's ``published_at``, a cell's period start (midnight UTC: a cell
+    holds no time of its own); ``ce_id`` is deterministic (:mod:`contracts.provenance`).
+    """
+    model: type[InsightCell | InsightRelease]
+    if isinstance(item, InsightRelease):
+        ce_id, model, when = (
+            manifest_id(item.key(), item.release),
+            InsightRelease,
+            item.published_at,
+        )
+    else:
+        ce_id, model, when = cell_id(item.key(), item.release), InsightCell, _cell_time(item)
+    unsigned = record_headers(
+        model, ce_id=ce_id, source=signer.owner, time=when, life_experience=item.life_experience
+    )
+    return signer.sign(key, value, unsigned)
+
+
+def _cell_time(cell: InsightCell) -> datetime:
+    # The cell's period start (a day or an ISO week), at midnight UTC: deterministic.
+    if "W" in cell.period:
+        year, week = cell.period.split("-W")
+        return datetime.fromisocalendar(int(year), int(week), 1).replace(tzinfo=UTC)
+    return datetime.fromisoformat(cell.period).replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -115,6 +154,7 @@ class InsightsService:
         grace: timedelta = DEFAULT_GRACE,
         rule: ProtectionRule | None = None,
         privacy: Privacy = Privacy.SUPPRESSION,
+        deployment: str = DEFAULT_DEPLOYMENT,
     ) -> None:
         catalog = load_catalog()
         ids = list(life_experiences or [le.id for le in catalog.life_experiences])
@@ -129,6 +169,15 @@ class InsightsService:
         folder = "insights" if privacy is Privacy.SUPPRESSION else "insights-dp"
         self.history = History(settings.state_dir / folder)
         self.ledger = BudgetLedger(settings.state_dir / "insights-dp" / "budget.json")
+        self.deployment = deployment
+        self._signer: DeploymentSigner | None = None
+
+    def signer(self) -> DeploymentSigner:
+        """The deployment's signer (its key is made in the keyring dir if missing)."""
+        if self._signer is None:
+            keys = DeploymentKeys(self.settings.keyring_path)
+            self._signer = keys.signer("insights", self.deployment, create=True)
+        return self._signer
 
     async def catch_up(self) -> list[CatchUpReport]:
         """Read every joined topic to its end and publish the releases that are due."""
@@ -213,21 +262,17 @@ class InsightsService:
     async def _send(self, producer: AIOKafkaProducer, le: str, record: PastRelease) -> int:
         """The cells of ``record``, then (all acknowledged) its manifest."""
         topic = self.settings.topics.insights(le)
-        headers = _headers(InsightCell.contract_urn())
+        signer = self.signer()
         futures: list[Awaitable[object]] = []
         for cell in record.published:
             key, value = encode_cell(cell)
+            headers = signed_headers(signer, cell, key, value)
             futures.append(await producer.send(topic, value, key=key, headers=headers))
         await asyncio.gather(*futures)
         manifest = record.manifest
-        await (
-            await producer.send(
-                topic,
-                manifest.model_dump_json().encode(),
-                key=manifest.key().encode(),
-                headers=_headers(InsightRelease.contract_urn()),
-            )
-        )
+        key, value = manifest.key().encode(), manifest.model_dump_json().encode()
+        headers = signed_headers(signer, manifest, key, value)
+        await (await producer.send(topic, value, key=key, headers=headers))
         return len(futures) + 1
 
     async def _clean(

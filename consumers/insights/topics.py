@@ -1,5 +1,12 @@
 """Reading the joined and insights topics to their end (the Kafka edge of insights, read side).
 
+Built on the FastStream integration (:mod:`consumers.faststream`): a FastStream
+``KafkaBroker`` from the settings, a handler-less subscriber assigned every partition
+(``read_committed``, from the beginning) and pulled with ``get_one`` until each partition's
+position reaches the end offset seen at the start; every record is decoded by
+:class:`~consumers.faststream.CxDecoder`, so only snapshots signed by a joiner deployment
+and cells and manifests signed by an insights deployment are used (others are counted).
+
 ``cx.joined.<le>`` is compacted and keyed by journey token: read from the beginning
 (``read_committed``), every snapshot kept (the aggregation keeps the latest per journey).
 
@@ -13,17 +20,22 @@ re-sends it on restart) is not shown until it is whole.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from pydantic import ValidationError
+from aiokafka import ConsumerRecord, TopicPartition
+from faststream.exceptions import SkipMessage
 
 from broker.admin import admin_client
 from broker.settings import Settings
 from consumers.errors import InsightsError
+from consumers.faststream import CxDecoder, Kind, cx_broker, partitions_subscriber
+from consumers.verified import Rejection, VerifiedReader
 from contracts.insights import InsightCell, InsightRelease
 from contracts.joined import JourneySnapshot, PeriodKind, period_of
 
@@ -36,11 +48,12 @@ __all__ = [
     "week_of_period",
 ]
 
+log = logging.getLogger(__name__)
+
 #: How long to wait for a topic to be read to its end before giving up.
 DEFAULT_CATCH_UP_TIMEOUT_S = 60.0
 _POLL_MS = 500
 _METADATA_RETRY_S = 0.2
-_MANIFEST_SUFFIX = "|release"
 
 
 def week_of_period(period: str) -> str:
@@ -68,40 +81,60 @@ async def _partition_count(settings: Settings, topic: str, deadline: float) -> i
 async def read_to_end(
     settings: Settings,
     topic: str,
-    handle: Callable[[ConsumerRecord[bytes, bytes]], None],
+    kind: Kind,
+    handle: Callable[[ConsumerRecord[bytes, bytes], Any], None],
     *,
     within: float,
-) -> None:
-    """Read ``topic`` from the beginning up to its last committed offset, then stop."""
+) -> int:
+    """Read ``topic`` from the beginning up to its last committed offset, then stop.
+
+    ``handle(record, item)`` gets each record with its verified contract object (``None``
+    for a tombstone); a record that fails verification is not handed over. Returns how
+    many were rejected.
+    """
     deadline = time.monotonic() + within
     # The admin client fails first, with one clear line, when Kafka is unreachable.
     partitions = await _partition_count(settings, topic, deadline)
-    consumer = AIOKafkaConsumer(
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        isolation_level="read_committed",
-        **settings.kafka_client_kwargs(),
-    )
-    await consumer.start()
+    rejected: list[Rejection] = []
+
+    def reject(rejection: Rejection) -> None:
+        rejected.append(rejection)
+        log.warning(
+            "skipped a record of %s at partition %d offset %d: %s",
+            rejection.topic,
+            rejection.partition,
+            rejection.offset,
+            rejection.reason,
+        )
+
+    decoder = CxDecoder(VerifiedReader(settings.keyring_path), kind, reject)
+    broker = cx_broker(settings, logger=None)
+    subscriber = partitions_subscriber(broker, topic, partitions, decoder)
+    await broker.start()
     try:
+        consumer = subscriber.consumer
+        assert consumer is not None  # started with the broker
         tps = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)
         pending = {tp for tp in tps if end[tp] > 0}
         while pending:
             if time.monotonic() > deadline:
                 raise InsightsError(f"could not read {topic} to its end within {within:.0f} s")
-            batches = await consumer.getmany(*pending, timeout_ms=_POLL_MS)
-            for records in batches.values():
-                for record in records:
-                    handle(record)
+            message = await subscriber.get_one(timeout=_POLL_MS / 1000)
+            if message is not None:
+                record = message.raw_message
+                assert not isinstance(record, tuple)  # not a batch subscriber
+                if record.value is None:
+                    handle(record, None)
+                else:
+                    with contextlib.suppress(SkipMessage):  # rejected: reported, not used
+                        handle(record, await message.decode())
             for tp in list(pending):
                 if await consumer.position(tp) >= end[tp]:
                     pending.discard(tp)
     finally:
-        await consumer.stop()
+        await broker.stop()
+    return len(rejected)
 
 
 async def read_joined(
@@ -110,21 +143,18 @@ async def read_joined(
     """Every committed ``JourneySnapshot`` on ``cx.joined.<le>`` (all versions, in offset
     order per partition) and the number of records that were not valid snapshots."""
     snapshots: list[JourneySnapshot] = []
-    invalid = 0
 
-    def handle(record: ConsumerRecord[bytes, bytes]) -> None:
-        nonlocal invalid
-        if record.value is None:  # a tombstone: the journey was deleted upstream
+    def handle(record: ConsumerRecord[bytes, bytes], item: Any) -> None:
+        if item is None:  # a tombstone: the journey was deleted upstream
             key = record.key.decode(errors="replace") if record.key else ""
             snapshots[:] = [s for s in snapshots if s.journey_token != key]
             return
-        try:
-            snapshots.append(JourneySnapshot.model_validate_json(record.value))
-        except ValidationError:
-            # Never log the value: count it, the joiner's dead-letter topic has the detail.
-            invalid += 1
+        assert isinstance(item, JourneySnapshot)
+        snapshots.append(item)
 
-    await read_to_end(settings, settings.topics.joined(life_experience), handle, within=within)
+    # Never log a rejected value: count it (the reader logs its coordinates and reason).
+    topic = settings.topics.joined(life_experience)
+    invalid = await read_to_end(settings, topic, "joined", handle, within=within)
     return snapshots, invalid
 
 
@@ -135,13 +165,16 @@ class Released:
     ``cells``: by key, the cells of each week's shown release; ``manifests``: per week, the
     manifest of the release shown; ``incomplete``: weeks whose latest manifest's cells are
     not all there (an earlier whole release is shown if one is); ``keys``: every live key on
-    the topic (for clean-up by the service).
+    the topic (for clean-up by the service); ``rejected``: records not used because they
+    failed verification.
     """
 
     cells: dict[str, InsightCell] = field(default_factory=dict)
     manifests: dict[str, InsightRelease] = field(default_factory=dict)
     incomplete: list[str] = field(default_factory=list)
     keys: set[str] = field(default_factory=set)
+    #: Records that failed verification (not signed by an insights deployment, ...).
+    rejected: int = 0
 
 
 async def read_releases(
@@ -156,30 +189,26 @@ async def read_releases(
     # then no longer whole, and the week is shown from the newer one once it is.
     by_release: dict[tuple[str, str], dict[str, InsightCell]] = {}
 
-    def handle(record: ConsumerRecord[bytes, bytes]) -> None:
-        key = record.key.decode() if record.key else ""
-        if record.value is None:
+    def handle(record: ConsumerRecord[bytes, bytes], item: Any) -> None:
+        key = record.key.decode(errors="replace") if record.key else ""
+        if item is None:
             latest.pop(key, None)
             for cells in by_release.values():
                 cells.pop(key, None)
             return
-        try:
-            if key.endswith(_MANIFEST_SUFFIX):
-                manifest = InsightRelease.model_validate_json(record.value)
-                manifests.setdefault(manifest.period, []).append(manifest)
-                return
-            cell = InsightCell.model_validate_json(record.value)
-        except ValidationError:
-            raise InsightsError(
-                f"{topic} holds a record that is not an insight cell or release manifest "
-                f"(offset {record.offset})"
-            ) from None
+        if isinstance(item, InsightRelease):
+            manifests.setdefault(item.period, []).append(item)
+            return
+        cell = item
         latest[key] = cell
         if cell.release is not None:
             by_release.setdefault((week_of_period(cell.period), cell.release), {})[key] = cell
 
-    await read_to_end(settings, topic, handle, within=within)
-    released = Released(keys=set(latest) | {f"{life_experience}|{w}|release" for w in manifests})
+    rejected = await read_to_end(settings, topic, "insights", handle, within=within)
+    released = Released(
+        keys=set(latest) | {f"{life_experience}|{w}|release" for w in manifests},
+        rejected=rejected,
+    )
     for week, found in sorted(manifests.items()):
         for position, manifest in enumerate(reversed(found)):
             cells = by_release.get((week, manifest.release), {})

@@ -33,6 +33,7 @@ from typing import Any
 
 from broker.kafka.kip447 import GroupAwareCommits, GroupMetadata
 from consumers.joiner.outbox import Outbox
+from consumers.joiner.provenance import SnapshotSigner
 from consumers.joiner.rebalance import Partition
 from consumers.joiner.stats import JoinerStats
 from consumers.joiner.validate import (
@@ -47,18 +48,7 @@ from consumers.journey.processor import Change, Pruned
 from consumers.state.changelog import journey_entry, meta_entry
 from contracts.registry import Registry
 
-__all__ = ["PROTECTED_HEADERS", "SNAPSHOT_HEADERS", "BatchContext", "Transaction"]
-
-#: Headers of every snapshot record on ``cx.joined.<life experience>``.
-SNAPSHOT_HEADERS: list[tuple[str, bytes]] = [
-    ("content-type", b"application/json"),
-    ("cx_contract", b"urn:cx:contract:journey-snapshot:1.0.0"),
-]
-#: Headers of every k-protected record on ``cx.protected.<life experience>``.
-PROTECTED_HEADERS: list[tuple[str, bytes]] = [
-    ("content-type", b"application/json"),
-    ("cx_contract", b"urn:cx:contract:journey-snapshot:2.0.0"),
-]
+__all__ = ["BatchContext", "Transaction"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +72,9 @@ class BatchContext:
     same_partitions: frozenset[str]
     changelog_topic: str
     deadletter_topic: str
+    #: Signs each snapshot and k-protected record (CloudEvents headers of
+    #: :mod:`contracts.provenance`).
+    signer: SnapshotSigner
     #: Sends the offsets with the group metadata (KIP-447); None: aiokafka's own v0 commit.
     commits: GroupAwareCommits | None = None
     protected: Mapping[str, str] = field(default_factory=dict)
@@ -219,11 +212,13 @@ class Transaction:
         key = change.journey_token.encode("ascii")
         if change.snapshot_json is not None:
             joined = self.context.joined[change.life_experience]
-            await self._send(joined, partition, key, change.snapshot_json, SNAPSHOT_HEADERS)
+            headers = self.context.signer.headers(change, key)
+            await self._send(joined, partition, key, change.snapshot_json, headers)
             self.stats.snapshots += 1
         protected = self.context.protected.get(change.life_experience)
         if change.protected_json is not None and protected is not None:
-            await self._send(protected, partition, key, change.protected_json, PROTECTED_HEADERS)
+            headers = self.context.signer.protected_headers(change, key)
+            await self._send(protected, partition, key, change.protected_json, headers)
 
     async def _send(
         self, topic: str, partition: int, key: bytes, value: bytes, headers: list[tuple[str, bytes]]

@@ -17,7 +17,6 @@ import contextlib
 import logging
 from datetime import timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from broker.admin import admin_client
@@ -30,6 +29,7 @@ from consumers.joiner.fencing import Fencing, seek_to_stable, stable_offsets
 from consumers.joiner.health import OutageTracker
 from consumers.joiner.keys import keyring_verifier
 from consumers.joiner.outbox import BATCH_BYTES
+from consumers.joiner.provenance import SnapshotSigner, snapshot_signer
 from consumers.joiner.rebalance import Ownership, Partition, Rebalance, rewind
 from consumers.joiner.stats import JoinerStats
 from consumers.joiner.validate import SignatureVerifier, TimeBounds
@@ -75,17 +75,17 @@ class Joiner:
         rules: JoinRules | None = None,
         time_bounds: TimeBounds | None = None,
         session_timeout_ms: int = 10_000,
+        signer: SnapshotSigner | None = None,
     ) -> None:
         self.settings, self.group, self.instance, self.grace = settings, group, instance, grace
         self.until_idle, self.max_batch, self.cache_size = until_idle, max_batch, cache_size
-        self.status_interval = status_interval
-        self.stats = JoinerStats()
+        self.status_interval, self.stats = status_interval, JoinerStats()
         self.rules = rules or load_rules()
         self.time_bounds = time_bounds or TimeBounds()
         if session_timeout_ms < 1000:
             raise ValueError("session_timeout_ms must be at least 1000")
         self.session_timeout_ms = session_timeout_ms
-        self._verifier = verifier
+        self._verifier, self._signer = verifier, signer
         self._registry = load_registry()
         catalog = load_catalog()
         topics = settings.topics
@@ -117,12 +117,7 @@ class Joiner:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
     async def start(self) -> None:
@@ -153,6 +148,8 @@ class Joiner:
         same_partitions = frozenset(t for t, n in counts.items() if n == self.partitions)
         if self._verifier is None:
             self._verifier = keyring_verifier(self.settings)
+        if self._signer is None:  # one deployment per consumer group: urn:cx:joiner:<slug>
+            self._signer = snapshot_signer(self.settings, self.group)
         kwargs = self.settings.kafka_client_kwargs()
         self._producer = AIOKafkaProducer(
             transactional_id=self.transactional_id,
@@ -201,7 +198,7 @@ class Joiner:
 
     def _batch_context(self, same_partitions: frozenset[str]) -> BatchContext:
         """What each transaction needs, once the producer and the verifier exist."""
-        assert self._verifier is not None
+        assert self._verifier is not None and self._signer is not None
         return BatchContext(
             producer=self._producer,
             group=self.group,
@@ -213,6 +210,7 @@ class Joiner:
             same_partitions=same_partitions,
             changelog_topic=self.changelog_topic,
             deadletter_topic=self.deadletter_topic,
+            signer=self._signer,
             commits=self._commits,
             protected=self._protected,
         )

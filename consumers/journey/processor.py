@@ -67,6 +67,10 @@ class Change:
     snapshot_json: bytes | None
     #: The ``ProtectedSnapshot`` (2.0.0) released to the default tier by this change, if any.
     protected_json: bytes | None = None
+    #: The journey's ``snapshot_version`` and ``last_event_at`` (µs since the epoch): what
+    #: the 1.0.0 record's deterministic ``ce_id`` and its ``ce_time`` are made of.
+    version: int = 0
+    last_us: int = 0
 
     @property
     def snapshot(self) -> JourneySnapshot:
@@ -188,6 +192,8 @@ class JourneyProcessor:
             state.life_experience,
             state.journey_token,
             state.snapshot_json(rules),
+            version=state.version,
+            last_us=state.last_us,
         )
 
     def process(self, event: CxEvent) -> Step:
@@ -243,6 +249,8 @@ class JourneyProcessor:
                     state.journey_token,
                     None,
                     release.record.model_dump_json().encode(),
+                    version=state.version,
+                    last_us=state.last_us,
                 )
             )
         return changes

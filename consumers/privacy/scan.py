@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from broker.settings import Settings
 from consumers.errors import InsightsError
+from consumers.faststream import Kind
 from consumers.insights.topics import read_to_end
 from consumers.privacy.risk import (
     RiskReport,
@@ -85,19 +87,20 @@ async def read_streams(
     """Read the chosen journey topics of ``life_experiences`` to their ends."""
     scan = Scan()
 
-    def handle(record: ConsumerRecord[bytes, bytes]) -> None:
-        if record.value is not None:
+    def handle(record: ConsumerRecord[bytes, bytes], item: Any) -> None:
+        # Only verified records (signed by a joiner deployment) are assessed.
+        if item is not None and record.value is not None:
             scan.add(record.value)
 
     for life_experience in life_experiences:
-        topics = []
+        topics: list[tuple[str, Kind]] = []
         if fine:
-            topics.append(settings.topics.joined(life_experience))
+            topics.append((settings.topics.joined(life_experience), "joined"))
         if protected:
-            topics.append(settings.topics.protected(life_experience))
-        for topic in topics:
+            topics.append((settings.topics.protected(life_experience), "protected"))
+        for topic, kind in topics:
             try:
-                await read_to_end(settings, topic, handle, within=within)
+                await read_to_end(settings, topic, kind, handle, within=within)
             except InsightsError as exc:
                 raise InsightsError(f"privacy report: {exc}") from None
     return scan

@@ -20,6 +20,7 @@ from broker.keyring import Keyring, Owner, public_key_fingerprint
 from broker.keyring.org import OrgKeys, export_json
 from broker.settings import Settings
 from contracts.catalog import load_catalog
+from cxbroker.commands.deployment_keys import deployment
 from cxbroker.commands.keys_org import governance, linkage
 from cxbroker.output import console as output_console
 
@@ -57,6 +58,7 @@ def keys() -> None:
 
 keys.add_command(governance)
 keys.add_command(linkage)
+keys.add_command(deployment)
 
 
 @keys.command()

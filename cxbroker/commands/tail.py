@@ -1,16 +1,23 @@
-"""``cxbroker tail joined|deadletter``: follow joined journeys or dead letters live."""
+"""``cxbroker tail joined|deadletter``: follow joined journeys or dead letters live.
+
+Snapshots are verified (``subscribe()``): a record that is not signed by a joiner
+deployment of the public keyring is not printed; a line on stderr gives its coordinates
+and reason. ``--output json`` prints one JSON object per line (never shortened).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import json
 from collections.abc import AsyncIterator
 from typing import TypeVar
 
 import click
 
 from broker.security.profile import load_settings
-from consumers.subscribe import subscribe, subscribe_deadletters
+from consumers.subscribe import Rejection, subscribe, subscribe_deadletters
 from contracts.joined import JourneySnapshot
 from contracts.protected import ProtectedSnapshot
 
@@ -41,6 +48,22 @@ _IDLE = click.option(
     "--idle", type=float, default=None, metavar="SECONDS", help="Exit when idle this long."
 )
 _LATEST = click.option("--latest", is_flag=True, help="Only new records (default: from start).")
+_OUTPUT = click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one short line each; json: one JSON object per line, for scripts.",
+)
+
+
+def _report(rejection: Rejection) -> None:
+    # Coordinates and reason only: never the key or value of a rejected record.
+    click.echo(
+        f"rejected {rejection.topic}[{rejection.partition}]@{rejection.offset}: "
+        f"{rejection.reason}: {rejection.detail}",
+        err=True,
+    )
 
 
 @tail.command("joined")
@@ -48,19 +71,27 @@ _LATEST = click.option("--latest", is_flag=True, help="Only new records (default
 @click.option("--group", default=None, help="Consumer group (keeps the position).")
 @_IDLE
 @_LATEST
-def tail_joined(life_experience: str, group: str | None, idle: float | None, latest: bool) -> None:
-    """Print journey snapshots of LIFE_EXPERIENCE, one line each (token shortened).
+@_OUTPUT
+def tail_joined(
+    life_experience: str, group: str | None, idle: float | None, latest: bool, output: str
+) -> None:
+    """Print verified journey snapshots of LIFE_EXPERIENCE, one line each (token shortened).
 
     The principal's tier decides which: k-protected journeys (default tier) or the fine
-    ones (restricted tier, see broker/access.toml).
+    ones (restricted tier, see broker/access.toml). Both are verified (signed by a joiner
+    deployment); a rejected record is reported on stderr.
     """
 
     async def main() -> None:
         source = subscribe(
-            life_experience, group=group, settings=load_settings(), from_beginning=not latest
+            life_experience,
+            group=group,
+            settings=load_settings(),
+            from_beginning=not latest,
+            on_rejected=_report,
         )
         async for snap in _until_idle(source, idle):
-            click.echo(_line(snap))
+            click.echo(snap.model_dump_json() if output == "json" else _line(snap))
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
@@ -91,7 +122,8 @@ def _line(snap: JourneySnapshot | ProtectedSnapshot) -> str:
 @click.option("--group", default=None, help="Consumer group (keeps the position).")
 @_IDLE
 @_LATEST
-def tail_deadletter(group: str | None, idle: float | None, latest: bool) -> None:
+@_OUTPUT
+def tail_deadletter(group: str | None, idle: float | None, latest: bool, output: str) -> None:
     """Print rejected records: reason code, detail and source coordinates (never payloads)."""
 
     async def main() -> None:
@@ -99,6 +131,9 @@ def tail_deadletter(group: str | None, idle: float | None, latest: bool) -> None
             group=group, settings=load_settings(), from_beginning=not latest
         )
         async for letter in _until_idle(source, idle):
+            if output == "json":
+                click.echo(json.dumps(dataclasses.asdict(letter)))
+                continue
             click.echo(
                 f"{letter.reason:<24} {letter.topic}[{letter.partition}]@{letter.offset} "
                 f"{letter.detail}"

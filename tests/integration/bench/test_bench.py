@@ -71,6 +71,9 @@ def test_quick_bench_runs_every_section_and_writes_json(
     join = doc["sections"]["join"]
     assert join["passthrough"]["events"] == join["joiner"]["events"] == 120
     assert join["ratio_b_over_a"] > 0
+    signing = join["snapshot_signing_us"]  # CPU µs per snapshot of its provenance
+    assert signing["snapshot: SnapshotSigner.headers (all)"] > 0
+    assert signing["snapshot:   primitive: Ed25519 sign"] > 0
     latency = doc["sections"]["latency"]
     assert latency["events"] == 100
     assert latency["samples"] + latency["unmatched"] == 100

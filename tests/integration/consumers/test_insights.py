@@ -16,11 +16,13 @@ from broker.provision import provision_topics
 from broker.settings import Settings
 from consumers.insights import InsightsService, audit, read_insights, read_releases
 from consumers.insights.release.plan import audit_history, next_release
+from consumers.insights.service import encode_cell, signed_headers
 from contracts.catalog import load_catalog
 from contracts.insights import InsightCell, InsightRelease, Privacy
 from contracts.joined import SMALL_CELL_MAX, JourneySnapshot, Metric
 from contracts.vocabulary import JourneyStatus, Stage
 from tests.support.kafka import KafkaEndpoint, subprocess_env
+from tests.support.provenance import snapshot_record
 from tests.support.snapshots import journey, random_week
 
 pytestmark = pytest.mark.kafka
@@ -74,10 +76,9 @@ async def publish_snapshots(settings: Settings, snapshots: Iterable[JourneySnaps
     await producer.start()
     try:
         for snapshot in snapshots:
+            key, value, headers = snapshot_record(settings, snapshot)
             await producer.send(
-                settings.topics.joined(snapshot.life_experience),
-                snapshot.model_dump_json().encode(),
-                key=snapshot.journey_token.encode(),
+                settings.topics.joined(snapshot.life_experience), value, key=key, headers=headers
             )
         await producer.flush()
     finally:
@@ -217,11 +218,9 @@ async def test_a_reader_never_mixes_two_releases_of_a_week(settings: Settings) -
     await producer.start()
     try:
         for cell in planned.record.published[: len(planned.record.published) // 2]:
-            await producer.send(
-                settings.topics.insights(LE),
-                cell.model_dump_json().encode(),
-                key=cell.key().encode(),
-            )
+            key, value = encode_cell(cell)
+            headers = signed_headers(service.signer(), cell, key, value)
+            await producer.send(settings.topics.insights(LE), value, key=key, headers=headers)
         await producer.flush()
     finally:
         await producer.stop()
@@ -268,6 +267,8 @@ async def test_the_cli_prints_tables_with_reasons_and_the_audit(
         CX_BOOTSTRAP_SERVERS=settings.bootstrap_servers,
         CX_TOPIC_PREFIX=settings.topic_prefix,
         CX_STATE_DIR=str(tmp_path / "cli-state"),
+        # The reader holds the joiner deployment's public key (public-deployments.json).
+        CX_KEYRING_DIR=str(settings.keyring_path),
     )
     code, out, err = await cxbroker(["insights", "-l", LE, "--compute"], env)
     assert code == 0, err

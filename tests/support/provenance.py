@@ -1,0 +1,35 @@
+"""Snapshot records as the joiner writes them: CloudEvents headers and a deployment signature."""
+
+from __future__ import annotations
+
+from broker.keyring.deployment import DeploymentKeys
+from broker.settings import Settings
+from consumers.joiner.provenance import SnapshotSigner
+from consumers.journey.processor import Change
+from contracts.joined import JourneySnapshot
+
+__all__ = ["TEST_JOINER", "snapshot_record"]
+
+#: The joiner deployment the tests' hand-made snapshots claim to come from.
+TEST_JOINER = "test-joiner"
+
+
+def snapshot_record(
+    settings: Settings, snapshot: JourneySnapshot
+) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """Key, value and signed headers of ``snapshot`` (the deployment key made if missing)."""
+    signer = DeploymentKeys(settings.keyring_path).signer("joiner", TEST_JOINER, create=True)
+    value = snapshot.model_dump_json().encode()
+    key = snapshot.journey_token.encode()
+    change = Change(
+        key=f"{snapshot.life_experience}|{snapshot.journey_token}",
+        state=b"",
+        due=None,
+        life_experience=snapshot.life_experience,
+        journey_token=snapshot.journey_token,
+        snapshot_json=value,
+        version=snapshot.snapshot_version,
+        last_us=int(snapshot.last_event_at.timestamp()) * 1_000_000
+        + snapshot.last_event_at.microsecond,
+    )
+    return key, value, SnapshotSigner(signer).headers(change, key)
