@@ -22,7 +22,15 @@ from consumers.journey.processor import Change
 from consumers.verified import VerifiedReader
 from contracts.insights import InsightCell, InsightRelease, release_id
 from contracts.joined import JourneySnapshot, Metric, PeriodKind
-from contracts.provenance import cell_id, deployment_source, manifest_id, snapshot_id
+from contracts.protected import Precision, ProtectedSnapshot, protect
+from contracts.provenance import (
+    cell_id,
+    deployment_source,
+    manifest_id,
+    protected_id,
+    protected_time,
+    snapshot_id,
+)
 from contracts.vocabulary import Stage
 from tests.support.snapshots import journey
 
@@ -209,3 +217,65 @@ def test_insight_cells_and_manifests_are_signed_cloudevents(keyring: Path) -> No
 def test_deployment_name_from_a_group_is_a_slug(group: str, name: str) -> None:
     assert deployment_name(group) == name
     deployment_source("joiner", deployment_name(group))  # accepted
+
+
+def _released(snapshot: JourneySnapshot, precision: Precision) -> Change:
+    record = protect(snapshot, precision, k=11)
+    return Change(
+        key=f"{snapshot.life_experience}|{snapshot.journey_token}",
+        state=b"{}",
+        due=None,
+        life_experience=snapshot.life_experience,
+        journey_token=snapshot.journey_token,
+        snapshot_json=None,
+        protected_json=record.model_dump_json().encode(),
+        version=snapshot.snapshot_version,
+        last_us=int(snapshot.last_event_at.timestamp() * 1_000_000),
+    )
+
+
+@pytest.mark.parametrize("precision", [Precision.DAY, Precision.AGENCIES, Precision.STATUS])
+def test_a_k_protected_record_is_a_signed_cloudevent_no_finer_than_its_payload(
+    keyring: Path, precision: Precision
+) -> None:
+    signer = SnapshotSigner(DeploymentKeys(keyring).signer("joiner", "cx-joiner", create=True))
+    snap = journey(3, version=5)
+    change = _released(snap, precision)
+    key = snap.journey_token.encode()
+    assert change.protected_json is not None
+    value, headers = change.protected_json, signer.protected_headers(change, key)
+    record = ProtectedSnapshot.model_validate_json(value)
+
+    event = ce_kafka.from_binary_event(ce_kafka.KafkaMessage(dict(headers), key, value))
+    assert event.get_type() == "gov.cx.journey-snapshot.v2"
+    assert event.get_dataschema() == ProtectedSnapshot.contract_urn()
+    assert event.get_id() == protected_id(snap.life_experience, snap.journey_token, 5)
+    assert event.get_id() != snapshot_id(snap.life_experience, snap.journey_token, 5)
+    # ce_time is the first day of the published start period, 00:00 UTC: no finer time.
+    time = event.get_time()
+    assert time is not None and time == protected_time(record.start)
+    assert (time.hour, time.minute, time.second) == (0, 0, 0)
+    assert time <= snap.first_event_at
+
+    reader = VerifiedReader(keyring)
+    assert reader.protected(key, value, headers) == record
+    assert reader.journey(key, value, headers, protected=True) == record
+    # A 2.0.0 record is no 1.0.0 snapshot, and an altered one does not verify.
+    with pytest.raises(RecordRejected) as caught:
+        reader.snapshot(key, value, headers)
+    assert caught.value.reason == "header-mismatch"
+    with pytest.raises(RecordRejected) as caught:
+        reader.protected(key, value.replace(b'"k":11', b'"k":12'), headers)
+    assert caught.value.reason == "bad-signature"
+
+
+@pytest.mark.parametrize(
+    ("start", "day"),
+    [
+        ("2026-W14", datetime(2026, 3, 30, tzinfo=UTC)),
+        ("2026-04", datetime(2026, 4, 1, tzinfo=UTC)),
+        ("2026-Q3", datetime(2026, 7, 1, tzinfo=UTC)),
+    ],
+)
+def test_protected_time_is_the_first_day_of_the_start_period(start: str, day: datetime) -> None:
+    assert protected_time(start) == day
