@@ -9,11 +9,8 @@ signing input as agency events). Owners are ``urn:cx:joiner:<name>`` and
     <dir>/public-deployments.json                   the deployments' public keys (0644)
 
 The public file travels with ``public-keyring.json``: a reader holds both. Format
-(``version`` 1)::
-
-    {"version": 1, "owners": {"urn:cx:joiner:cx-joiner": [{"key_id":
-      "joiner-cx-joiner-sig-20261202-1", "public_key": "<base64 of 32 bytes>",
-      "created_at": "2026-12-02T10:00:00Z", "current": true}]}}
+(``version`` 1): ``{"version": 1, "owners": {"<owner URN>": [{"key_id", "public_key"
+(base64 of 32 bytes), "created_at", "current"}]}}`` (``contracts/SIGNING.md``).
 
 Rotation adds a key (the newest is current) and never removes one, so records signed
 with an old key keep verifying. A verifier that meets an unknown key id re-reads the
