@@ -9,6 +9,7 @@ exit code of its kind (:mod:`cxbroker.exitcodes`); user mistakes never print a t
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from typing import Any
 
@@ -53,6 +54,9 @@ class LazyGroup(click.Group):
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
+        # The Kafka client logs refusals and connection failures itself; commands report
+        # them as one line (`join` sets up its own log).
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
         try:
             return super().invoke(ctx)
         except CxError as exc:
