@@ -24,6 +24,7 @@ __all__ = [
     "ProfileRequired",
     "PropagationTimeout",
     "ScramError",
+    "SecurityDisabled",
     "SignatureInvalid",
     "SignatureMissing",
     "SigningKeyAgencyMismatch",
@@ -135,3 +136,7 @@ class InvalidAccessPlan(CxError):
 
 class ScramError(CxError):
     """The cluster refused to describe, create or delete a SCRAM user."""
+
+
+class SecurityDisabled(CxError):
+    """The cluster runs without an authorizer: it has no ACLs to show or apply."""

@@ -95,7 +95,7 @@ async def subscribe(
         load_catalog().life_experience(life_experience)
     except UnknownEntry:
         raise JoinerError(
-            "unknown life experience; see `cxbroker contracts list` for the ids"
+            "unknown life experience; `cxbroker catalog life-experiences` lists the ids"
         ) from None
     settings = settings or load_settings()
     consumer = await _consumer(

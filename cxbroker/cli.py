@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "init": "cxbroker.commands.init:init",
     "demo": "cxbroker.commands.demo:demo",
     "access": "cxbroker.commands.access:access",
+    "catalog": "cxbroker.commands.catalog:catalog",
     "join": "cxbroker.commands.join:join",
     "tail": "cxbroker.commands.tail:tail",
     "contracts": "cxbroker.commands.contracts:contracts",

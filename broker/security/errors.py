@@ -80,8 +80,8 @@ def access_denied_from(
         advice = (
             f"run it as {needed}: {select}"
             if needed and needed != principal
-            else "if this is intended, grant it in broker/access.toml and run "
-            "`cxbroker access apply`"
+            else "if it should, an operator grants it in broker/access.toml and applies the "
+            "plan as admin (`cxbroker access apply`)"
         )
     return AccessDenied(f"{who} may not {action} {resource} ({kind}); {advice}")
 

@@ -91,7 +91,7 @@ def show(plan_path: Path | None, as_: str | None) -> None:
 
     async def run() -> dict[str, list[AclBinding]]:
         async with admin_client(settings) as admin:
-            return await effective_acls(admin)
+            return await effective_acls(admin, settings.sasl_username)
 
     acls = asyncio.run(run())
     planned = set(plan_for_settings(settings, load_plan(plan_path)))

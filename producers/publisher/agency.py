@@ -83,10 +83,13 @@ class AgencyPublisher:
         retry_interval: float = 2.0,
         linger_ms: int = 5,
     ) -> None:
+        agency = agency.strip().lower()  # catalog ids are lower-case: SSA is ssa
         try:
             load_catalog().agency(agency)
         except UnknownEntry:
-            raise CxError(f"{agency!r} is not an agency of the catalog") from None
+            raise CxError(
+                "not an agency id of the catalog; `cxbroker catalog agencies` lists them"
+            ) from None
         self.settings = settings
         self.agency = agency
         self.topic = settings.topics.agency(agency)

@@ -214,3 +214,46 @@ async def test_sdk_subscribe_without_a_profile_names_the_data_team(newcomer: New
         f"the consumer groups of team-analytics must start with {newcomer.prefix}"
         "cx.team-analytics."
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ("tail", "joined", LE, "--group", "analysts", "--idle", "1"),
+            "team-analytics may not use consumer group 'analysts' "
+            "(GroupAuthorizationFailedError); the consumer groups of team-analytics must start "
+            "with {prefix}cx.team-analytics. (the access plan's grant), "
+            "e.g. {prefix}cx.team-analytics.journeys",
+        ),
+        (
+            ("tail", "deadletter", "--idle", "1"),
+            "team-analytics may not read topic {prefix}cx.deadletter "
+            "(TopicAuthorizationFailedError); run it as admin: CX_PROFILE=admin",
+        ),
+        (
+            ("insights", "--compute", "-l", LE),
+            "team-analytics may not publish insights to topics cx.insights.* "
+            "(ClusterAuthorizationFailedError); run it as insights: CX_PROFILE=insights",
+        ),
+        (
+            ("access", "show"),
+            "team-analytics may not describe the cluster's ACLs "
+            "(ClusterAuthorizationFailedError); run it as admin: CX_PROFILE=admin",
+        ),
+    ],
+)
+def test_a_data_team_mistake_is_one_line(
+    newcomer: Newcomer, args: tuple[str, ...], expected: str
+) -> None:
+    done = newcomer.run(*args, profile="team-analytics")
+    assert done.returncode == ExitCode.ACCESS_DENIED
+    assert one_line_error(done) == "cxbroker: error: " + expected.format(prefix=newcomer.prefix)
+
+
+def test_a_data_team_is_not_told_to_compute_insights(newcomer: Newcomer) -> None:
+    done = newcomer.run("insights", "-l", LE, profile="team-analytics")
+    assert done.returncode == ExitCode.OK, done.stderr
+    assert "no week insights released yet" in done.stdout
+    assert "--compute" not in done.stdout
+    assert "team-analytics cannot compute them" in done.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from aiokafka.errors import (
@@ -13,9 +14,10 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from broker.errors import AccessDenied, ProfileRequired, UnknownProfile
+from broker.errors import AccessDenied, ProfileRequired, SecurityDisabled, UnknownProfile
 from broker.kafka import ClusterState, NodeState
 from broker.kafka.config import ClusterSecurity
+from broker.security.apply import effective_acls
 from broker.security.credentials import ensure_credential
 from broker.security.errors import access_denied_from, denied_as
 from broker.security.plan import group_patterns
@@ -126,3 +128,32 @@ def test_the_publisher_never_spools_on_an_access_error() -> None:
     wrapped.__cause__ = SaslAuthenticationFailed()
     assert not unavailable(wrapped)
     assert unavailable(KafkaConnectionError("down"))
+
+
+class _AclAdmin:
+    """An admin client whose DescribeAcls answers with one error code."""
+
+    def __init__(self, error_code: int) -> None:
+        self.error_code = error_code
+
+    async def _send_request(self, request: object) -> object:
+        return SimpleNamespace(error_code=self.error_code, error_message=None, resources=[])
+
+
+async def test_acls_of_a_cluster_without_authorizer_are_one_clear_line() -> None:
+    with pytest.raises(SecurityDisabled) as caught:
+        await effective_acls(_AclAdmin(54), "admin")
+    assert str(caught.value).startswith(
+        "this Kafka cluster runs without an authorizer, so no ACLs apply"
+    )
+    assert "--security sasl-tls" in str(caught.value)
+    assert exit_code_for(caught.value) is ExitCode.FAILED
+
+
+async def test_acls_asked_by_a_data_team_name_the_admin() -> None:
+    with pytest.raises(AccessDenied) as caught:
+        await effective_acls(_AclAdmin(31), "team-analytics")
+    assert str(caught.value) == (
+        "team-analytics may not describe the cluster's ACLs (ClusterAuthorizationFailedError); "
+        "run it as admin: CX_PROFILE=admin"
+    )
