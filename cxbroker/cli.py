@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "access": "cxbroker.commands.access:access",
     "catalog": "cxbroker.commands.catalog:catalog",
     "join": "cxbroker.commands.join:join",
+    "lag": "cxbroker.commands.lag:lag",
     "tail": "cxbroker.commands.tail:tail",
     "contracts": "cxbroker.commands.contracts:contracts",
     "keys": "cxbroker.commands.keys:keys",
