@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from click.testing import CliRunner
 from rich.console import Console
 
 from consumers.insights.release.plan import next_release
@@ -11,6 +12,7 @@ from contracts.catalog import load_catalog
 from contracts.insights import InsightCell, SuppressionReason
 from contracts.joined import JourneySnapshot, Metric, PeriodKind
 from contracts.vocabulary import JourneyStatus, Stage
+from cxbroker import cli
 from cxbroker.insights_view import (
     DEFAULT_METRICS,
     format_value,
@@ -157,10 +159,6 @@ def test_an_all_suppressed_table_says_why_and_which_population_shows_cells() -> 
 
 
 def test_contracts_list_has_a_header_per_column() -> None:
-    from click.testing import CliRunner
-
-    from cxbroker import cli
-
     result = CliRunner().invoke(cli.main, ["contracts", "list"], terminal_width=250)
     assert result.exit_code == 0
     header = next(line for line in result.output.splitlines() if "contract" in line)
