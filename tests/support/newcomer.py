@@ -62,7 +62,9 @@ class Newcomer:
         return total
 
 
-async def newcomer_on(kafka: KafkaEndpoint, tmp_path_factory: pytest.TempPathFactory) -> Newcomer:
+async def newcomer_on(
+    kafka: KafkaEndpoint, tmp_path_factory: pytest.TempPathFactory, prefix: str | None = None
+) -> Newcomer:
     """A newcomer on ``kafka``: topics and access plan under a fresh prefix, keys made, and
     simulated per-agency CSV files in ``records``."""
     assert kafka.local is not None, "these tests need the session's own local cluster"
@@ -74,7 +76,7 @@ async def newcomer_on(kafka: KafkaEndpoint, tmp_path_factory: pytest.TempPathFac
     (state / "kafka").symlink_to(session_state / "kafka")
     (session_state / "credentials").mkdir(exist_ok=True)
     (state / "credentials").symlink_to(session_state / "credentials")
-    prefix = f"t21-{uuid.uuid4().hex[:6]}."
+    prefix = f"t21-{uuid.uuid4().hex[:6]}." if prefix is None else prefix
     await provision(load_settings(state_dir=state, topic_prefix=prefix, profile="admin"))
     who = Newcomer(state, prefix, tmp_path_factory.mktemp("records"))
     for args in (("keys", "init"), ("simulate", "--journeys", "20", "--out", str(who.records))):
