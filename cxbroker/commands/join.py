@@ -161,7 +161,8 @@ def join(
             raise
         # Kafka lists only the topics a principal may describe.
         raise AccessDenied(
-            f"{user} sees no such topics ({exc}); the joiner runs as {JOINER}: CX_PROFILE={JOINER}"
+            f"{user} cannot see the joiner's topics (Kafka lists only the topics a principal "
+            f"may describe); the joiner runs as {JOINER}: CX_PROFILE={JOINER}"
         ) from exc
     except (KafkaError, StoreError) as exc:
         # The transaction in flight was aborted and local state rolled back: a restart

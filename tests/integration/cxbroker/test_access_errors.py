@@ -178,6 +178,11 @@ async def test_sdk_subscribe_without_a_profile_names_the_data_team(newcomer: New
             "(ClusterAuthorizationFailedError); run it as insights: CX_PROFILE=insights",
         ),
         (
+            ("join", "--until-idle", "1"),
+            "team-analytics cannot see the joiner's topics (Kafka lists only the topics a "
+            "principal may describe); the joiner runs as joiner: CX_PROFILE=joiner",
+        ),
+        (
             ("access", "show"),
             "team-analytics may not describe the cluster's ACLs "
             "(ClusterAuthorizationFailedError); run it as admin: CX_PROFILE=admin",
