@@ -1,14 +1,18 @@
-"""Soak: a steady event rate through the joiner for minutes; RSS and consumer lag over time.
+"""Soak: a steady event rate through the joiner for minutes; RSS, lag and state over time.
 
 ``python -m bench.soak --minutes 10 --rate 1000`` starts a one-node local cluster (or uses
 ``--bootstrap``), a fresh deployment (topic prefix, keyring, state dir), the joiner as a
 separate process (``python -m cxbroker join``), and publishes simulated records (de-identified
 and signed by the publisher's preparer, as agencies would) at ``--rate`` per second. Every
 ``--sample`` seconds it prints and records: events sent, the achieved rate, the joiner's RSS,
-this process's RSS and the joiner group's lag (records of the agency topics not yet
-committed). At the end it waits for the lag to reach zero and prints a summary comparing
-the first and last thirds of the run (flat = the last third's mean within a few percent of
-the first's); the figures also go to ``bench/results/soak-<time>.json``.
+this process's RSS, the joiner group's lag (records of the agency topics not yet
+committed), and the joiner's local state: journeys held (rows of its SQLite stores) and the
+bytes of its state dir. ``--retention 1d`` (event time: the simulation starts at most 250
+journeys a day, so 1,000 events/s move about a day of event time per second) makes closed
+journeys leave the state soon after they close: rows and bytes level off instead of
+growing with every journey seen. At the end it waits for the lag to reach zero and prints
+a summary comparing the first and last thirds of the run (flat = the last third's mean
+within a few percent of the first's); the figures also go to ``bench/results/soak-<time>.json``.
 
 A benchmark, not a test: it prints figures and never fails on them.
 """
@@ -20,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import os
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -37,11 +42,14 @@ from broker.settings import Settings
 from contracts.catalog import load_catalog
 from cxbroker.processes import Processes
 from producers.simulator import Simulation
+from producers.simulator.engine import SimulationConfig
 from producers.simulator.publish import SimulationPreparer
 
 __all__ = ["Sample", "main", "run_soak", "summarize"]
 
 RESULTS = Path(__file__).parent / "results"
+#: The simulation's default pace of journeys per day of event time.
+JOURNEYS_PER_DAY = SimulationConfig().max_journeys_per_day
 Sample = dict[str, float | int | None]
 
 
@@ -78,11 +86,33 @@ def _slope_per_minute(samples: list[Sample], field: str) -> float | None:
     return round(sum((t - mean_t) * (v - mean_v) for t, v in points) / spread, 2)
 
 
+def state_figures(state_dir: Path) -> tuple[int | None, int]:
+    """(journeys held, bytes on disk) of a joiner's state dir: the rows of its SQLite
+    stores (read-only, beside the running joiner; None if unreadable) and every file."""
+    files = [p for p in state_dir.rglob("*") if p.is_file()] if state_dir.exists() else []
+    size = 0
+    for path in files:
+        with contextlib.suppress(OSError):
+            size += path.stat().st_size
+    rows: int | None = 0
+    for path in sorted(p for p in files if p.suffix == ".sqlite"):
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+            try:
+                rows = (rows or 0) + int(db.execute("SELECT COUNT(*) FROM kv").fetchone()[0])
+            finally:
+                db.close()
+        except sqlite3.Error:
+            rows = None
+            break
+    return rows, size
+
+
 def summarize(samples: list[Sample]) -> dict[str, Any]:
-    """First-third and last-third means of RSS and lag, their maxima, and the slope per
-    minute over the second half of the run."""
+    """First-third and last-third means of RSS, lag and state, their maxima, and the slope
+    per minute over the second half of the run."""
     out: dict[str, Any] = {}
-    for field in ("joiner_rss_mib", "soak_rss_mib", "lag"):
+    for field in ("joiner_rss_mib", "soak_rss_mib", "lag", "state_rows", "state_mib"):
         first, last = _third_means(samples, field)
         values = [v for s in samples if (v := s.get(field)) is not None]
         out[field] = {
@@ -95,11 +125,17 @@ def summarize(samples: list[Sample]) -> dict[str, Any]:
 
 
 async def _publish(
-    env: BenchEnv, rate: float, seconds: float, seed: int, sent: list[int]
+    env: BenchEnv,
+    rate: float,
+    seconds: float,
+    seed: int,
+    sent: list[int],
+    journeys_per_day: float = JOURNEYS_PER_DAY,
 ) -> dict[str, Any]:
     """Publish simulated records at ``rate`` per second for ``seconds``; counts into sent[0]."""
     preparer = SimulationPreparer(env.keyring)
-    simulation = Simulation(int(rate * seconds) // 3 + 100, seed)
+    config = SimulationConfig(max_journeys_per_day=journeys_per_day)
+    simulation = Simulation(int(rate * seconds) // 3 + 100, seed, config=config)
     deliveries = iter(simulation.deliveries())
     producer = AIOKafkaProducer(
         **env.settings.kafka_client_kwargs(), acks="all", enable_idempotence=True, linger_ms=5
@@ -147,6 +183,8 @@ async def run_soak(
     bootstrap: str | None,
     partitions: int,
     seed: int,
+    retention: str | None = None,
+    journeys_per_day: float = JOURNEYS_PER_DAY,
 ) -> dict[str, Any]:
     """Run the soak and return its figures (samples, summary, drain time)."""
     with tempfile.TemporaryDirectory(prefix="cx-soak-") as tmp:
@@ -166,8 +204,13 @@ async def run_soak(
             # The joiner as its own process (its RSS is what the soak watches).
             joiners = Processes(work, stop_timeout=60)
             try:
-                joiners.start("joiner", ["join", "--group", group], child_env)
-                figures = await _measure(env, group, joiners, minutes, rate, sample_every, seed)
+                extra = [] if retention is None else ["--retention", retention]
+                joiners.start("joiner", ["join", "--group", group, *extra], child_env)
+                figures = await _measure(
+                    env, group, joiners, minutes, rate, sample_every, (seed, journeys_per_day)
+                )
+                figures["retention"] = retention
+                figures["journeys_per_day"] = journeys_per_day
             finally:
                 await asyncio.to_thread(joiners.stop)
             figures["joiner_exit"] = joiners.returncodes[0]
@@ -183,7 +226,7 @@ async def _measure(
     minutes: float,
     rate: float,
     sample_every: float,
-    seed: int,
+    seed: tuple[int, float],
 ) -> dict[str, Any]:
     topics = [env.settings.topics.agency(a.id) for a in load_catalog().agencies]
     async with GroupLag(env.settings, group, topics) as probe:
@@ -199,7 +242,7 @@ async def _sample_while_publishing(
     minutes: float,
     rate: float,
     sample_every: float,
-    seed: int,
+    seed: tuple[int, float],
 ) -> dict[str, Any]:
     sent = [0]
     samples: list[Sample] = []
@@ -207,6 +250,7 @@ async def _sample_while_publishing(
     started = loop.time()
 
     previous = [0.0, 0]  # time and count of the previous sample
+    state_dir = env.settings.state_dir / "joiner"
 
     async def sample() -> Sample:
         now = loop.time() - started
@@ -220,12 +264,15 @@ async def _sample_while_publishing(
             "soak_rss_mib": _mib(rss_kib()["rss_kib"]),
             "lag": await probe.lag(),
         }
+        rows, size = await asyncio.to_thread(state_figures, state_dir)
+        row["state_rows"] = rows
+        row["state_mib"] = round(size / 2**20, 2)
         samples.append(row)
         previous[:] = [now, sent[0]]
         print(
             f"t={row['t']:>7}s sent={row['sent']:>8} rate={row['interval_rate']:>7}/s "
             f"joiner_rss={row['joiner_rss_mib']} MiB soak_rss={row['soak_rss_mib']} MiB "
-            f"lag={row['lag']}",
+            f"lag={row['lag']} state_rows={row['state_rows']} state={row['state_mib']} MiB",
             flush=True,
         )
         return row
@@ -238,7 +285,7 @@ async def _sample_while_publishing(
 
     task = asyncio.create_task(sampler())
     try:
-        published = await _publish(env, rate, minutes * 60, seed, sent)
+        published = await _publish(env, rate, minutes * 60, seed[0], sent, seed[1])
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -270,10 +317,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bootstrap", default=None, help="an existing cluster (default: local)")
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--retention",
+        default=None,
+        help="joiner --retention (event time, e.g. 1d; default: catalog)",
+    )
+    parser.add_argument(
+        "--journeys-per-day",
+        type=float,
+        default=JOURNEYS_PER_DAY,
+        help="journeys the simulation starts per day of event time: fewer move event time "
+        "faster, so journeys close (and are pruned) within minutes of the run",
+    )
     args = parser.parse_args(argv)
     started = time.time()
     figures = asyncio.run(
-        run_soak(args.minutes, args.rate, args.sample, args.bootstrap, args.partitions, args.seed)
+        run_soak(
+            args.minutes,
+            args.rate,
+            args.sample,
+            args.bootstrap,
+            args.partitions,
+            args.seed,
+            args.retention,
+            args.journeys_per_day,
+        )
     )
     figures["machine"] = machine_info(None)
     RESULTS.mkdir(exist_ok=True)

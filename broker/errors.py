@@ -16,9 +16,14 @@ __all__ = [
     "AclApplyError",
     "BrokerUnavailable",
     "CxError",
+    "GroupFenced",
     "InvalidAccessPlan",
     "KafkaLaunchError",
+    "KeyExpired",
+    "KeyRevoked",
+    "KeyUseMismatch",
     "KeyringError",
+    "KeyringRefused",
     "LinkageKeyMissing",
     "MissingTool",
     "ProfileRequired",
@@ -86,12 +91,21 @@ class KeyringError(CxError):
     """The keyring directory or one of its files is missing, malformed or too open."""
 
 
+class KeyringRefused(KeyringError):
+    """Key material refused at start: another organisation's private key in the state dir,
+    files others may read, or a public keyring whose signature or content does not hold."""
+
+
 class SigningKeyMissing(KeyringError):
     """The keyring has no signing key for an agency."""
 
 
 class LinkageKeyMissing(KeyringError):
     """No linkage key exists for a life experience (or for a key id)."""
+
+
+class RecordIdKeyMissing(KeyringError):
+    """The keyring has no record-id secret for an agency (made by ``cxbroker keys init``)."""
 
 
 class SignatureInvalid(CxError):
@@ -118,6 +132,24 @@ class SigningKeyAgencyMismatch(SignatureInvalid):
     reason = "key-agency-mismatch"
 
 
+class KeyRevoked(SignatureInvalid):
+    """The record was signed by a key revoked before the record's time."""
+
+    reason = "key-revoked"
+
+
+class KeyExpired(SignatureInvalid):
+    """The record's time lies after the signing key's ``not_after``."""
+
+    reason = "key-expired"
+
+
+class KeyUseMismatch(SignatureInvalid):
+    """The key named by ``ce_cxkeyid`` is not a signing key (an encryption key, ...)."""
+
+    reason = "key-use-mismatch"
+
+
 class PropagationTimeout(CxError):
     """ACL changes were accepted but did not become visible in time."""
 
@@ -140,3 +172,8 @@ class ScramError(CxError):
 
 class SecurityDisabled(CxError):
     """The cluster runs without an authorizer: it has no ACLs to show or apply."""
+
+
+class GroupFenced(CxError):
+    """The group coordinator refused a transactional offset commit from a stale member
+    (KIP-447): another member owns the partitions now; the transaction must be aborted."""

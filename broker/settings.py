@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     # A principal whose stored credential (and the local cluster's protocol and CA)
     # this process uses, e.g. "agency-ssa"; see broker/security/profile.py.
     profile: str | None = None
+    # Prometheus metrics, /healthz and /readyz of a long-running process on this port
+    # (``--metrics-port``; 0: any free port; unset: none), bound to ``metrics_host``.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     @property
     def cluster_dir(self) -> Path:

@@ -50,6 +50,10 @@ class TopicNames:
         """The compacted topic of joined journeys of one life experience."""
         return f"{self.prefix}cx.joined.{life_experience}"
 
+    def protected(self, life_experience: str) -> str:
+        """The compacted topic of k-protected journeys (the default data-team tier)."""
+        return f"{self.prefix}cx.protected.{life_experience}"
+
     def insights(self, life_experience: str) -> str:
         """The topic of suppressed insight cells of one life experience."""
         return f"{self.prefix}cx.insights.{life_experience}"
@@ -63,6 +67,11 @@ class TopicNames:
     def changelog(self) -> str:
         """The joiner's journey-state changelog."""
         return f"{self.prefix}cx.internal.journey-changelog"
+
+    def group(self, name: str) -> str:
+        """A consumer group (or transactional id) ``name`` under the same namespace: the
+        access plan puts the prefix in front of those too."""
+        return f"{self.prefix}{name}"
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,9 @@ def plan_topics(
     ]
     for le in sorted(life_experiences):
         plan.append(TopicSpec(names.joined(le), partitions, rf, dict(compact), "JourneySnapshot"))
+        plan.append(
+            TopicSpec(names.protected(le), partitions, rf, dict(compact), "ProtectedSnapshot")
+        )
         plan.append(TopicSpec(names.insights(le), 1, rf, dict(compact), "InsightCell"))
     plan.append(
         TopicSpec(

@@ -286,8 +286,9 @@ def _week_table(summary: LifeExperienceSummary) -> str:
     return f'<table class="weeks"><tr>{header}</tr>{"".join(rows)}</table>'
 
 
-def render_html(summaries: Sequence[LifeExperienceSummary], run: RunReport) -> str:
-    """One self-contained HTML page: tables and inline SVG charts, data embedded as JSON."""
+def render_html(summaries: Sequence[LifeExperienceSummary], run: RunReport, extra: str = "") -> str:
+    """One self-contained HTML page: tables and inline SVG charts, data embedded as JSON;
+    ``extra`` (HTML, e.g. the disclosure-risk section) goes after the life experiences."""
     sections = []
     for s in summaries:
         weekly = [(r.week, r.started) for r in s.weeks]
@@ -361,6 +362,7 @@ why it is suppressed (the rule, never the value):</p><ul>{legend}</ul>
 <p>Differentially private releases show the half-width of a 95% interval of their noise
 (± e).</p>
 {"".join(sections)}
+{extra}
 <script type="application/json" id="cx-report-data">{data}</script>
 </body></html>
 """

@@ -1,4 +1,10 @@
-"""The data-team SDK: typed journey snapshots and dead letters from Kafka (``read_committed``)."""
+"""The data-team SDK: typed journey snapshots and dead letters from Kafka (``read_committed``).
+
+A reader follows the tier of the principal it runs as (``broker/access.toml``): the default
+tier reads the k-protected journeys (``cx.protected.<le>``, :class:`ProtectedSnapshot`), the
+restricted tier the fine ones (``cx.joined.<le>``, :class:`JourneySnapshot`). The ACLs
+enforce the tiers; this only picks the topic the principal may read.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from broker.security.errors import denied_as
+from broker.security.plan import Tier, tier_of
 from broker.security.profile import load_settings
 from broker.settings import Settings
 from consumers.errors import JoinerError
@@ -17,8 +24,9 @@ from consumers.joiner.validate import DLQ_DETAIL, DLQ_OFFSET, DLQ_PARTITION, DLQ
 from contracts.catalog import load_catalog
 from contracts.errors import UnknownEntry
 from contracts.joined import JourneySnapshot
+from contracts.protected import ProtectedSnapshot
 
-__all__ = ["DeadLetter", "subscribe", "subscribe_deadletters"]
+__all__ = ["DeadLetter", "journey_topic", "reader_tier", "subscribe", "subscribe_deadletters"]
 
 log = logging.getLogger("cx.subscribe")
 
@@ -74,22 +82,40 @@ async def _consumer(
     return consumer
 
 
+def reader_tier(settings: Settings) -> Tier:
+    """The tier of the principal ``settings`` connect as (see :func:`tier_of`)."""
+    return tier_of(settings.sasl_username or None)
+
+
+def journey_topic(settings: Settings, life_experience: str, tier: Tier) -> str:
+    """The journey topic of ``life_experience`` a reader of ``tier`` reads."""
+    topics = settings.topics
+    return (
+        topics.joined(life_experience)
+        if tier == "restricted"
+        else topics.protected(life_experience)
+    )
+
+
 async def subscribe(
     life_experience: str,
     *,
     group: str | None = None,
     settings: Settings | None = None,
     from_beginning: bool = True,
-) -> AsyncIterator[JourneySnapshot]:
-    """Yield every committed :class:`JourneySnapshot` of ``life_experience`` as it arrives.
+    tier: Tier | None = None,
+) -> AsyncIterator[JourneySnapshot | ProtectedSnapshot]:
+    """Yield every committed journey snapshot of ``life_experience`` as it arrives.
 
     ``settings`` default to :func:`broker.load_settings` (``CX_*``, ``CX_PROFILE``). A
     refusal by Kafka raises :class:`~broker.errors.AccessDenied` (one line: which principal
     may read, which group names it may use).
 
-    With ``group`` the position is kept in that consumer group (a restart resumes);
-    without it every call reads from the start (or only new records). Records that are
-    not valid snapshots are logged by offset and skipped.
+    The tier of the principal (or ``tier``) decides what: :class:`ProtectedSnapshot`
+    (default tier) or :class:`JourneySnapshot` (restricted tier). With ``group`` the
+    position is kept in that consumer group (a restart resumes); without it every call
+    reads from the start (or only new records). Records that are not valid snapshots are
+    logged by offset and skipped.
     """
     try:
         load_catalog().life_experience(life_experience)
@@ -98,15 +124,18 @@ async def subscribe(
             "unknown life experience; `cxbroker catalog life-experiences` lists the ids"
         ) from None
     settings = settings or load_settings()
-    consumer = await _consumer(
-        settings, settings.topics.joined(life_experience), group, from_beginning, READER
+    tier = tier or reader_tier(settings)
+    model: type[JourneySnapshot | ProtectedSnapshot] = (
+        JourneySnapshot if tier == "restricted" else ProtectedSnapshot
     )
+    topic = journey_topic(settings, life_experience, tier)
+    consumer = await _consumer(settings, topic, group, from_beginning, READER)
     try:
         async for record in consumer:
             if record.value is None:
                 continue  # a tombstone: the journey was forgotten
             try:
-                yield JourneySnapshot.model_validate_json(record.value)
+                yield model.model_validate_json(record.value)
             except ValidationError:
                 log.warning(
                     "skipping an invalid snapshot at partition %d offset %d",

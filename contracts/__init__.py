@@ -60,6 +60,7 @@ from contracts.privacy import (
     journey_token_from_digest,
     zip3_of,
 )
+from contracts.protected import Precision, ProtectedSnapshot
 from contracts.registry import load_registry
 from contracts.signing import SIGNED_HEADERS, signing_input
 from contracts.vocabulary import ApplicationState, Channel, JourneyStatus, Outcome, Stage
@@ -97,7 +98,9 @@ __all__ = [
     "Outcome",
     "Participant",
     "PeriodKind",
+    "Precision",
     "Privacy",
+    "ProtectedSnapshot",
     "Record",
     "ScrubbedText",
     "Service",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from enum import StrEnum
 from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Annotated, Any, Final
@@ -35,12 +36,15 @@ from contracts.vocabulary import Stage
 __all__ = [
     "AGENCY_ID_PATTERN",
     "DEADLETTER_TOPIC",
+    "DEFAULT_RETENTION",
     "LIFE_EXPERIENCE_ID_PATTERN",
+    "REASON_CODE_PATTERN",
     "SERVICE_ID_PATTERN",
     "Agency",
     "AgencyId",
     "AgencySlug",
     "Catalog",
+    "FreeTextPolicy",
     "LifeExperience",
     "LifeExperienceId",
     "LifeExperienceSlug",
@@ -54,13 +58,18 @@ __all__ = [
     "joined_topic",
     "load_catalog",
     "parse_catalog",
+    "protected_topic",
 ]
 
 AGENCY_ID_PATTERN: Final = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
+#: The shape of an agency's reason code (which codes exist is the catalog's business).
+REASON_CODE_PATTERN: Final = r"^[A-Z][A-Z0-9_-]{1,31}$"
 LIFE_EXPERIENCE_ID_PATTERN: Final = r"^[a-z][a-z0-9-]{1,62}[a-z0-9]$"
 SERVICE_ID_PATTERN: Final = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]\.[a-z][a-z0-9-]{0,62}[a-z0-9]$"
 
 DEADLETTER_TOPIC: Final = "cx.deadletter"
+#: How long a closed journey is kept when its life experience names no ``retention``.
+DEFAULT_RETENTION: Final = timedelta(days=400)
 
 # Shapes only; membership in the catalog is checked by the *Id types below. JSON Schemas
 # carry the shape, so adding an agency does not change any contract's schema.
@@ -79,6 +88,11 @@ def agency_topic(agency_id: str) -> str:
 def joined_topic(life_experience_id: str) -> str:
     """The compacted topic of joined journey snapshots of a life experience."""
     return f"cx.joined.{life_experience_id}"
+
+
+def protected_topic(life_experience_id: str) -> str:
+    """The compacted topic of k-protected journey snapshots of a life experience."""
+    return f"cx.protected.{life_experience_id}"
 
 
 def insights_topic(life_experience_id: str) -> str:
@@ -104,10 +118,15 @@ class Service(_CatalogModel):
 
 
 class Agency(_CatalogModel):
-    """An agency in the registry: id, display name, services; its topic is derived."""
+    """An agency in the registry: id, display name, reason codes, services; its topic is
+    derived. ``reason_codes`` are the only codes an ``application-status`` event of the
+    agency may carry (a closed list: a code is never free text)."""
 
     id: AgencySlug
     display_name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    reason_codes: tuple[
+        Annotated[str, StringConstraints(max_length=32, pattern=REASON_CODE_PATTERN)], ...
+    ] = Field(min_length=1)
     services: tuple[Service, ...] = Field(min_length=1)
 
     @property
@@ -120,6 +139,8 @@ class Agency(_CatalogModel):
         for service in self.services:
             if service.agency != self.id:
                 raise ValueError(f"service {service.id} does not start with '{self.id}.'")
+        if len(set(self.reason_codes)) != len(self.reason_codes):
+            raise ValueError(f"agency {self.id} lists a reason code twice")
         return self
 
 
@@ -137,6 +158,17 @@ class Milestone(_CatalogModel):
     stage: Stage
 
 
+class FreeTextPolicy(StrEnum):
+    """Whether a life experience shares customers' free-text comments (PRIVACY.md, 3).
+
+    ``off`` (the default): comments never leave the agency. ``scrubbed``: comments are
+    shared after allow-list scrubbing (``producers.deid.scrub``) and the PII guard.
+    """
+
+    OFF = "off"
+    SCRUBBED = "scrubbed"
+
+
 class LifeExperience(_CatalogModel):
     """A cross-agency life experience and the rules the joiner applies to its journeys."""
 
@@ -147,14 +179,22 @@ class LifeExperience(_CatalogModel):
     window: timedelta
     #: A journey with no event for this long (but less than ``window``) is stalled.
     stall_after: timedelta
+    #: A closed journey is forgotten this long after it closed (data minimisation): the
+    #: joiner deletes its state and tombstones it in the changelog and the joined topic.
+    retention: timedelta = DEFAULT_RETENTION
     #: The token rule every participating agency links people with. Tokens made by
     #: different rules never match, so the agencies of a life experience agree on one
     #: (name + DOB + ZIP3 where a participant holds no SSNs, e.g. FEMA or USDA FNS).
     token_rule: TokenRule
+    #: Whether feedback comments are shared at all; off unless the catalog turns them on.
+    free_text: FreeTextPolicy = FreeTextPolicy.OFF
     #: Participating agencies in the order a journey typically meets them.
     participants: tuple[Participant, ...] = Field(min_length=1)
     #: The journey is completed when every milestone is reached.
     completion: tuple[Milestone, ...] = Field(min_length=1)
+    #: k: every journey on the default tier's protected topic shares what it publishes
+    #: with at least this many journeys (PRIVACY.md, invariant 9).
+    min_group_size: int = Field(default=11, ge=2, le=1000)
 
     @property
     def agencies(self) -> tuple[str, ...]:
@@ -172,6 +212,11 @@ class LifeExperience(_CatalogModel):
         return joined_topic(self.id)
 
     @property
+    def protected_topic(self) -> str:
+        """``cx.protected.<id>``."""
+        return protected_topic(self.id)
+
+    @property
     def insights_topic(self) -> str:
         """``cx.insights.<id>``."""
         return insights_topic(self.id)
@@ -187,6 +232,8 @@ class LifeExperience(_CatalogModel):
     def _consistent(self) -> LifeExperience:
         if not timedelta(0) < self.stall_after < self.window:
             raise ValueError("need 0 < stall_after < window")
+        if self.retention <= timedelta(0):
+            raise ValueError("retention must be positive")
         agencies = self.agencies
         if len(set(agencies)) != len(agencies):
             raise ValueError("an agency is listed twice among the participants")
@@ -280,6 +327,7 @@ class Catalog(_CatalogModel):
         return (
             *self.agency_topics(),
             *(le.joined_topic for le in self.life_experiences),
+            *(le.protected_topic for le in self.life_experiences),
             *(le.insights_topic for le in self.life_experiences),
             DEADLETTER_TOPIC,
         )

@@ -209,6 +209,10 @@ class FieldProblem:
 _SAFE_PATH_PART: Final = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 # Messages of these error types can quote pieces of the input; show the type only.
 _VALUE_ECHOING_TYPES: Final = ("parsing", "json", "unicode", "bytes")
+# Types whose pydantic message renders the input or a piece of it.
+_INPUT_QUOTING_TYPES: Final = frozenset(
+    ("union_tag_invalid", "datetime_object_invalid", "get_attribute_error", "assertion_error")
+)
 
 
 def _path(loc: tuple[int | str, ...], error_type: str) -> str:
@@ -226,15 +230,44 @@ def _path(loc: tuple[int | str, ...], error_type: str) -> str:
     return "".join(parts) or "<root>"
 
 
+def _echoes(message: str, value: object) -> bool:
+    """True when ``message`` quotes ``value`` (or a piece of it) in any usual rendering."""
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, str | bytes | int | float):
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        text = text.strip()
+        # Short values ("1", "x") occur in every message by chance. Of a longer value, the
+        # whole and each identifier-like word (4+ characters with a digit or an @) count: a
+        # message may quote a piece of its input.
+        pieces = [text] if len(text) >= 3 else []
+        pieces += [
+            w for w in text.split() if len(w) >= 4 and any(c.isdigit() or c == "@" for c in w)
+        ]
+        folded = message.casefold()
+        return any(p.casefold() in folded for p in pieces)
+    if isinstance(value, dict | list | tuple):
+        items = value.values() if isinstance(value, dict) else value
+        return any(_echoes(message, item) for item in items)
+    return False
+
+
 def field_problems(exc: ValidationError) -> tuple[FieldProblem, ...]:
-    """The problems of a pydantic validation error, without input values."""
+    """The problems of a pydantic validation error, without input values.
+
+    pydantic's own ``str()`` shows every ``input_value``; here each problem is its path,
+    type and message only, and a message that quotes its input (a custom validator's, or
+    a pydantic type that renders the input) is replaced by the error type.
+    """
     problems: list[FieldProblem] = []
-    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+    for error in exc.errors(include_url=False, include_input=True, include_context=False):
         error_type = error["type"]
         if any(marker in error_type for marker in _VALUE_ECHOING_TYPES):
             message = error_type.replace("_", " ")
         elif error_type == "extra_forbidden":
             message = "field not allowed by the contract"
+        elif error_type in _INPUT_QUOTING_TYPES or _echoes(error["msg"], error.get("input")):
+            message = error_type.replace("_", " ")
         else:
             message = error["msg"]
         problems.append(FieldProblem(_path(error["loc"], error_type), error_type, message))

@@ -13,9 +13,24 @@ from datetime import UTC, datetime
 from typing import Annotated, ClassVar, Final
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from contracts.catalog import AgencyId, LifeExperienceId, ServiceId, load_catalog
+from contracts.catalog import (
+    REASON_CODE_PATTERN,
+    AgencyId,
+    LifeExperienceId,
+    ServiceId,
+    load_catalog,
+)
 from contracts.privacy import AgeBand, JourneyToken, KeyId, ScrubbedText, TokenRule, UsState, Zip3
 from contracts.vocabulary import ApplicationState, Channel, Outcome, Stage
 
@@ -23,6 +38,8 @@ __all__ = [
     "A11_DRIVERS",
     "REASON_CODE_PATTERN",
     "ApplicationStatus",
+    "ApplicationStatusV1_0",
+    "CatalogReasonCode",
     "ContractModel",
     "CxEvent",
     "Feedback",
@@ -31,6 +48,7 @@ __all__ = [
     "ReasonCode",
     "ServiceInteraction",
     "UtcDatetime",
+    "reason_code_known",
 ]
 
 
@@ -44,7 +62,6 @@ UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 Likert = Annotated[int, Field(ge=1, le=5)]
 """A 5-point Likert answer: 1 strongly disagree … 5 strongly agree (OMB A-11 §280)."""
 
-REASON_CODE_PATTERN: Final = r"^[A-Z][A-Z0-9_-]{1,31}$"
 ReasonCode = Annotated[
     str,
     Field(
@@ -54,6 +71,28 @@ ReasonCode = Annotated[
         description="agency-defined short upper-case code, e.g. INCOME-LIMIT",
     ),
 ]
+"""The shape of a reason code (``application-status`` 1.0.0 checked only this)."""
+
+CatalogReasonCode = Annotated[
+    str,
+    Field(
+        min_length=2,
+        max_length=32,
+        pattern=REASON_CODE_PATTERN,
+        description=(
+            "a reason code of the event's agency in the catalog (agencies.json "
+            "reason_codes), e.g. INCOME-LIMIT; never free text"
+        ),
+        json_schema_extra={"x-cx-catalog": "agency.reason_codes"},
+    ),
+]
+"""A reason code that the catalog lists for the event's agency (checked by the model)."""
+
+
+def reason_code_known(agency: str, code: str) -> bool:
+    """True when ``code`` is one of ``agency``'s reason codes in the catalog."""
+    return code in load_catalog().agency(agency).reason_codes
+
 
 #: The A-11 post-transaction drivers, in survey order (``humanity`` from feedback 1.1.0).
 A11_DRIVERS: Final[tuple[str, ...]] = (
@@ -144,8 +183,13 @@ class ServiceInteraction(_ServiceEvent):
         return self
 
 
-class ApplicationStatus(_ServiceEvent):
+# application-status 1.0.0: any code of the right shape. Frozen, read and upcast only (the
+# upcast keeps a code only if the catalog lists it for the agency); title and docstring are
+# those it was released with, since they are part of its published JSON Schema.
+class ApplicationStatusV1_0(_ServiceEvent):
     """A change of status of an application; the application is a pseudonym, too."""
+
+    model_config = ConfigDict(title="ApplicationStatus")
 
     contract_name: ClassVar[str] = "application-status"
     contract_version: ClassVar[str] = "1.0.0"
@@ -153,6 +197,26 @@ class ApplicationStatus(_ServiceEvent):
     application_token: JourneyToken
     status: ApplicationState
     reason_code: ReasonCode | None = None
+
+
+class ApplicationStatus(_ServiceEvent):
+    """``application-status`` 1.1.0: a change of status of an application (the application
+    is a pseudonym, too); ``reason_code`` is closed: one of the agency's catalog codes."""
+
+    contract_name: ClassVar[str] = "application-status"
+    contract_version: ClassVar[str] = "1.1.0"
+
+    application_token: JourneyToken
+    status: ApplicationState
+    reason_code: CatalogReasonCode | None = None
+
+    @field_validator("reason_code")
+    @classmethod
+    def _reason_code_in_catalog(cls, code: str | None, info: ValidationInfo) -> str | None:
+        agency = info.data.get("agency")  # absent when the agency itself was invalid
+        if code is not None and agency is not None and not reason_code_known(agency, code):
+            raise ValueError("not a reason code of this event's agency in the catalog")
+        return code
 
 
 class _FeedbackFields(_ServiceEvent):

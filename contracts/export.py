@@ -265,7 +265,7 @@ def asyncapi_document(
             "description": description,
             "messages": {m: {"$ref": f"#/components/messages/{m}"} for m in message_ids},
         }
-        if topic.startswith("cx.joined."):
+        if topic.startswith(("cx.joined.", "cx.protected.")):
             channel["bindings"] = {
                 "kafka": {
                     "topic": topic,
@@ -288,11 +288,23 @@ def asyncapi_document(
             by_kind[ContractKind.EVENT],
             agency.id,
         )
+    # journey-snapshot 1.x (fine) on the restricted joined topics, 2.x (k-protected) on
+    # the default tier's protected topics.
+    fine = [m for m in by_kind[ContractKind.JOURNEY] if m.rsplit("-", 1)[1].startswith("1_")]
+    protected = [m for m in by_kind[ContractKind.JOURNEY] if m not in fine]
     for le in catalog.life_experiences:
         add_channel(
             le.joined_topic,
-            f"Joined journeys of '{le.display_name}' (compacted, key = journey token).",
-            by_kind[ContractKind.JOURNEY],
+            f"Joined journeys of '{le.display_name}' at full precision (compacted, key = "
+            "journey token); restricted tier only.",
+            fine,
+            "joiner",
+        )
+        add_channel(
+            le.protected_topic,
+            f"Joined journeys of '{le.display_name}', k-protected (compacted, key = journey "
+            "token); the default data-team tier.",
+            protected,
             "joiner",
         )
     for le in catalog.life_experiences:

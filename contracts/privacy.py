@@ -3,8 +3,9 @@
 Direct identifiers never appear in a contract. What may appear is either a keyed
 pseudonym (:data:`JourneyToken`) or a generalized quasi-identifier (:class:`AgeBand`,
 :data:`Zip3`, :class:`UsState`), following HIPAA Safe Harbor (ages over 89 grouped,
-ZIP3 of sparsely populated areas replaced by ``000``). Free text is only accepted as
-:data:`ScrubbedText`, which re-checks for obvious identifiers as a second line of defence.
+ZIP3 of areas of 20,000 people or fewer in the 2020 Census replaced by ``000``). Free
+text is only accepted as :data:`ScrubbedText`, which re-checks for obvious identifiers as
+a second line of defence.
 
 Validation messages here never echo the checked value.
 """
@@ -12,8 +13,11 @@ Validation messages here never echo the checked value.
 from __future__ import annotations
 
 import base64
+import json
 import re
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from importlib import resources
 from typing import Annotated, Final
 
 from pydantic import AfterValidator, Field, StringConstraints
@@ -22,7 +26,10 @@ __all__ = [
     "JOURNEY_TOKEN_LENGTH",
     "KEY_ID_PATTERN",
     "RESTRICTED_ZIP3",
+    "RESTRICTED_ZIP3_FILE",
     "SCRUBBED_TEXT_MAX_LENGTH",
+    "TIME_PRECISION",
+    "WAIT_PRECISION_SECONDS",
     "AgeBand",
     "JourneyToken",
     "KeyId",
@@ -31,6 +38,8 @@ __all__ = [
     "UsState",
     "Zip3",
     "age_band",
+    "coarse_time",
+    "coarse_wait",
     "find_pii_kinds",
     "journey_token_from_digest",
     "zip3_of",
@@ -110,13 +119,43 @@ def age_band(age_years: int) -> AgeBand:
     return bands[min(age_years // 5, len(bands) - 1)]
 
 
-#: 3-digit ZIP areas with 20,000 people or fewer (2000 Census, per HHS Safe Harbor guidance).
-RESTRICTED_ZIP3: Final[frozenset[str]] = frozenset(
-    {
-        "036", "059", "063", "102", "203", "556", "692", "790", "821",
-        "823", "830", "831", "878", "879", "884", "890", "893",
-    }
-)  # fmt: skip
+#: Event times (``occurred_at``, ``started_at``, ``ended_at``) are published truncated to
+#: this: the insights count per day and week and measure days to complete, and the joiner's
+#: windows and grace work in hours, so nothing needs the minute.
+TIME_PRECISION: Final = timedelta(hours=1)
+#: Waits (``wait_seconds``) are published rounded to whole minutes.
+WAIT_PRECISION_SECONDS: Final = 60
+
+
+def coarse_time(moment: datetime) -> datetime:
+    """``moment`` in UTC, truncated to the whole hour (:data:`TIME_PRECISION`)."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def coarse_wait(seconds: float) -> float:
+    """A wait in seconds, rounded to whole minutes (:data:`WAIT_PRECISION_SECONDS`)."""
+    step = WAIT_PRECISION_SECONDS
+    return float(round(seconds / step) * step)
+
+
+#: Where the restricted ZIP3 list lives, with its source, vintage and threshold.
+RESTRICTED_ZIP3_FILE: Final = "restricted-zip3.json"
+
+
+def _load_restricted_zip3() -> frozenset[str]:
+    document = json.loads(
+        resources.files("contracts").joinpath("catalog", RESTRICTED_ZIP3_FILE).read_text("utf-8")
+    )
+    prefixes = {*document["restricted"], *document["absent"]["prefixes"]}
+    if not all(re.fullmatch(r"[0-9]{3}", p) for p in prefixes) or "000" in prefixes:
+        raise ValueError(f"{RESTRICTED_ZIP3_FILE} must list 3-digit prefixes other than 000")
+    return frozenset(prefixes)
+
+
+#: 3-digit ZIP areas published as ``000``: 20,000 people or fewer in the 2020 Census (DHC
+#: P1, ZCTAs summed by prefix), and prefixes with no 2020 ZCTA (population 0). Source,
+#: vintage and threshold are in ``catalog/restricted-zip3.json``.
+RESTRICTED_ZIP3: Final[frozenset[str]] = _load_restricted_zip3()
 
 
 def _not_restricted(value: str) -> str:

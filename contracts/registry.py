@@ -18,14 +18,17 @@ from typing import Final
 from contracts.errors import UnknownEntry
 from contracts.events import (
     ApplicationStatus,
+    ApplicationStatusV1_0,
     ContractModel,
     CxEvent,
     Feedback,
     FeedbackV1_0,
     ServiceInteraction,
+    reason_code_known,
 )
 from contracts.insights import InsightCell, InsightRelease
 from contracts.joined import InsightCellV1_0, InsightCellV1_1, JourneySnapshot
+from contracts.protected import ProtectedSnapshot
 
 __all__ = [
     "CONTRACT_NAME_PATTERN",
@@ -69,6 +72,17 @@ def _additive_upcast(target: type[ContractModel]) -> Upcaster:
         return target.model_validate(old.model_dump())
 
     return upcast
+
+
+def _application_status_from_1_0(old: ContractModel) -> ContractModel:
+    # 1.0.0 took any code of the right shape; 1.1.0 only the agency's catalog codes. A code
+    # the catalog does not list may be anything a careless system typed: it is dropped.
+    assert isinstance(old, ApplicationStatusV1_0)
+    fields = old.model_dump()
+    code = old.reason_code
+    if code is not None and not reason_code_known(old.agency, code):
+        fields["reason_code"] = None
+    return ApplicationStatus.model_validate(fields)
 
 
 @dataclass(frozen=True)
@@ -199,10 +213,14 @@ def load_registry() -> Registry:
     return Registry(
         (
             ContractEntry(ServiceInteraction, ContractKind.EVENT),
+            ContractEntry(
+                ApplicationStatusV1_0, ContractKind.EVENT, upcast=_application_status_from_1_0
+            ),
             ContractEntry(ApplicationStatus, ContractKind.EVENT),
             ContractEntry(FeedbackV1_0, ContractKind.EVENT),
             ContractEntry(Feedback, ContractKind.EVENT),
             ContractEntry(JourneySnapshot, ContractKind.JOURNEY),
+            ContractEntry(ProtectedSnapshot, ContractKind.JOURNEY),
             ContractEntry(InsightCellV1_0, ContractKind.INSIGHT),
             ContractEntry(InsightCellV1_1, ContractKind.INSIGHT),
             ContractEntry(InsightCell, ContractKind.INSIGHT),

@@ -4,6 +4,9 @@ Sub-commands live next to the code they drive and are imported lazily, so
 ``cxbroker kafka status`` does not pay for importing the joiner.
 Every :class:`~contracts.errors.CxError` becomes one line on stderr and the
 exit code of its kind (:mod:`cxbroker.exitcodes`); user mistakes never print a traceback.
+A pydantic :class:`~pydantic.ValidationError` that reaches the roof (a ``CX_*`` setting, a
+file the command reads) is printed the same way, as field paths and rules only: its own
+``str()`` would quote every input value.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ import sys
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from broker.lifeline import follow_parent
-from contracts.errors import CxError
-from cxbroker.exitcodes import exit_code_for
+from broker.observe.logs import configure_logging, log_format
+from contracts.errors import CxError, describe_validation_error
+from cxbroker.exitcodes import ExitCode, exit_code_for
 
 __all__ = ["main"]
 
@@ -28,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "demo": "cxbroker.commands.demo:demo",
     "access": "cxbroker.commands.access:access",
     "catalog": "cxbroker.commands.catalog:catalog",
+    "doctor": "cxbroker.commands.access:check",
     "join": "cxbroker.commands.join:join",
     "lag": "cxbroker.commands.lag:lag",
     "tail": "cxbroker.commands.tail:tail",
@@ -36,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "publish": "cxbroker.commands.publish:publish",
     "simulate": "cxbroker.commands.simulate:simulate",
     "insights": "cxbroker.commands.insights:insights",
+    "privacy": "cxbroker.commands.privacy:privacy",
     "bench": "cxbroker.commands.bench:bench",
 }
 
@@ -64,6 +71,11 @@ class LazyGroup(click.Group):
         except CxError as exc:
             click.secho(f"cxbroker: error: {exc}", fg="red", err=True)
             sys.exit(exit_code_for(exc))
+        except ValidationError as exc:
+            described = describe_validation_error(exc, exc.title).args[0]
+            described = described.replace("violates its contract", "is invalid", 1)
+            click.secho(f"cxbroker: error: {described}", fg="red", err=True)
+            sys.exit(ExitCode.USAGE)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -71,3 +83,5 @@ class LazyGroup(click.Group):
 def main() -> None:
     """cx-broker: share de-identified customer-experience events between agencies over Kafka."""
     follow_parent()
+    if log_format() == "json":  # CX_LOG_FORMAT=json: every command's log records as JSON lines
+        configure_logging(logging.WARNING)

@@ -13,7 +13,9 @@ cores than simulation and publishing, which share this process's interpreter.
 
 On a local cluster started here with security, every role acts as its own principal of
 the access plan: each agency publishes as ``agency-<id>``, the joiners as ``joiner``,
-insights as ``insights`` and the report reads as ``team-analytics``. When the run is
+insights as ``insights`` and the report reads as ``team-analytics`` (and, for the
+disclosure-risk section that compares the fine journeys with the k-protected ones, as the
+restricted-tier ``team-research``). When the run is
 cancelled (Ctrl-C) the joiner and insights processes are stopped, the publishers closed,
 and a local cluster this run started is stopped; one that was already running stays up.
 """
@@ -47,9 +49,11 @@ from broker.security.profile import principal_settings
 from broker.settings import Settings
 from consumers.insights import read_releases
 from consumers.joiner import JoinerStats
+from consumers.privacy.html import disclosure_section
 from consumers.report import LifeExperienceSummary, RunReport, render_html, summarize
 from contracts.catalog import Catalog, load_catalog
 from contracts.insights import InsightCell
+from cxbroker.output import LineProgress, progress_or_lines
 from cxbroker.processes import Processes, joiner_totals, principal_env, start_joiners
 from producers.publisher import AgencyPublisher
 from producers.simulator import Simulation
@@ -122,16 +126,10 @@ def insight_shares(agencies: Mapping[str, int], count: int) -> list[list[str]]:
     return [members for _, members in shares if members]
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description:<8}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[note]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
+def _progress(console: Console) -> Progress | LineProgress:
+    bar = (TextColumn("[bold]{task.description:<8}"), BarColumn(), MofNCompleteColumn())
+    columns = (*bar, TextColumn("{task.fields[note]}"), TimeElapsedColumn())
+    return progress_or_lines(console, lambda: Progress(*columns, console=console))
 
 
 async def run_demo(
@@ -207,6 +205,9 @@ async def _run(
             )
         console.print("releasing insights (weeks closed plus grace, audited) ...")
         released = await _insights_and_releases(deployment, catalog, insights_procs)
+    # The fine journeys are read as the restricted-tier team, the protected ones as published.
+    risk, line = await disclosure_section(deployment.acting_as("team-research"), catalog)
+    console.print(line)
     summaries = summarize(released, catalog)
     seconds = time.monotonic() - started
     run = RunReport(
@@ -218,7 +219,7 @@ async def _run(
         kafka=deployment.kafka,
         generated_at=datetime.now(UTC),
     )
-    await asyncio.to_thread(_write_report, report, render_html(summaries, run))
+    await asyncio.to_thread(_write_report, report, render_html(summaries, run, risk))
     return DemoResult(summaries, report, published, totals.dead_letters, seconds)
 
 
@@ -238,7 +239,7 @@ async def _publish_and_join(
     keyring: Keyring,
     joiner_procs: Processes,
     joiners: int,
-    progress: Progress,
+    progress: Progress | LineProgress,
 ) -> tuple[int, JoinerStats]:
     """Publish the simulation as its agencies while ``joiners`` processes join it.
 
@@ -328,7 +329,7 @@ async def _follow(
     joiner_procs: Processes,
     publishing: asyncio.Task[PublishTally],
     sent: list[int],
-    progress: Progress,
+    progress: Progress | LineProgress,
     join_task: TaskID,
 ) -> None:
     """Until publishing has finished and the group has committed every record.

@@ -14,13 +14,14 @@ from typing import Final
 from broker.errors import (
     AccessDenied,
     BrokerUnavailable,
+    KeyringRefused,
     MissingTool,
     SignatureInvalid,
     UnknownProfile,
 )
 from consumers.errors import CoPartitionError, MissingTopics, StateStoreError
 from contracts.errors import CxError
-from cxbroker.errors import ContractsCommandError, IncompatibleContracts
+from cxbroker.errors import ContractsCommandError, IncompatibleContracts, PrivacyInputError
 from producers.errors import IngestError, PiiLeak, SpoolError
 
 __all__ = ["ERROR_CODES", "ExitCode", "exit_code_for"]
@@ -53,6 +54,9 @@ class ExitCode(IntEnum):
     STATE_FAILED = 9
     #: The topics are missing or not co-partitioned: run `cxbroker init`.
     TOPICS_NOT_READY = 10
+    #: Key material refused at start: another organisation's private key in the key
+    #: directory, files others may read, a public keyring that does not verify.
+    KEYS_REFUSED = 11
     #: Interrupted (Ctrl-C): what was running was stopped cleanly.
     INTERRUPTED = 130
 
@@ -61,6 +65,7 @@ class ExitCode(IntEnum):
 ERROR_CODES: Final[tuple[tuple[type[CxError], ExitCode], ...]] = (
     (ContractsCommandError, ExitCode.USAGE),
     (IngestError, ExitCode.USAGE),
+    (PrivacyInputError, ExitCode.USAGE),
     (IncompatibleContracts, ExitCode.FAILED),
     (MissingTool, ExitCode.MISSING_TOOL),
     (BrokerUnavailable, ExitCode.KAFKA_UNAVAILABLE),
@@ -72,6 +77,7 @@ ERROR_CODES: Final[tuple[tuple[type[CxError], ExitCode], ...]] = (
     (StateStoreError, ExitCode.STATE_FAILED),
     (CoPartitionError, ExitCode.TOPICS_NOT_READY),
     (MissingTopics, ExitCode.TOPICS_NOT_READY),
+    (KeyringRefused, ExitCode.KEYS_REFUSED),
 )
 
 

@@ -160,7 +160,9 @@ class _WorkerPreparer:
 _worker: dict[str, _WorkerPreparer] = {}
 
 #: A prepared record as it crosses the pipe: event id bytes, key, value, headers.
-_Wire = tuple[bytes, bytes, bytes, tuple[tuple[str, bytes], ...]]
+_Headers = tuple[tuple[str, bytes], ...]
+# event id, key, value, headers, and the overlap copies (key, value, headers) of a rotation.
+_Wire = tuple[bytes, bytes, bytes, _Headers, tuple[tuple[bytes, bytes, _Headers], ...]]
 
 
 def _start_worker(spec: PreparerSpec) -> None:
@@ -197,7 +199,8 @@ def _prepare_chunk(raws: list[RawRecord]) -> list[_Wire | Refusal]:
             out.append(_value_free(exc))
             continue
         record = prepared.record
-        out.append((prepared.event_id.bytes, record.key, record.value, record.headers))
+        extra = tuple((r.key, r.value, r.headers) for r in prepared.extra)
+        out.append((prepared.event_id.bytes, record.key, record.value, record.headers, extra))
     return out
 
 
@@ -208,8 +211,14 @@ def _outcomes(chunks: list[list[_Wire | Refusal]]) -> list[Outcome]:
             if isinstance(item, _REFUSALS):
                 outcomes.append(item)
             else:
-                event_id, key, value, headers = item
-                outcomes.append(PreparedEvent(UUID(bytes=event_id), Record(key, value, headers)))
+                event_id, key, value, headers, extra = item
+                outcomes.append(
+                    PreparedEvent(
+                        UUID(bytes=event_id),
+                        Record(key, value, headers),
+                        tuple(Record(*copy) for copy in extra),
+                    )
+                )
     return outcomes
 
 

@@ -28,6 +28,7 @@ import errno
 import fcntl
 import os
 import struct
+import time
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -135,6 +136,9 @@ class Spool:
         self._committed = 0
         self._size = 0
         self._count = 0
+        #: Unix time the spool last went from empty to holding records (an upper bound of
+        #: its oldest record's age); after a reopen, the log's last write (a lower bound).
+        self.pending_since: float | None = None
 
     def __repr__(self) -> str:
         return f"Spool({str(self.directory)!r}, pending={self._count})"
@@ -229,6 +233,8 @@ class Spool:
             with contextlib.suppress(OSError):
                 log.truncate(self._size)
             raise _unavailable("write", self.directory, exc) from None
+        if not self._count:
+            self.pending_since = time.time()
         self._size += len(data)
         self._count += len(records)
 
@@ -265,6 +271,7 @@ class Spool:
                 os.fsync(log.fileno())
                 self._size = 0
                 self._count = 0
+                self.pending_since = None
                 offset = 0
             else:
                 self._count -= count
@@ -338,3 +345,4 @@ class Spool:
             os.fsync(log.fileno())
         self._size = position
         self._count = count
+        self.pending_since = os.fstat(log.fileno()).st_mtime if count else None

@@ -24,6 +24,8 @@ class LinkageKey:
     secret: bytes = field(repr=False)
     created_at: datetime
     current: bool = True
+    #: On a rotated key: until then tokens are made under the previous key as well.
+    overlap_until: datetime | None = None
 
     def __repr__(self) -> str:
         return (

@@ -54,6 +54,13 @@ class Signer:
             keyed.key, keyed.value, (*keyed.headers, (HEADER_SIG, base64.b64encode(signature)))
         )
 
+    def sign_bytes(self, data: bytes) -> bytes:
+        """An Ed25519 signature of ``data``, which must start with its protocol's domain tag
+        (``CX-LINKAGE-PACKAGE-V1``, ...), so it can never pass for a record signature."""
+        if data.startswith(b"CX-SIG-V1\n"):
+            raise ValueError("records are signed with sign(), not sign_bytes()")
+        return self._key.sign(data)
+
     def public_key(self) -> bytes:
         """The raw 32-byte public key of this signer."""
         return self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)

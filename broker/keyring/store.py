@@ -1,10 +1,10 @@
-"""The key store: a directory of private keys, created, rotated and read with safe modes.
+"""The key store callers use: one organisation's directory, or a local-demo root.
 
-Agency signing keys (Ed25519) and life-experience linkage keys (HMAC secrets), one file per
-key (layout and formats in :mod:`broker.keyring.files`). Rotation adds a key: the newest
-key of an owner is its *current* key, older ones stay. Old public keys keep verifying the
-records they signed; old linkage keys stay listed so a token can be attributed to the key
-id recorded with it. The store also writes the public keyring file consumers read.
+:class:`Keyring` gives the publisher its signer and linkage keys and the readers their
+public keyring, whether ``CX_KEYRING_DIR`` is a real organisation's directory (an agency
+holds only its own keys; see :mod:`broker.keyring.orgdir`) or a local-demo root where
+every role has its own subdirectory (:mod:`broker.keyring.localdemo`). :meth:`Keyring.init`
+is the one-command local ceremony the demo and the tests use.
 
 Private material is never printed or logged: every object that holds it has a redacted
 repr, and a key file or directory others could read is refused.
@@ -12,45 +12,22 @@ repr, and a key file or directory others could read is refused.
 
 from __future__ import annotations
 
-import base64
-import json
-import os
-import re
-import secrets
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-)
-from pydantic import BaseModel, SecretStr
-from pydantic import ValidationError as PydanticValidationError
 
 from broker.errors import KeyringError, LinkageKeyMissing, SigningKeyMissing
 from broker.files import write_atomic
-from broker.keyring.files import (
-    DIR_MODE,
-    FILE_MODE,
-    LINKAGE_DIR,
-    PUBLIC_KEYRING_FILE,
-    SIGNING_DIR,
-    LinkageKeyFile,
-    SigningKeyFile,
-    decode_key_bytes,
-)
-from broker.keyring.ids import new_key_id, shown_key_id
+from broker.keyring.files import OWNER_FILE, PUBLIC_KEYRING_FILE, TRUST_ANCHOR_FILE
 from broker.keyring.linkage import LinkageKey
-from broker.keyring.public import PublicKey, PublicKeyring
+from broker.keyring.linkstore import LinkageStore
+from broker.keyring.localdemo import LocalDemo
+from broker.keyring.org import OrgKeys
+from broker.keyring.public import PublicKeyring
+from broker.keyring.recordid import RecordIdKey
 from broker.keyring.signer import Signer
-from contracts.catalog import AGENCY_ID_PATTERN, LIFE_EXPERIENCE_ID_PATTERN
+from contracts.catalog import load_catalog
 
 __all__ = ["InitResult", "Keyring"]
 
@@ -61,37 +38,18 @@ class InitResult:
 
     signing: tuple[str, ...]
     linkage: tuple[str, ...]
+    record_id: tuple[str, ...] = ()
 
     @property
     def created_anything(self) -> bool:
         """True when at least one key was created."""
-        return bool(self.signing or self.linkage)
-
-
-def _check_mode(path: Path, allowed: int) -> None:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & ~allowed:
-        raise KeyringError(
-            f"{path} is accessible by other users (mode {mode:o}); "
-            f"run `chmod {allowed:o} {path}` and rotate the keys if others may have read them"
-        )
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Create ``path`` (mode 0600, must not exist yet) atomically with ``data``, fsync'd."""
-    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    write_atomic(path, data, mode=FILE_MODE, replace=False)
-
-
-def _replace_file(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
-    """Write ``path`` atomically (temp file, fsync, rename), replacing any previous content."""
-    write_atomic(path, data, mode=mode)
+        return bool(self.signing or self.linkage or self.record_id)
 
 
 class Keyring:
-    """A keyring directory: create, rotate and load signing and linkage keys.
+    """Keys at ``path``: an organisation's directory or a local-demo root.
 
-    Creating the object touches nothing; :meth:`init` creates the directory and keys.
+    Creating the object touches nothing; :meth:`init` runs the local ceremony.
     """
 
     __slots__ = ("path",)
@@ -102,7 +60,44 @@ class Keyring:
     def __repr__(self) -> str:
         return f"Keyring({str(self.path)!r})"
 
-    # ----- creation and rotation
+    @property
+    def demo(self) -> LocalDemo | None:
+        """The local-demo root at ``path``, if it is one."""
+        return LocalDemo(self.path) if LocalDemo.is_root(self.path) else None
+
+    def _require(self) -> None:
+        if not self.path.is_dir() or not (
+            LocalDemo.is_root(self.path) or (self.path / OWNER_FILE).exists()
+        ):
+            raise KeyringError(f"no keyring at {self.path}; run `cxbroker keys init`")
+
+    def _org_of(self, agency: str) -> OrgKeys:
+        self._require()
+        demo = self.demo
+        if demo is not None:
+            if agency not in demo.agencies():
+                raise SigningKeyMissing(
+                    f"no signing key for agency {agency} in {self.path}; "
+                    f"run `cxbroker keys init --agencies {agency}`"
+                )
+            return demo.agency(agency)
+        org = OrgKeys(self.path)
+        owner = org.check()
+        if owner.kind != "agency" or owner.id != agency:
+            raise SigningKeyMissing(
+                f"{self.path} is the key directory of {owner.urn}, not of {agency}"
+            )
+        return org
+
+    def _stores(self) -> list[LinkageStore]:
+        self._require()
+        demo = self.demo
+        if demo is not None:
+            return [LinkageStore(demo.agency(a)) for a in demo.agencies()]
+        org = OrgKeys(self.path)
+        return [LinkageStore(org)] if org.check().kind == "agency" else []
+
+    # ----- creation and rotation (the local ceremony)
 
     def init(
         self,
@@ -111,75 +106,78 @@ class Keyring:
         *,
         now: datetime | None = None,
     ) -> InitResult:
-        """Create the directory and a key for every agency and life experience lacking one.
-
-        Idempotent: a second run with the same arguments creates nothing.
-        """
-        now = now or datetime.now(UTC)
-        self._ensure_dir()
-        signing = tuple(
-            self._new_signing_key(agency, now)
-            for agency in dict.fromkeys(agencies)
-            if not self._signing_files(agency)
-        )
-        linkage = tuple(
-            self._new_linkage_key(le, now)
-            for le in dict.fromkeys(life_experiences)
-            if not self._linkage_files(le)
-        )
-        if signing or not (self.path / PUBLIC_KEYRING_FILE).exists():
-            self._write_public_keyring()
-        return InitResult(signing, linkage)
+        """Run the local ceremony for every agency and life experience lacking keys."""
+        if (self.path / OWNER_FILE).exists():
+            raise KeyringError(f"{self.path} is an organisation's directory, not a local demo")
+        result = LocalDemo(self.path).run(list(agencies), list(life_experiences), now=now)
+        return InitResult(result.signing, result.linkage, result.record_id)
 
     def rotate_signing(self, agency: str, *, now: datetime | None = None) -> str:
-        """Make a new current signing key for ``agency``; old public keys keep verifying."""
-        self._require_dir()
-        if not self._signing_files(agency):
-            raise SigningKeyMissing(
-                f"agency {agency} has no signing key to rotate; run `cxbroker keys init`"
-            )
-        key_id = self._new_signing_key(agency, now or datetime.now(UTC))
-        self._write_public_keyring()
+        """A new current signing key for ``agency``, published; old keys keep verifying."""
+        org = self._org_of(agency)
+        key_id = org.rotate_signing(now=now)
+        demo = self.demo
+        if demo is not None:
+            demo.publish(now=now)
         return key_id
 
-    def rotate_linkage(self, life_experience: str, *, now: datetime | None = None) -> str:
-        """Make a new current linkage key for ``life_experience``; old ones stay listed."""
-        self._require_dir()
-        if not self._linkage_files(life_experience):
+    def rotate_linkage(
+        self,
+        life_experience: str,
+        *,
+        now: datetime | None = None,
+        overlap: timedelta | None = None,
+    ) -> str:
+        """A new current linkage key for ``life_experience``, shared among its agencies."""
+        demo = self.demo
+        if demo is None:
+            raise KeyringError("make the next linkage key with `cxbroker keys linkage new`")
+        holders = [s.org.path.name for s in self._stores() if s.files(life_experience)]
+        if not holders:
             raise LinkageKeyMissing(
                 f"life experience {life_experience} has no linkage key to rotate; "
                 "run `cxbroker keys init`"
             )
-        return self._new_linkage_key(life_experience, now or datetime.now(UTC))
+        return demo.share_linkage(life_experience, holders[0], overlap=overlap, now=now)
+
+    def revoke(
+        self, key_id: str, *, reason: str = "compromised", at: datetime | None = None
+    ) -> None:
+        """Local demo: the governance revokes ``key_id`` and the keyring is redistributed."""
+        demo = self.demo
+        if demo is None:
+            raise KeyringError("revoke with `cxbroker keys governance revoke`")
+        demo.distribute(demo.governance.revoke(key_id, reason=reason, at=at))
 
     def export_public(self, destination: Path) -> Path:
-        """Write a copy of the public keyring (mode 0644: it holds no secret) and return it."""
-        data = self._public_keyring().to_json()
+        """Copy the signed public keyring and its trust anchor (mode 0644, no secret)."""
+        reader = self.public_dir()
         target = destination / PUBLIC_KEYRING_FILE if destination.is_dir() else destination
         target.parent.mkdir(parents=True, exist_ok=True)
-        _replace_file(target, data, mode=0o644)
+        write_atomic(target, (reader / PUBLIC_KEYRING_FILE).read_bytes(), mode=0o644)
+        write_atomic(
+            target.parent / TRUST_ANCHOR_FILE, (reader / TRUST_ANCHOR_FILE).read_bytes(), mode=0o644
+        )
         return target
 
     # ----- loading
 
+    def public_dir(self) -> Path:
+        """The directory whose signed public keyring this keyring's readers use."""
+        self._require()
+        demo = self.demo
+        return demo.operator.path if demo is not None else self.path
+
     def signer(self, agency: str) -> Signer:
         """A signer with ``agency``'s current key."""
-        self._require_dir()
-        files = self._signing_files(agency)
-        if not files:
-            raise SigningKeyMissing(
-                f"no signing key for agency {agency} in {self.path}; "
-                f"run `cxbroker keys init --agencies {agency}`"
-            )
-        current = files[-1]
-        raw = decode_key_bytes(
-            current.private_key.get_secret_value(), 32, f"private key {current.key_id}"
-        )
-        return Signer(agency, current.key_id, Ed25519PrivateKey.from_private_bytes(raw))
+        return self._org_of(agency).signer()
+
+    def record_id_key(self, agency: str) -> RecordIdKey:
+        """``agency``'s record-id secret: the key of the ids of its published events."""
+        return self._org_of(agency).record_id_key()
 
     def linkage_keys(self, life_experiences: Iterable[str] | None = None) -> dict[str, LinkageKey]:
-        """The current linkage key of each life experience (all in the keyring by default)."""
-        self._require_dir()
+        """The current linkage key of each life experience (all held here by default)."""
         chosen = list(life_experiences) if life_experiences is not None else self.life_experiences()
         keys: dict[str, LinkageKey] = {}
         for le in chosen:
@@ -192,142 +190,44 @@ class Keyring:
             keys[le] = history[-1]
         return keys
 
+    def token_keys(self, life_experience: str, now: datetime | None = None) -> list[LinkageKey]:
+        """The keys tokens are made under now (two during a rotation's overlap)."""
+        for store in self._stores():
+            keys = store.token_keys(life_experience, now)
+            if keys:
+                return keys
+        return []
+
     def linkage_history(self, life_experience: str) -> tuple[LinkageKey, ...]:
         """Every linkage key of ``life_experience``, oldest first; the last one is current."""
-        files = self._linkage_files(life_experience)
-        return tuple(
-            LinkageKey(
-                key_id=f.key_id,
-                life_experience=f.life_experience,
-                secret=decode_key_bytes(f.secret.get_secret_value(), 32, f"linkage key {f.key_id}"),
-                created_at=f.created_at,
-                current=i == len(files) - 1,
-            )
-            for i, f in enumerate(files)
-        )
+        for store in self._stores():
+            history = store.history(life_experience)
+            if history:
+                return history
+        return ()
 
     def linkage_key(self, key_id: str) -> LinkageKey:
         """The linkage key with this id, current or not."""
-        for le in self.life_experiences():
-            for key in self.linkage_history(le):
-                if key.key_id == key_id:
-                    return key
-        raise LinkageKeyMissing(f"no linkage key {shown_key_id(key_id.encode())} in {self.path}")
+        for store in self._stores():
+            try:
+                return store.key(key_id)
+            except LinkageKeyMissing:
+                continue
+        raise LinkageKeyMissing(f"no linkage key {key_id} in {self.path}")
 
     def agencies(self) -> list[str]:
-        """Agencies with signing keys."""
-        return self._owners(SIGNING_DIR)
+        """Agencies with signing keys here."""
+        demo = self.demo
+        if demo is not None:
+            return demo.agencies()
+        owner = OrgKeys(self.path).check()
+        return [owner.id] if owner.kind == "agency" else []
 
     def life_experiences(self) -> list[str]:
-        """Life experiences with linkage keys."""
-        return self._owners(LINKAGE_DIR)
+        """Life experiences with linkage keys here."""
+        found = {le for store in self._stores() for le in store.life_experiences()}
+        return [le.id for le in load_catalog().life_experiences if le.id in found]
 
     def public_keyring(self) -> PublicKeyring:
-        """The public keyring file of this directory."""
-        self._require_dir()
-        return PublicKeyring.load(self.path / PUBLIC_KEYRING_FILE)
-
-    # ----- internals
-
-    def _ensure_dir(self) -> None:
-        self.path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        # mkdir's mode is filtered by the umask, and an existing dir may be wider.
-        os.chmod(self.path, DIR_MODE)
-        for sub in (SIGNING_DIR, LINKAGE_DIR):
-            (self.path / sub).mkdir(mode=DIR_MODE, exist_ok=True)
-            os.chmod(self.path / sub, DIR_MODE)
-
-    def _require_dir(self) -> None:
-        if not self.path.is_dir():
-            raise KeyringError(f"no keyring at {self.path}; run `cxbroker keys init`")
-        _check_mode(self.path, DIR_MODE)
-
-    def _owners(self, kind: str) -> list[str]:
-        base = self.path / kind
-        if not base.is_dir():
-            return []
-        return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-    def _read_files(self, directory: Path, model: type[Any]) -> list[Any]:
-        if not directory.is_dir():
-            return []
-        loaded = []
-        for file in sorted(directory.glob("*.json")):
-            _check_mode(file, FILE_MODE)
-            try:
-                loaded.append(model.model_validate_json(file.read_bytes()))
-            except PydanticValidationError:
-                raise KeyringError(f"key file {file} is malformed") from None
-        return sorted(loaded, key=lambda f: f.sequence)
-
-    def _signing_files(self, agency: str) -> list[SigningKeyFile]:
-        return self._read_files(self.path / SIGNING_DIR / agency, SigningKeyFile)
-
-    def _linkage_files(self, life_experience: str) -> list[LinkageKeyFile]:
-        return self._read_files(self.path / LINKAGE_DIR / life_experience, LinkageKeyFile)
-
-    def _new_signing_key(self, agency: str, now: datetime) -> str:
-        if not re.match(AGENCY_ID_PATTERN, agency):
-            raise KeyringError(f"not an agency id: {agency!r}")
-        sequence = len(self._signing_files(agency)) + 1
-        key_id = new_key_id("", agency, "-sig", now, sequence)
-        private = Ed25519PrivateKey.generate().private_bytes(
-            Encoding.Raw, PrivateFormat.Raw, NoEncryption()
-        )
-        content = SigningKeyFile(
-            agency=agency,
-            key_id=key_id,
-            sequence=sequence,
-            created_at=now,
-            private_key=SecretStr(base64.b64encode(private).decode("ascii")),
-        )
-        self._write_key(self.path / SIGNING_DIR / agency / f"{key_id}.json", content, "private_key")
-        return key_id
-
-    def _new_linkage_key(self, life_experience: str, now: datetime) -> str:
-        if not re.match(LIFE_EXPERIENCE_ID_PATTERN, life_experience):
-            raise KeyringError(f"not a life-experience id: {life_experience!r}")
-        sequence = len(self._linkage_files(life_experience)) + 1
-        key_id = new_key_id("lk-", life_experience, "", now, sequence)
-        content = LinkageKeyFile(
-            life_experience=life_experience,
-            key_id=key_id,
-            sequence=sequence,
-            created_at=now,
-            secret=SecretStr(base64.b64encode(secrets.token_bytes(32)).decode("ascii")),
-        )
-        self._write_key(
-            self.path / LINKAGE_DIR / life_experience / f"{key_id}.json", content, "secret"
-        )
-        return key_id
-
-    @staticmethod
-    def _write_key(path: Path, content: BaseModel, secret_field: str) -> None:
-        document = content.model_dump(mode="json")
-        # model_dump renders SecretStr as "**********"; the file needs the real value.
-        document[secret_field] = getattr(content, secret_field).get_secret_value()
-        try:
-            _write_private(path, (json.dumps(document, indent=2) + "\n").encode())
-        except FileExistsError:
-            raise KeyringError(
-                f"key {path.stem} already exists (a concurrent rotation?); try again"
-            ) from None
-
-    def _public_keyring(self) -> PublicKeyring:
-        keys: list[PublicKey] = []
-        for agency in self.agencies():
-            files = self._signing_files(agency)
-            for i, f in enumerate(files):
-                raw = decode_key_bytes(
-                    f.private_key.get_secret_value(), 32, f"private key {f.key_id}"
-                )
-                public = (
-                    Ed25519PrivateKey.from_private_bytes(raw)
-                    .public_key()
-                    .public_bytes(Encoding.Raw, PublicFormat.Raw)
-                )
-                keys.append(PublicKey(agency, f.key_id, public, f.created_at, i == len(files) - 1))
-        return PublicKeyring(keys)
-
-    def _write_public_keyring(self) -> None:
-        _replace_file(self.path / PUBLIC_KEYRING_FILE, self._public_keyring().to_json())
+        """The signed public keyring readers of this keyring use (verified)."""
+        return PublicKeyring.load(self.public_dir())

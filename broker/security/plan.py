@@ -26,6 +26,7 @@ from broker.security.acls import (
 from broker.security.credentials import ADMIN, validate_principal_name
 
 __all__ = [
+    "RESTRICTED_TOPICS",
     "AccessPlan",
     "GrantSpec",
     "PrincipalSpec",
@@ -34,7 +35,15 @@ __all__ = [
     "group_patterns",
     "load_plan",
     "principal_of",
+    "tier_of",
 ]
+
+#: Topic name prefixes only the restricted tier (and the services) may read: the fine
+#: journeys (journey-snapshot 1.0.0).
+RESTRICTED_TOPICS: tuple[str, ...] = ("cx.joined.",)
+
+#: Which record-level journeys a data team reads (PRIVACY.md, invariant 9).
+Tier = Literal["default", "restricted"]
 
 OpName = Literal[
     "read",
@@ -88,6 +97,27 @@ class PrincipalSpec(BaseModel):
 
     description: str = ""
     grants: list[GrantSpec] = Field(default_factory=list)
+    #: The data-team tier (None: a service or agency principal, not a data team).
+    tier: Tier | None = None
+    #: The data-use agreement a restricted team reads under (required for it).
+    agreement: str = ""
+
+    @model_validator(mode="after")
+    def _tier_fits_grants(self) -> PrincipalSpec:
+        if self.tier == "restricted" and not self.agreement.strip():
+            raise ValueError("a restricted-tier principal names its data-use agreement")
+        if self.tier == "default":
+            for grant in self.grants:
+                name = (grant.topic or "").rstrip("*")
+                # A grant reaches a restricted topic when one name is a prefix of the other
+                # ("cx.*" covers "cx.joined.", "cx.joined.x" is inside it).
+                reaches = any(name.startswith(r) or r.startswith(name) for r in RESTRICTED_TOPICS)
+                if grant.topic is not None and "read" in grant.ops and reaches:
+                    raise ValueError(
+                        f"the default tier may not read {grant.topic!r} (fine journeys are "
+                        "for the restricted tier)"
+                    )
+        return self
 
 
 class PerAgencySpec(PrincipalSpec):
@@ -131,6 +161,18 @@ def load_plan(path: Path | None = None) -> AccessPlan:
 def principal_of(user: str) -> str:
     """The ACL principal of a SCRAM user name."""
     return f"User:{user}"
+
+
+def tier_of(user: str | None, plan: AccessPlan | None = None) -> Tier:
+    """The data-team tier a reader runs in: its principal's ``tier`` in the plan; the
+    ``admin`` super user reads everything (restricted); anyone else, or no principal (an
+    unsecured local cluster), the default tier."""
+    if user == ADMIN:
+        return "restricted"
+    if user is None:
+        return "default"
+    spec = (plan or load_plan()).principals.get(user)
+    return "restricted" if spec is not None and spec.tier == "restricted" else "default"
 
 
 def _bindings(

@@ -27,6 +27,7 @@ from broker.security.credentials import ADMIN, read_credential
 from broker.settings import SecurityProtocol, Settings
 
 __all__ = [
+    "acting_as_agency",
     "cluster_is_secured",
     "load_settings",
     "operator_settings",
@@ -118,3 +119,16 @@ def principal_settings(settings: Settings, secured: bool, principal: str) -> Set
         partitions=settings.partitions,
         cache_dir=settings.cache_dir,
     )
+
+
+def acting_as_agency(settings: Settings, agency: str) -> Settings:
+    """Settings for publishing as ``agency`` from a process that plays several agencies
+    (``cxbroker simulate``): on a secured cluster whose credentials come from profiles,
+    that agency's own principal ``agency-<id>``.
+
+    ``settings`` are the unresolved ``CX_*`` settings. Explicit credentials (``CX_PROFILE``,
+    ``CX_SASL_USERNAME``) serve every agency unchanged, as does a cluster without security.
+    """
+    if settings.profile or settings.sasl_username or not cluster_is_secured(settings):
+        return resolve_settings(settings)
+    return principal_settings(settings, True, f"agency-{agency}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -258,12 +258,21 @@ class InsightsService:
         await asyncio.gather(*futures)
         return len(stale)
 
-    async def run(self, *, interval: float = 5.0, stop: asyncio.Event | None = None) -> None:
+    async def run(
+        self,
+        *,
+        interval: float = 5.0,
+        stop: asyncio.Event | None = None,
+        on_round: Callable[[list[CatchUpReport]], None] | None = None,
+    ) -> None:
         """Catch up every ``interval`` seconds until ``stop`` is set: a round in which no
-        week became due or final sends nothing (releases, not a live feed)."""
+        week became due or final sends nothing (releases, not a live feed). ``on_round``
+        gets each round's reports (metrics)."""
         stop = stop or asyncio.Event()
         while not stop.is_set():
-            await self.catch_up()
+            reports = await self.catch_up()
+            if on_round is not None:
+                on_round(reports)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=interval)
             except TimeoutError:

@@ -4,10 +4,14 @@ For the records of one ``getmany`` (see :class:`Transaction`):
 
 1. begin the SQLite transaction of every touched partition, then the Kafka transaction;
 2. add the consumed offsets to the Kafka transaction, as a task started before anything
-   is sent (its coordinator round trips then overlap the produce requests);
+   is sent (its coordinator round trips then overlap the produce requests), with the
+   group metadata of the fetch (TxnOffsetCommit v3, KIP-447): a member that lost its
+   partitions (a zombie) is refused there, and its whole transaction aborts;
 3. check each record: dead-letter a rejected one, fold a good one and send the snapshot of
-   every journey it changed;
-4. append each changed journey's last state (and a moved stream time) to the changelog;
+   every journey it changed, and a tombstone (null value) for every journey it pruned
+   (closed for longer than its retention), so compaction removes it from the joined topic;
+4. append each changed journey's last state, or a tombstone for a pruned one (and a moved
+   stream time) to the changelog;
 5. submit the appended batches, wait for the offsets, read the changelog position each
    partition reached, and wait for every record sent one by one;
 6. commit Kafka, and only then commit SQLite with that changelog position.
@@ -21,11 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from broker.kafka.kip447 import GroupAwareCommits, GroupMetadata
 from consumers.joiner.outbox import Outbox
 from consumers.joiner.rebalance import Partition
 from consumers.joiner.stats import JoinerStats
@@ -34,19 +40,24 @@ from consumers.joiner.validate import (
     SignatureVerifier,
     TimeBounds,
     check_record,
-    deadletter_headers,
+    deadletter_record,
     kafka_time,
 )
-from consumers.journey.processor import Change
+from consumers.journey.processor import Change, Pruned
 from consumers.state.changelog import journey_entry, meta_entry
 from contracts.registry import Registry
 
-__all__ = ["SNAPSHOT_HEADERS", "BatchContext", "Transaction"]
+__all__ = ["PROTECTED_HEADERS", "SNAPSHOT_HEADERS", "BatchContext", "Transaction"]
 
 #: Headers of every snapshot record on ``cx.joined.<life experience>``.
 SNAPSHOT_HEADERS: list[tuple[str, bytes]] = [
     ("content-type", b"application/json"),
     ("cx_contract", b"urn:cx:contract:journey-snapshot:1.0.0"),
+]
+#: Headers of every k-protected record on ``cx.protected.<life experience>``.
+PROTECTED_HEADERS: list[tuple[str, bytes]] = [
+    ("content-type", b"application/json"),
+    ("cx_contract", b"urn:cx:contract:journey-snapshot:2.0.0"),
 ]
 
 
@@ -57,6 +68,8 @@ class BatchContext:
     ``joined`` maps a life experience to its joined topic; ``same_partitions`` names the
     joined topics with as many partitions as the agency topics (a snapshot goes to its
     journey's input partition number there, and is partitioned by key elsewhere).
+    ``protected`` maps a life experience to the default tier's k-protected topic (empty:
+    releases are not published).
     """
 
     producer: Any
@@ -69,6 +82,9 @@ class BatchContext:
     same_partitions: frozenset[str]
     changelog_topic: str
     deadletter_topic: str
+    #: Sends the offsets with the group metadata (KIP-447); None: aiokafka's own v0 commit.
+    commits: GroupAwareCommits | None = None
+    protected: Mapping[str, str] = field(default_factory=dict)
 
 
 class Transaction:
@@ -83,15 +99,17 @@ class Transaction:
         context: BatchContext,
         records: Sequence[tuple[Any, list[Any]]],
         parts: Mapping[int, Partition],
+        metadata: GroupMetadata | None = None,
     ) -> None:
         self.context = context
+        self.metadata = metadata
         self.records = records
         self.parts = parts
         self.stream_before = {p: part.processor.stream_time for p, part in parts.items()}
         # Only a journey's last state of this transaction goes to the (compacted)
         # changelog: the transaction commits all or nothing, so the versions before it
         # would never be read back.
-        self.latest_states: dict[int, dict[str, Change]] = defaultdict(dict)
+        self.latest_states: dict[int, dict[str, Change | Pruned]] = defaultdict(dict)
         # Futures of records sent one by one (dead letters, snapshots partitioned by key).
         self.others: list[asyncio.Future[Any]] = []
         self.outbox = Outbox(context.producer)
@@ -100,6 +118,7 @@ class Transaction:
 
     async def run(self) -> JoinerStats:
         """Fold and write the batch exactly once (see the module docstring)."""
+        started = time.perf_counter()
         for part in self.parts.values():
             part.store.begin()
         offsets = {tp: records[-1].offset + 1 for tp, records in self.records}
@@ -113,6 +132,7 @@ class Transaction:
         for partition, part in self.parts.items():
             part.store.commit(changelog_position=positions.get(partition))
         self.stats.transactions = 1
+        self.stats.transaction_seconds = time.perf_counter() - started
         return self.stats
 
     async def _commit_kafka(self, offsets: dict[Any, int]) -> dict[int, int]:
@@ -136,7 +156,11 @@ class Transaction:
         # The offsets join the transaction first, as a task: the sender runs
         # AddOffsetsToTxn and TxnOffsetCommit (two sequential coordinator round trips) from
         # the first suspension on, beside the produce requests, instead of after the
-        # batches were submitted. They take effect only if the transaction commits.
+        # batches were submitted. They take effect only if the transaction commits, and
+        # only for the generation that fetched them (a zombie's raise GroupFenced).
+        commits = self.context.commits
+        if commits is not None and self.metadata is not None:
+            return asyncio.create_task(commits.send_offsets(offsets, self.metadata))
         return asyncio.create_task(
             self.context.producer.send_offsets_to_transaction(offsets, self.context.group)
         )
@@ -147,6 +171,7 @@ class Transaction:
         stats = self.stats
         agency = context.agency_of_topic.get(tp.topic)
         processor = self.parts[tp.partition].processor
+        stats.topics[tp.topic] += len(records)
         for record in records:
             stats.records += 1
             headers = list(record.headers or ())
@@ -169,6 +194,8 @@ class Transaction:
             stats.late += step.late
             for change in step.changes:
                 await self._snapshot(tp.partition, change)
+            for pruned in step.pruned:
+                await self._tombstone(tp.partition, pruned)
 
     async def _dead_letter(
         self, tp: Any, record: Any, headers: list[tuple[str, bytes]], rejection: Rejection
@@ -176,38 +203,62 @@ class Transaction:
         """Send a rejected record to the dead letters, with the reason in its headers."""
         self.stats.dead_letters += 1
         self.stats.reasons[rejection.reason] += 1
+        value, dead_headers = deadletter_record(
+            record.value, headers, rejection, tp.topic, tp.partition, record.offset
+        )
         self.others.append(
             await self.context.producer.send(
-                self.context.deadletter_topic,
-                record.value,
-                key=record.key,
-                headers=deadletter_headers(
-                    headers, rejection, tp.topic, tp.partition, record.offset
-                ),
+                self.context.deadletter_topic, value, key=record.key, headers=dead_headers
             )
         )
 
     async def _snapshot(self, partition: int, change: Change) -> None:
-        """Send a changed journey's snapshot; keep its state for the changelog."""
+        """Send a changed journey's snapshot (and its k-protected release, if any); keep
+        its state for the changelog."""
         self.latest_states[partition][change.key] = change
-        joined = self.context.joined[change.life_experience]
         key = change.journey_token.encode("ascii")
-        if joined in self.context.same_partitions:
+        if change.snapshot_json is not None:
+            joined = self.context.joined[change.life_experience]
+            await self._send(joined, partition, key, change.snapshot_json, SNAPSHOT_HEADERS)
+            self.stats.snapshots += 1
+        protected = self.context.protected.get(change.life_experience)
+        if change.protected_json is not None and protected is not None:
+            await self._send(protected, partition, key, change.protected_json, PROTECTED_HEADERS)
+
+    async def _send(
+        self, topic: str, partition: int, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> None:
+        if topic in self.context.same_partitions:
             # The journey's input partition number (no Python murmur2).
-            self.outbox.add(joined, partition, key, change.snapshot_json, SNAPSHOT_HEADERS)
+            self.outbox.add(topic, partition, key, value, headers)
         else:
             self.others.append(
-                await self.context.producer.send(
-                    joined, change.snapshot_json, key=key, headers=SNAPSHOT_HEADERS
-                )
+                await self.context.producer.send(topic, value, key=key, headers=headers)
             )
-        self.stats.snapshots += 1
+
+    async def _tombstone(self, partition: int, pruned: Pruned) -> None:
+        """Tombstone a pruned journey on its joined topic and its protected topic (compaction
+        then removes it)."""
+        self.latest_states[partition][pruned.key] = pruned
+        key = pruned.journey_token.encode("ascii")
+        topics = [self.context.joined[pruned.life_experience]]
+        protected = self.context.protected.get(pruned.life_experience)
+        if protected is not None:
+            topics.append(protected)
+        for topic in topics:
+            if topic in self.context.same_partitions:
+                self.outbox.add(topic, partition, key, None, [])
+            else:
+                self.others.append(await self.context.producer.send(topic, None, key=key))
 
     def _write_changelog(self) -> None:
         """Each changed journey's last state, and the stream time where it moved."""
         changelog = self.context.changelog_topic
         for partition, latest in self.latest_states.items():
             for change in latest.values():
+                if isinstance(change, Pruned):
+                    self.outbox.add(changelog, partition, change.key.encode("utf-8"), None, [])
+                    continue
                 entry = journey_entry(change.key, change.state, change.due)
                 self.outbox.add(changelog, partition, entry.key, entry.value, list(entry.headers))
         for partition, part in self.parts.items():

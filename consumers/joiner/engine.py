@@ -6,7 +6,8 @@ restorer and the consumer, polls batches, and hands each one to a
 write, commit Kafka, then commit SQLite). Partition ownership across rebalances lives in
 :mod:`consumers.joiner.rebalance`. One transactional producer per process, id
 ``<group>.<instance>``: a restarted instance fences its predecessor and aborts its open
-transaction.
+transaction; offsets carry the group metadata, so a stalled instance (a zombie) is
+fenced too (KIP-447, see :mod:`consumers.joiner.fencing`).
 """
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ from types import TracebackType
 from typing import Any
 
 from broker.admin import admin_client
+from broker.errors import GroupFenced
+from broker.kafka.kip447 import GroupAwareCommits, group_metadata
 from broker.settings import Settings
 from consumers.joiner.batch import BatchContext, Transaction
 from consumers.joiner.copartition import describe_partition_counts, verify_copartitioning
+from consumers.joiner.fencing import Fencing, seek_to_stable, stable_offsets
 from consumers.joiner.health import OutageTracker
 from consumers.joiner.keys import keyring_verifier
 from consumers.joiner.outbox import BATCH_BYTES
-from consumers.joiner.rebalance import Ownership, Partition, Rebalance
+from consumers.joiner.rebalance import Ownership, Partition, Rebalance, rewind
 from consumers.joiner.stats import JoinerStats
 from consumers.joiner.validate import SignatureVerifier, TimeBounds
 from consumers.journey.processor import DEFAULT_CACHE_SIZE, DEFAULT_GRACE, JourneyProcessor
@@ -60,7 +64,7 @@ class Joiner:
         self,
         settings: Settings,
         *,
-        group: str = "cx-joiner",
+        group: str = "cx.joiner",
         instance: str = "0",
         grace: timedelta = DEFAULT_GRACE,
         until_idle: float | None = None,
@@ -95,6 +99,7 @@ class Joiner:
         self.changelog_topic = topics.changelog
         self.deadletter_topic = topics.deadletter
         self._joined = {le: topics.joined(le) for le in self.rules.by_id}
+        self._protected = {le: topics.protected(le) for le in self.rules.by_id}
         self.state_path: Path = settings.state_dir / "joiner" / group / instance
         self.partitions = 0
         self._stopping = asyncio.Event()
@@ -104,6 +109,8 @@ class Joiner:
         self._consumer: Any = None
         self._restorer: Restorer | None = None
         self._context: BatchContext | None = None
+        self._commits: GroupAwareCommits | None = None
+        self.fencing = Fencing(self.transactional_id)
         self.outage = OutageTracker()
         self._last_status = ""
 
@@ -141,9 +148,11 @@ class Joiner:
                 admin,
                 self.agency_topics,
                 self.changelog_topic,
-                [*self._joined.values(), self.deadletter_topic],
+                [*self._joined.values(), *self._protected.values(), self.deadletter_topic],
             )
-            counts = await describe_partition_counts(admin, list(self._joined.values()))
+            counts = await describe_partition_counts(
+                admin, [*self._joined.values(), *self._protected.values()]
+            )
         # A snapshot goes to its journey's input partition number when its joined topic has
         # as many partitions as the inputs (`cxbroker init` makes it so); otherwise the
         # client partitions it by key.
@@ -160,6 +169,7 @@ class Joiner:
             **kwargs,
         )
         await self._producer.start()
+        self._commits = GroupAwareCommits(self._producer)
         self._context = self._batch_context(same_partitions)
         self._restorer = Restorer(kwargs, self.changelog_topic)
         await self._restorer.start()
@@ -180,7 +190,12 @@ class Joiner:
         )
         await self._consumer.start()
         self._consumer.subscribe(
-            self.agency_topics, listener=Rebalance(self._ownership, self._restart_idle_clock)
+            self.agency_topics,
+            listener=Rebalance(
+                self._ownership,
+                self._restart_idle_clock,
+                lambda revoked: self.fencing.before_revoke(self._consumer, revoked),
+            ),
         )
         log.info(
             "joiner %s started: %d agency topics x %d partitions, state in %s",
@@ -204,6 +219,8 @@ class Joiner:
             same_partitions=same_partitions,
             changelog_topic=self.changelog_topic,
             deadletter_topic=self.deadletter_topic,
+            commits=self._commits,
+            protected=self._protected,
         )
 
     def stop_soon(self) -> None:
@@ -244,6 +261,11 @@ class Joiner:
         assert self._restorer is not None
         ownership = self._ownership
         stores: list[SqliteStore] = []
+        # The previous owner's last transaction decides where this member starts (its
+        # offsets stable first, then the changelog it wrote in the same transaction).
+        stable = await stable_offsets(
+            self._consumer, (tp for tp in ownership.owned if tp.partition in ownership.pending)
+        )
         try:
             for partition in sorted(ownership.pending):
                 stores.append(SqliteStore(self.state_path, partition))
@@ -258,6 +280,7 @@ class Joiner:
                 store, self.rules, grace=self.grace, cache_size=self.cache_size
             )
             ownership.parts[store.partition] = Partition(store, processor)
+        await seek_to_stable(self._consumer, stable)
         ownership.pending.clear()
         self._restart_idle_clock()
 
@@ -280,10 +303,20 @@ class Joiner:
             if any(batch.values()):
                 self._kafka_back(now)
                 async with ownership.lock:
-                    if generation == ownership.generation and not ownership.pending:
-                        await self._process(batch)
+                    if (
+                        generation == ownership.generation
+                        and not ownership.pending
+                        and generation != self.fencing.fenced_in
+                    ):
+                        try:
+                            await self._process(batch)
+                        except GroupFenced as exc:
+                            self.fencing.refused(exc, generation)
+                            # The rebalance that follows resets every position.
+                            with contextlib.suppress(Exception):
+                                await rewind(self._consumer, ownership.owned, batch)
                     else:
-                        await self._rewind(batch)
+                        await rewind(self._consumer, ownership.owned, batch)
                 self._last_activity = loop.time()
             elif not self._kafka_connected():
                 delay = self.outage.unreachable(now)
@@ -356,18 +389,6 @@ class Joiner:
             count += added
         return batch
 
-    async def _rewind(self, batch: dict[Any, list[Any]]) -> None:
-        # Fetched around a rebalance: not processed. Every partition we own goes back to
-        # its committed offset (everything we processed is committed, and nothing is in
-        # flight while we hold the lock), whichever assignment the records came from.
-        for tp, records in batch.items():
-            if records and tp in self._ownership.owned:
-                committed = await self._consumer.committed(tp)
-                if committed is None:
-                    await self._consumer.seek_to_beginning(tp)
-                else:
-                    self._consumer.seek(tp, committed)
-
     def status_line(self) -> str:
         """Counters, journeys held and owned partitions."""
         return self.stats.line(self.journeys(), sorted(self._ownership.parts))
@@ -384,4 +405,5 @@ class Joiner:
         partitions = sorted({tp.partition for tp, _ in items})
         parts = {p: ownership.parts[p] for p in partitions}
         assert self._context is not None
-        self.stats.merge(await Transaction(self._context, items, parts).run())
+        metadata = group_metadata(self._consumer)
+        self.stats.merge(await Transaction(self._context, items, parts, metadata).run())

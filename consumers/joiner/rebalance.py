@@ -21,7 +21,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from consumers.journey.processor import JourneyProcessor
 from consumers.state.sqlite import SqliteStore
 
-__all__ = ["Ownership", "Partition", "Rebalance"]
+__all__ = ["Ownership", "Partition", "Rebalance", "rewind"]
 
 log = logging.getLogger("cx.joiner")
 
@@ -61,16 +61,26 @@ class Ownership:
 class Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     """Revocation waits for the in-flight batch; assignment queues restores.
 
-    ``on_assigned`` runs after every assignment (the joiner restarts its idle clock).
+    ``on_assigned`` runs after every assignment (the joiner restarts its idle clock);
+    ``on_lost`` before a revocation, to tell a member the group removed (its session
+    expired while it stalled: a zombie) from an ordinary rebalance.
     """
 
-    def __init__(self, ownership: Ownership, on_assigned: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        ownership: Ownership,
+        on_assigned: Callable[[], None],
+        on_lost: Callable[[Any], None] | None = None,
+    ) -> None:
         self.ownership = ownership
         self.on_assigned = on_assigned
+        self.on_lost = on_lost
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         ownership = self.ownership
         ownership.generation += 1
+        if self.on_lost is not None and revoked:
+            self.on_lost(revoked)
         async with ownership.lock:  # the in-flight transaction finishes (or aborts) first
             ownership.owned -= set(revoked)
             kept = {tp.partition for tp in ownership.owned}
@@ -86,3 +96,19 @@ class Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self.on_assigned()
         ownership.assigned_once = True
         log.info("assigned partitions %s", sorted({tp.partition for tp in assigned}))
+
+
+async def rewind(consumer: Any, owned: set[Any], batch: dict[Any, list[Any]]) -> None:
+    """Put back a batch fetched around a rebalance (or aborted): not processed.
+
+    Every partition we own goes back to its committed offset (everything we processed is
+    committed, and nothing is in flight while we hold the lock), whichever assignment the
+    records came from.
+    """
+    for tp, records in batch.items():
+        if records and tp in owned:
+            committed = await consumer.committed(tp)
+            if committed is None:
+                await consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, committed)

@@ -13,6 +13,8 @@ from typing import Any
 
 __all__ = ["JoinerStats"]
 
+_COUNTERS = ("reasons", "topics")
+
 
 @dataclass
 class JoinerStats:
@@ -26,7 +28,11 @@ class JoinerStats:
     snapshots: int = 0
     transactions: int = 0
     restored_records: int = 0
+    #: Seconds spent in Kafka transactions, from begin to commit (summed).
+    transaction_seconds: float = 0.0
     reasons: Counter[str] = field(default_factory=Counter)
+    #: Records consumed per input topic.
+    topics: Counter[str] = field(default_factory=Counter)
 
     def line(self, journeys: int, partitions: list[int]) -> str:
         """One status line."""
@@ -40,16 +46,18 @@ class JoinerStats:
     def merge(self, other: JoinerStats) -> None:
         """Add ``other``'s counters to these."""
         for f in fields(self):
-            if f.name != "reasons":
+            if f.name not in _COUNTERS:
                 setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
         self.reasons.update(other.reasons)
+        self.topics.update(other.topics)
 
     def to_json(self) -> bytes:
         """The counters as a JSON document (the ``cxbroker join --stats-file`` format)."""
         data: dict[str, Any] = {
-            f.name: getattr(self, f.name) for f in fields(self) if f.name != "reasons"
+            f.name: getattr(self, f.name) for f in fields(self) if f.name not in _COUNTERS
         }
         data["reasons"] = dict(sorted(self.reasons.items()))
+        data["topics"] = dict(sorted(self.topics.items()))
         return json.dumps(data, indent=2).encode() + b"\n"
 
     @classmethod
@@ -58,10 +66,14 @@ class JoinerStats:
         raw = json.loads(data)
         if not isinstance(raw, dict):
             raise ValueError("joiner stats must be a JSON object")
-        stats = cls(reasons=Counter({str(k): int(v) for k, v in raw.get("reasons", {}).items()}))
+        stats = cls(
+            reasons=Counter({str(k): int(v) for k, v in raw.get("reasons", {}).items()}),
+            topics=Counter({str(k): int(v) for k, v in raw.get("topics", {}).items()}),
+        )
         for f in fields(stats):
-            if f.name != "reasons":
-                setattr(stats, f.name, int(raw.get(f.name, 0)))
+            if f.name not in _COUNTERS:
+                kind = float if f.name == "transaction_seconds" else int
+                setattr(stats, f.name, kind(raw.get(f.name, 0)))
         return stats
 
     @classmethod

@@ -17,6 +17,7 @@ from typing import Final, Protocol
 from broker.errors import SignatureInvalid
 from contracts.envelope import HEADER_KEYID, HEADER_SIG, Decoded, decode
 from contracts.errors import DecodeError
+from contracts.pii.fields import free_text_findings
 from contracts.registry import Registry
 from contracts.signing import signing_bytes
 
@@ -27,11 +28,13 @@ __all__ = [
     "DLQ_REASON",
     "DLQ_TOPIC",
     "JOINER_REASONS",
+    "PII_DETECTED",
     "Rejection",
     "SignatureVerifier",
     "TimeBounds",
     "check_record",
     "deadletter_headers",
+    "deadletter_record",
     "kafka_time",
 ]
 
@@ -46,6 +49,9 @@ DLQ_OFFSET: Final = "cx_dlq_offset"
 #: record is dead-lettered (detail names the exception type only) so that one poison
 #: pill cannot crash the joiner on every restart. ``time-out-of-range``: ``occurred_at``
 #: lies too far after or before the Kafka record's timestamp (see :class:`TimeBounds`).
+#: ``pii-detected``: a free-form field (a scrubbed comment) still holds an identifier
+#: shape in some spelling (:func:`contracts.pii.fields.free_text_findings`), so one
+#: misconfigured agency cannot push identifiers into the joined streams.
 JOINER_REASONS: Final = frozenset(
     {
         "unknown-agency-topic",
@@ -54,8 +60,12 @@ JOINER_REASONS: Final = frozenset(
         "bad-signature-encoding",
         "unprocessable",
         "time-out-of-range",
+        "pii-detected",
     }
 )
+#: The reason of a record whose free-form fields hold an identifier shape: its value and
+#: original headers are not copied to the dead letters (see :func:`deadletter_record`).
+PII_DETECTED: Final = "pii-detected"
 
 _MAX_DETAIL = 400
 
@@ -66,12 +76,15 @@ class SignatureVerifier(Protocol):
     """Checks an Ed25519 signature (:class:`broker.keyring.PublicKeyring` is one).
 
     ``verify_bytes`` raises a :class:`~broker.keyring.SignatureInvalid` (with its stable
-    ``reason``: ``bad-signature``, ``unknown-key-id``, ``key-agency-mismatch``) unless
-    ``key_id`` belongs to ``agency`` and the signature over ``data`` holds.
+    ``reason``: ``bad-signature``, ``unknown-key-id``, ``key-agency-mismatch``,
+    ``key-revoked``, ``key-expired``) unless ``key_id`` belongs to ``agency``, was valid
+    and not revoked at ``at`` (the record's time), and the signature over ``data`` holds.
     """
 
-    def verify_bytes(self, key_id: str, data: bytes, signature: bytes, *, agency: str) -> None:
-        """Verify ``signature`` over ``data`` by ``agency``'s key ``key_id``."""
+    def verify_bytes(
+        self, key_id: str, data: bytes, signature: bytes, *, agency: str, at: datetime | None = None
+    ) -> None:
+        """Verify ``signature`` over ``data`` by ``agency``'s key ``key_id`` at time ``at``."""
         ...
 
 
@@ -167,7 +180,7 @@ def check_record(
     naming only the exception type (its text could quote the input).
     """
     try:
-        outcome = _check(topic_agency, key, value, headers, verifier, registry)
+        outcome = _check(topic_agency, key, value, headers, verifier, registry, record_time)
         if isinstance(outcome, Decoded) and record_time is not None:
             late_or_early = (bounds or TimeBounds()).check(outcome.event.occurred_at, record_time)
             if late_or_early is not None:
@@ -184,6 +197,7 @@ def _check(
     headers: Headers,
     verifier: SignatureVerifier,
     registry: Registry,
+    record_time: datetime | None = None,
 ) -> Decoded | Rejection:
     if topic_agency is None:
         return Rejection("unknown-agency-topic", "the topic is not an agency topic of the catalog")
@@ -206,7 +220,9 @@ def _check(
     try:
         # The topic's agency, not the record's claim: a key of agency A cannot vouch for
         # a record on agency B's topic.
-        verifier.verify_bytes(key_id, message, signature, agency=topic_agency)
+        # At the record's Kafka time: a key revoked later still vouches for what it
+        # signed before, so a replay gives the same verdict.
+        verifier.verify_bytes(key_id, message, signature, agency=topic_agency, at=record_time)
     except SignatureInvalid as exc:
         return Rejection(exc.reason, _short(str(exc)))
     try:
@@ -215,7 +231,30 @@ def _check(
         return Rejection(exc.reason, _short(str(exc)))
     if decoded.event.agency != topic_agency:
         return Rejection("agency-topic-mismatch", "the event's agency does not own this topic")
+    findings = free_text_findings(decoded.event)
+    if findings:
+        field, kinds = findings[0]
+        return Rejection(
+            PII_DETECTED,
+            f"field {field} holds a value shaped like an identifier ({', '.join(kinds)})",
+        )
     return decoded
+
+
+def deadletter_record(
+    value: bytes | None,
+    headers: Headers,
+    rejection: Rejection,
+    topic: str,
+    partition: int,
+    offset: int,
+) -> tuple[bytes | None, list[tuple[str, bytes]]]:
+    """The dead letter's value and headers: the original ones, except for a record with an
+    identifier (``pii-detected``), whose value and headers are left out so the dead-letter
+    topic does not hold the identifier either (the agency still has the record)."""
+    if rejection.reason == PII_DETECTED:
+        return None, deadletter_headers((), rejection, topic, partition, offset)
+    return value, deadletter_headers(headers, rejection, topic, partition, offset)
 
 
 def deadletter_headers(

@@ -7,21 +7,27 @@ and the reference fold runs the very same engine over an in-memory store.
 Per accepted event: the journey's state absorbs it (a duplicate event id changes
 nothing), the partition's stream time (the largest event time seen) advances, the
 journey gets one new snapshot version, and every other journey whose window has passed
-in stream time is closed with one more snapshot version. Closing is driven by event time
-only, so a replay in the same order gives the same output.
+in stream time is closed with one more snapshot version. A closed journey keeps a due
+time too: when it closed plus its life experience's retention. Once stream time passes
+it, the journey is pruned (its state, with its dedup set of event ids, is deleted and
+the Kafka layer tombstones it). Closing and pruning are driven by event time only, so a
+replay in the same order gives the same output.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from consumers.journey.rules import JoinRules, duration_micros
 from consumers.journey.state import JourneyState, journey_key, to_micros
+from consumers.privacy.gate import ReleaseGate
 from consumers.state.base import PartitionStore
 from contracts.events import CxEvent
 from contracts.joined import JourneySnapshot
+from contracts.vocabulary import JourneyStatus
 
 __all__ = [
     "DEFAULT_CACHE_SIZE",
@@ -29,6 +35,7 @@ __all__ = [
     "STREAM_TIME_META",
     "Change",
     "JourneyProcessor",
+    "Pruned",
     "Step",
 ]
 
@@ -42,34 +49,59 @@ STREAM_TIME_META = "stream_time"
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One new version of one journey: its serialized state, due time and snapshot."""
+    """One new version of one journey: its serialized state, due time and snapshot.
+
+    A release to the default tier is a change too: the state then records the group it was
+    released into, ``protected_json`` holds the 2.0.0 record and ``snapshot_json`` is None
+    (the journey itself did not change, so there is no new 1.0.0 version).
+    """
 
     key: str
     state: bytes
-    #: Stream time (µs) at which the journey closes; None once closed.
+    #: Stream time (µs) at which the journey closes, or once closed is pruned.
     due: int | None
     life_experience: str
     journey_token: str
-    #: The snapshot record's value (``JourneySnapshot`` JSON, as ``model_dump_json`` writes it).
-    snapshot_json: bytes
+    #: The snapshot record's value (``JourneySnapshot`` JSON, as ``model_dump_json`` writes
+    #: it), or None for a release only.
+    snapshot_json: bytes | None
+    #: The ``ProtectedSnapshot`` (2.0.0) released to the default tier by this change, if any.
+    protected_json: bytes | None = None
 
     @property
     def snapshot(self) -> JourneySnapshot:
         """The snapshot as a model (parsed from :attr:`snapshot_json` on each access)."""
+        if self.snapshot_json is None:
+            raise ValueError("a release-only change carries no 1.0.0 snapshot")
         return JourneySnapshot.model_validate_json(self.snapshot_json)
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """A journey forgotten: closed for longer than its life experience's retention."""
+
+    key: str
+    life_experience: str
+    journey_token: str
 
 
 @dataclass(slots=True)
 class Step:
-    """What processing one event did."""
+    """What processing one event did (changes, then prunings, in that order)."""
 
     duplicate: bool = False
     late: bool = False
     changes: list[Change] = field(default_factory=list)
+    pruned: list[Pruned] = field(default_factory=list)
 
 
 class JourneyProcessor:
-    """Folds the events of one partition into journeys kept in ``store``."""
+    """Folds the events of one partition into journeys kept in ``store``.
+
+    With ``protect`` (the default) a :class:`~consumers.privacy.gate.ReleaseGate` decides
+    when a journey's 2.0.0 record may be released to the default tier (k per life
+    experience from the rules); its state is rebuilt from the store on :meth:`reload`.
+    """
 
     def __init__(
         self,
@@ -78,6 +110,7 @@ class JourneyProcessor:
         *,
         grace: timedelta = DEFAULT_GRACE,
         cache_size: int = DEFAULT_CACHE_SIZE,
+        protect: bool = True,
     ) -> None:
         self.store = store
         self.rules = rules
@@ -88,6 +121,12 @@ class JourneyProcessor:
         self._cache: OrderedDict[str, JourneyState] = OrderedDict()
         self.stream_time: int | None = None
         self._next_due: int | None = None
+        self.gate = (
+            ReleaseGate({le: r.min_group_size for le, r in rules.by_id.items()})
+            if protect
+            else None
+        )
+        self._gate_day: int | None = None
         self.reload()
 
     def reload(self) -> None:
@@ -96,6 +135,19 @@ class JourneyProcessor:
         raw = self.store.get_meta(STREAM_TIME_META)
         self.stream_time = int(raw) if raw is not None else None
         self._next_due = self.store.min_due()
+        if self.gate is not None:
+            self.gate.restore(self._gate_entries())
+            self._gate_day = (
+                None if self.stream_time is None else self.gate.day_of(self.stream_time)
+            )
+
+    def _gate_entries(self) -> Iterator[tuple[str, str | None, JourneySnapshot | None]]:
+        for key, raw in self.store.iter_all():
+            state = JourneyState.from_json(raw)
+            if state.protected is not None:
+                yield key, state.protected, None
+            else:
+                yield key, None, state.snapshot(self.rules[state.life_experience])
 
     def _load(self, key: str, raw: bytes | None = None) -> JourneyState | None:
         state = self._cache.get(key)
@@ -120,10 +172,15 @@ class JourneyProcessor:
         rules = self.rules[state.life_experience]
         state.version += 1
         value = state.to_json()
-        due = None if state.closed else state.close_at(rules)
+        due = state.close_at(rules) + (rules.retention_us if state.closed else 0)
         self.store.put(state.key, value, due)
         if due is not None and (self._next_due is None or due < self._next_due):
             self._next_due = due
+        if self.gate is not None and state.protected is None:
+            if state.status(rules) is JourneyStatus.ACTIVE:
+                self.gate.withdraw(state.key)
+            else:
+                self.gate.observe(state.key, state.snapshot(rules))
         return Change(
             state.key,
             value,
@@ -153,23 +210,69 @@ class JourneyProcessor:
         # (late) event that leaves it behind stream time closes it in the same version.
         state.closed = state.close_at(rules) < self.stream_time
         step = Step(late=late, changes=[self._write(state)])
-        step.changes.extend(self._close_due())
+        self._close_due(step)
+        if self.gate is not None:
+            step.changes.extend(self._release([change.key for change in step.changes]))
         return step
 
-    def _close_due(self) -> list[Change]:
-        """Close every open journey whose window ended before stream time."""
-        if self.stream_time is None or self._next_due is None:
-            return []
-        if self._next_due >= self.stream_time:
-            return []
+    def _release(self, keys: list[str]) -> list[Change]:
+        """Release what the gate lets go: the groups of ``keys``, and every group when
+        stream time entered a new day (settle times pass with the days)."""
+        gate = self.gate
+        assert gate is not None and self.stream_time is not None
+        day = gate.day_of(self.stream_time)
+        sweep = day != self._gate_day
+        self._gate_day = day
+        releases = gate.due(self.stream_time, None if sweep else keys)
         changes = []
+        for release in releases:
+            state = self._load(release.key)
+            assert state is not None  # the gate only holds stored journeys
+            state.protected = release.group
+            value = state.to_json()
+            rules = self.rules[state.life_experience]
+            # Unchanged by the release: closing time, plus the retention once closed.
+            due = state.close_at(rules) + (rules.retention_us if state.closed else 0)
+            self.store.put(state.key, value, due)
+            changes.append(
+                Change(
+                    state.key,
+                    value,
+                    due,
+                    state.life_experience,
+                    state.journey_token,
+                    None,
+                    release.record.model_dump_json().encode(),
+                )
+            )
+        return changes
+
+    def _close_due(self, step: Step) -> None:
+        """Close every open journey whose window ended before stream time, and prune every
+        closed one whose retention ended before it."""
+        if self.stream_time is None or self._next_due is None:
+            return
+        if self._next_due >= self.stream_time:
+            return
+        closed_now: set[str] = set()
         for key, raw in self.store.iter_due(self.stream_time - 1):
+            if key in closed_now:
+                # Closed in this pass (a store may list it again under its new due time):
+                # pruned by a later event, whichever store holds it.
+                continue
             state = self._load(key, raw)
             assert state is not None  # iter_due only yields stored keys
-            state.closed = True
-            changes.append(self._write(state))
+            if state.closed:
+                self.store.delete(key)
+                self._cache.pop(key, None)
+                if self.gate is not None:
+                    self.gate.withdraw(key)  # never released: forgotten with the journey
+                step.pruned.append(Pruned(key, state.life_experience, state.journey_token))
+            else:
+                state.closed = True
+                closed_now.add(key)
+                step.changes.append(self._write(state))
         self._next_due = self.store.min_due()
-        return changes
 
     def journeys(self) -> int:
         """Number of journeys held by the store."""

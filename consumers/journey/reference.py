@@ -17,6 +17,7 @@ from consumers.journey.rules import JoinRules, load_rules
 from consumers.state.memory import MemoryStore
 from contracts.events import CxEvent
 from contracts.joined import JourneySnapshot
+from contracts.protected import ProtectedSnapshot
 
 __all__ = ["ReferenceResult", "reference_fold", "reference_run"]
 
@@ -28,13 +29,22 @@ class ReferenceResult:
     """Every snapshot per journey in version order, and counts of what was skipped."""
 
     history: dict[JourneyId, list[JourneySnapshot]] = field(default_factory=dict)
+    #: Every 2.0.0 record released to the default tier, in release order.
+    protected: list[ProtectedSnapshot] = field(default_factory=list)
     duplicates: int = 0
     late: int = 0
+    #: Journeys pruned (closed past their retention) and not seen again since.
+    pruned: set[JourneyId] = field(default_factory=set)
 
     @property
     def final(self) -> dict[JourneyId, JourneySnapshot]:
-        """The latest snapshot per journey (what a compacted topic converges to)."""
-        return {journey: snapshots[-1] for journey, snapshots in self.history.items()}
+        """The latest snapshot per journey still held (what a compacted topic converges
+        to: a pruned journey's tombstone removes it)."""
+        return {
+            journey: snapshots[-1]
+            for journey, snapshots in self.history.items()
+            if journey not in self.pruned
+        }
 
 
 def reference_run(
@@ -62,9 +72,18 @@ def reference_run(
         result.duplicates += step.duplicate
         result.late += step.late
         for change in step.changes:
+            if change.protected_json is not None:
+                result.protected.append(
+                    ProtectedSnapshot.model_validate_json(change.protected_json)
+                )
+            if change.snapshot_json is None:
+                continue
             snapshot = change.snapshot
             journey = (snapshot.life_experience, snapshot.journey_token)
             result.history.setdefault(journey, []).append(snapshot)
+            result.pruned.discard(journey)
+        for pruned in step.pruned:
+            result.pruned.add((pruned.life_experience, pruned.journey_token))
     return result
 
 

@@ -7,11 +7,11 @@ them into the small, hashable values the fold needs and decides a journey's stat
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from types import MappingProxyType
 
-from contracts.catalog import Catalog, LifeExperience, load_catalog
+from contracts.catalog import DEFAULT_RETENTION, Catalog, LifeExperience, load_catalog
 from contracts.vocabulary import ApplicationState, JourneyStatus, stage_rank
 
 __all__ = [
@@ -49,6 +49,10 @@ class LifeExperienceRules:
     milestones: tuple[tuple[str, int], ...]
     #: A journey with no event for this long (in microseconds of event time) is closed.
     window_us: int
+    #: A closed journey is forgotten this long (µs of event time) after it closed.
+    retention_us: int = duration_micros(DEFAULT_RETENTION)
+    #: k of the default tier's protected stream (``min_group_size`` in the catalog).
+    min_group_size: int = 11
 
     @classmethod
     def from_catalog(cls, life_experience: LifeExperience) -> LifeExperienceRules:
@@ -58,6 +62,8 @@ class LifeExperienceRules:
             agencies=life_experience.agencies,
             milestones=tuple((m.agency, stage_rank(m.stage)) for m in life_experience.completion),
             window_us=duration_micros(life_experience.window),
+            retention_us=duration_micros(life_experience.retention),
+            min_group_size=life_experience.min_group_size,
         )
 
     def agency_order(self, agency: str) -> int:
@@ -110,6 +116,15 @@ class JoinRules:
 
     def __getitem__(self, life_experience: str) -> LifeExperienceRules:
         return self.by_id[life_experience]
+
+    def with_retention(self, retention: timedelta) -> JoinRules:
+        """The same rules with one ``retention`` for every life experience (soaks, tests)."""
+        if retention <= timedelta(0):
+            raise ValueError("retention must be positive")
+        us = duration_micros(retention)
+        return JoinRules(
+            MappingProxyType({k: replace(r, retention_us=us) for k, r in self.by_id.items()})
+        )
 
 
 def load_rules() -> JoinRules:

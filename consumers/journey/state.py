@@ -99,6 +99,9 @@ class JourneyState:
     #: Ids of every event folded in: the dedup set, kept with the journey so it survives
     #: restarts and travels through the changelog.
     seen: set[str] = field(default_factory=set)
+    #: The group key it was released into on the default tier (None: not released); kept
+    #: with the journey so the release gate is rebuilt from the store alone.
+    protected: str | None = None
 
     @property
     def key(self) -> str:
@@ -274,6 +277,8 @@ class JourneyState:
             "closed": self.closed,
             "seen": sorted(self.seen),
         }
+        if self.protected is not None:
+            data["protected"] = self.protected
         # pydantic-core writes the same compact bytes as json.dumps(separators=(",", ":"))
         # for these values (ASCII strings, ints, lists, None, bools), in a fraction of the
         # time; a unit test holds the two equal over a workload.
@@ -304,4 +309,5 @@ class JourneyState:
             version=data["version"],
             closed=data["closed"],
             seen=set(data["seen"]),
+            protected=data.get("protected"),
         )

@@ -91,6 +91,10 @@ class PartitionStore(Protocol):
         """The smallest due time in the index, or None."""
         ...
 
+    def iter_all(self) -> Iterator[tuple[str, bytes]]:
+        """Every entry, ordered by key (read in pages: memory stays bounded)."""
+        ...
+
     def get_meta(self, name: str) -> str | None:
         """A partition-level value (stream time, ...)."""
         ...

@@ -1,9 +1,11 @@
 """The changelog record format of the journey state (compacted topic, one partition per input).
 
 * a journey: key = the store key (``<life experience>|<token>``), value = the state's
-  JSON, header ``cx_due`` = its due time in µs when it is open (absent when closed);
+  JSON, header ``cx_due`` = its due time in µs: when it closes while open, when it is
+  pruned once closed (absent in records written before retention existed);
 * a partition-level value (stream time): key = ``#meta|<name>``, value = the text;
-* a deletion: the key with a null value (a tombstone, so compaction forgets it).
+* a deletion (a journey pruned past its retention): the key with a null value (a
+  tombstone, so compaction forgets it).
 
 Store keys start with a life-experience slug (a lowercase letter), so ``#`` never clashes.
 """

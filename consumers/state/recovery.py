@@ -5,10 +5,18 @@ the joiner commits the store only after the Kafka transaction that wrote the sam
 changes committed. So after any crash the store is at or behind the changelog, never
 ahead; restoring reads from the store's position to the end (``read_committed``: records
 of aborted transactions are skipped) and commits the store at the new position.
+
+Before it reads, it waits until no transaction is open on the changelog partitions (the
+last stable offset reached the high watermark): only the partition's previous owner
+writes there, and a zombie's transaction still open (or committed, its markers still
+being written) must end first, or the restored state could miss what it committed. The
+wait is bounded (``open_transaction_wait``, above the transaction timeout, after which
+the coordinator aborts it); past it the restore goes on from the last stable offset.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable, Sequence
@@ -25,6 +33,9 @@ log = logging.getLogger("cx.joiner.recovery")
 # Short polls: the tail of a partition is often only a transaction marker, which a
 # fetch consumes without returning records (getmany would wait out its timeout).
 _POLL_MS = 100
+#: How long a restore waits for a previous owner's open transaction on the changelog (s):
+#: above aiokafka's default transaction timeout (60 s) plus the broker's abort interval.
+OPEN_TRANSACTION_WAIT = 80.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +61,19 @@ def apply_entries(store: PartitionStore, entries: Iterable[ChangelogEntry]) -> i
 class Restorer:
     """Reads changelog partitions with one group-less ``read_committed`` consumer."""
 
-    def __init__(self, client_kwargs: dict[str, Any], topic: str) -> None:
+    def __init__(
+        self,
+        client_kwargs: dict[str, Any],
+        topic: str,
+        *,
+        open_transaction_wait: float = OPEN_TRANSACTION_WAIT,
+    ) -> None:
         self._kwargs = client_kwargs
         self.topic = topic
+        self.open_transaction_wait = open_transaction_wait
         self._consumer: Any = None
+        # read_uncommitted: its end offsets are the high watermarks.
+        self._watermarks: Any = None
 
     async def start(self) -> None:
         """Connect the restore consumer."""
@@ -68,12 +88,51 @@ class Restorer:
             **self._kwargs,
         )
         await self._consumer.start()
+        self._watermarks = AIOKafkaConsumer(
+            group_id=None,
+            enable_auto_commit=False,
+            isolation_level="read_uncommitted",
+            **self._kwargs,
+        )
+        await self._watermarks.start()
 
     async def stop(self) -> None:
         """Disconnect."""
-        if self._consumer is not None:
-            await self._consumer.stop()
-            self._consumer = None
+        for consumer in (self._consumer, self._watermarks):
+            if consumer is not None:
+                await consumer.stop()
+        self._consumer = self._watermarks = None
+
+    async def wait_for_open_transactions(self, tps: Sequence[Any]) -> dict[Any, int]:
+        """Wait (bounded) until no transaction is open on ``tps``; their stable ends."""
+        consumer = self._consumer
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.open_transaction_wait
+        logged = False
+        while True:
+            stable = await consumer.end_offsets(list(tps))
+            high = await self._watermarks.end_offsets(list(tps))
+            open_ = sorted(tp.partition for tp in tps if stable[tp] < high[tp])
+            if not open_:
+                if logged:
+                    log.info("changelog partitions: the open transactions ended")
+                return dict(stable)
+            if loop.time() >= deadline:
+                log.warning(
+                    "changelog partitions %s: a transaction is still open after %.0f s; "
+                    "restoring to the last stable offset",
+                    open_,
+                    self.open_transaction_wait,
+                )
+                return dict(stable)
+            if not logged:
+                log.info(
+                    "changelog partitions %s: waiting for an open transaction of a previous "
+                    "owner to end before restoring",
+                    open_,
+                )
+                logged = True
+            await asyncio.sleep(0.1)
 
     async def restore(self, store: PartitionStore) -> RestoreResult:
         """Bring ``store`` up to the end of its changelog partition."""
@@ -96,7 +155,7 @@ class Restorer:
             raise ValueError("one store per changelog partition")
         tps = {p: TopicPartition(self.topic, p) for p in by_partition}
         consumer.assign(list(tps.values()))
-        ends = await consumer.end_offsets(list(tps.values()))
+        ends = await self.wait_for_open_transactions(list(tps.values()))
         starts: dict[int, int] = {}
         wiped: set[int] = set()
         for partition, store in by_partition.items():

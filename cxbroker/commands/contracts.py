@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from contracts.compat import Mode, check_released
@@ -21,6 +20,7 @@ from contracts.export import (
 )
 from contracts.registry import load_registry
 from cxbroker.errors import ContractsCommandError, IncompatibleContracts
+from cxbroker.output import console as output_console
 
 __all__ = ["contracts"]
 
@@ -44,7 +44,7 @@ def list_() -> None:
         table.add_row(
             entry.name, entry.version, entry.kind.value, entry.urn, "yes" if newest else ""
         )
-    Console().print(table)
+    output_console().print(table)
 
 
 @contracts.command()

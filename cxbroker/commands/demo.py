@@ -21,19 +21,22 @@ from broker.settings import Settings
 from consumers.report import DRIVERS, LifeExperienceSummary
 from cxbroker.demo import run_demo
 from cxbroker.exitcodes import ExitCode
+from cxbroker.output import OUTPUT_OPTION, render_rows
+from cxbroker.output import console as output_console
 
-__all__ = ["demo", "print_summaries"]
+__all__ = ["demo", "driver_rows", "print_summaries", "summary_rows"]
 
 
 def _fmt(value: float | int | None, pattern: str = "{}") -> str:
     return "*" if value is None else pattern.format(value)
 
 
-def print_summaries(summaries: Sequence[LifeExperienceSummary], console: Console) -> None:
-    """The demo's tables: one line per life experience, then drivers by agency."""
-    table = Table(title="journeys per life experience (* = suppressed small cell)")
-    for col in ("life experience", "journeys", "completed", "rate", "median days", "most stalls"):
-        table.add_column(col)
+SUMMARY_HEADERS = ("life experience", "journeys", "completed", "rate", "median days", "most stalls")
+
+
+def summary_rows(summaries: Sequence[LifeExperienceSummary]) -> list[tuple[str, ...]]:
+    """One row per life experience (``*``: a suppressed small cell)."""
+    rows: list[tuple[str, ...]] = []
     for s in summaries:
         stall = (
             f"{s.top_stall_handoff[0]} -> {s.top_stall_handoff[1] or '(end)'} "
@@ -41,25 +44,58 @@ def print_summaries(summaries: Sequence[LifeExperienceSummary], console: Console
             if s.top_stall_handoff
             else ("none" if s.top_stall_count == 0 else "*")
         )
-        table.add_row(
-            s.life_experience,
-            _fmt(s.journeys),
-            _fmt(s.completed),
-            _fmt(None if s.completion_rate is None else 100 * s.completion_rate, "{:.1f} %"),
-            _fmt(s.median_days_to_complete, "{:.1f}"),
-            stall,
+        rows.append(
+            (
+                s.life_experience,
+                _fmt(s.journeys),
+                _fmt(s.completed),
+                _fmt(None if s.completion_rate is None else 100 * s.completion_rate, "{:.1f} %"),
+                _fmt(s.median_days_to_complete, "{:.1f}"),
+                stall,
+            )
         )
+    return rows
+
+
+def driver_rows(summaries: Sequence[LifeExperienceSummary]) -> list[tuple[str, ...]]:
+    """One row per life experience and agency: the A-11 driver means."""
+    return [
+        (s.life_experience, agency, *(_fmt(mean, "{:.2f}") for mean, _ in values.values()))
+        for s in summaries
+        for agency, values in s.drivers.items()
+    ]
+
+
+def print_summaries(
+    summaries: Sequence[LifeExperienceSummary], console: Console, output: str = "table"
+) -> None:
+    """The demo's tables: one line per life experience, then drivers by agency; as rich
+    tables (never cut off a terminal), JSON lines (with a ``table`` key) or two CSV blocks."""
+    driver_headers = ("life experience", "agency", *DRIVERS)
+    if output != "table":
+        tables = [
+            ("journeys", SUMMARY_HEADERS, summary_rows(summaries)),
+            ("drivers", driver_headers, driver_rows(summaries)),
+        ]
+        for name, headers, rows in tables:
+            if output == "json":
+                click.echo(
+                    render_rows(("table", *headers), [(name, *r) for r in rows], output), nl=False
+                )
+            else:
+                click.echo(render_rows(headers, rows, output))
+        return
+    table = Table(title="journeys per life experience (* = suppressed small cell)")
+    for col in SUMMARY_HEADERS:
+        table.add_column(col, overflow="fold")
+    for row in summary_rows(summaries):
+        table.add_row(*row)
     console.print(table)
     drivers = Table(title="A-11 driver means by agency (1-5; * = fewer than 11 answers)")
-    drivers.add_column("life experience")
-    drivers.add_column("agency")
-    for d in DRIVERS:
-        drivers.add_column(d)
-    for s in summaries:
-        for agency, values in s.drivers.items():
-            drivers.add_row(
-                s.life_experience, agency, *(_fmt(mean, "{:.2f}") for mean, _ in values.values())
-            )
+    for col in driver_headers:
+        drivers.add_column(col, overflow="fold")
+    for row in driver_rows(summaries):
+        drivers.add_row(*row)
     console.print(drivers)
 
 
@@ -86,10 +122,13 @@ def print_summaries(summaries: Sequence[LifeExperienceSummary], console: Console
     show_default=True,
     help="Joiner processes (`cxbroker join`, one consumer group) running beside publishing.",
 )
-def demo(journeys: int, seed: int, security: str, report: Path | None, joiners: int) -> None:
+@OUTPUT_OPTION
+def demo(
+    journeys: int, seed: int, security: str, report: Path | None, joiners: int, output: str
+) -> None:
     """Run the main job: simulate, publish, join, insights; print figures, write a report."""
     settings = Settings()
-    console = Console()
+    console = output_console(stderr=output != "table")
     # aiokafka logs transient coordinator errors it retries by itself; the progress bars say
     # what matters, and a real failure still ends the demo with one clear line.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
@@ -109,7 +148,7 @@ def demo(journeys: int, seed: int, security: str, report: Path | None, joiners: 
     except KeyboardInterrupt:
         console.print(_interrupted_line(settings))
         raise SystemExit(ExitCode.INTERRUPTED) from None
-    print_summaries(result.summaries, console)
+    print_summaries(result.summaries, console, output)
     console.print(
         f"{result.events_published} events published, {result.dead_letters} dead letters; "
         f"report: {result.report_path}"

@@ -12,6 +12,7 @@ from broker.provision import provision
 from broker.security.profile import load_settings
 from broker.topics import PlanResult, TopicAction, TopicSpec
 from cxbroker.commands.access import echo_access_result
+from cxbroker.output import console as output_console
 
 __all__ = ["init", "print_result"]
 
@@ -51,7 +52,7 @@ def init(quiet: bool) -> None:
     settings = load_settings()
     full = asyncio.run(provision(settings))
     plan, result = full.plan, full.topics
-    console = Console()
+    console = output_console()
     if not quiet:
         print_result(plan, result, console)
 

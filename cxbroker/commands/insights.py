@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
+import signal
 from datetime import timedelta
 
 import click
+from prometheus_client import CollectorRegistry
 from rich.console import Console
 
 from broker.security.credentials import ADMIN
 from broker.security.profile import load_settings
 from consumers.errors import InsightsError
+from consumers.insights.metrics import InsightsMetrics
 from consumers.insights.service import CatchUpReport, InsightsService
 from consumers.insights.topics import INSIGHTS_PRINCIPAL, read_releases
 from contracts.catalog import load_catalog
@@ -29,14 +31,18 @@ from cxbroker.insights_view import (
     handoff_table,
     insights_table,
 )
+from cxbroker.observe import METRICS_PORT_OPTION, serve_metrics, setup_logging
+from cxbroker.output import console as output_console
 
 __all__ = ["DEFAULT_METRICS", "format_value", "handoff_table", "insights", "insights_table"]
+
+log = logging.getLogger("cx.insights")
 
 
 def console() -> Console:
     """The terminal's console, or a wide one when the output is a file or a pipe (so that
     nothing is cut or wrapped to 80 columns)."""
-    return Console() if sys.stdout.isatty() else Console(width=250, soft_wrap=True)
+    return output_console()
 
 
 def known_life_experiences(life_experiences: tuple[str, ...]) -> list[str]:
@@ -51,6 +57,26 @@ def known_life_experiences(life_experiences: tuple[str, ...]) -> list[str]:
                 f"unknown life experience {life_experience!r}; known: {known}"
             ) from None
     return list(life_experiences) or [le.id for le in catalog.life_experiences]
+
+
+async def _serve(service: InsightsService, interval: float, metrics_port: int | None) -> None:
+    """Release what is due every ``interval`` seconds until SIGINT or SIGTERM; metrics
+    (cx_insights_*) and health on ``metrics_port``."""
+    registry = CollectorRegistry()
+    metrics = InsightsMetrics(registry)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    def on_round(reports: list[CatchUpReport]) -> None:
+        metrics.observe(reports)
+        for report in reports:
+            if report.releases or report.refused:
+                log.info("round %s", _summary(report))
+
+    async with serve_metrics(metrics_port, registry, ready=metrics.ready):
+        await service.run(interval=interval, stop=stop, on_round=on_round)
 
 
 def _summary(report: CatchUpReport) -> str:
@@ -133,6 +159,7 @@ def _summary(report: CatchUpReport) -> str:
     show_default=True,
     help="Seconds between rounds with --serve.",
 )
+@METRICS_PORT_OPTION
 @click.pass_context
 def insights(
     ctx: click.Context,
@@ -146,6 +173,7 @@ def insights(
     interval: float,
     grace_days: float,
     privacy: str,
+    metrics_port: int | None,
 ) -> None:
     """Privacy-safe insights per life experience, ISO week (and its days), agency and stage.
 
@@ -168,9 +196,10 @@ def insights(
             out.print(_summary(report))
         return
     if serve:
+        setup_logging()
         out.print(f"releasing insights of {len(ids)} life experience(s); Ctrl-C stops")
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(service.run(interval=interval))
+            asyncio.run(_serve(service, interval, metrics_port))
         return
     if compute:
         with out.status("computing insights from cx.joined.* ..."):

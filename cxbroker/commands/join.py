@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
-import sys
 from pathlib import Path
 
 import click
 from aiokafka.errors import KafkaError
+from prometheus_client import CollectorRegistry
 
 from broker.errors import AccessDenied
 from broker.files import write_atomic
@@ -19,8 +18,12 @@ from broker.security.profile import load_settings
 from consumers.errors import JoinerError, MissingTopics, StateStoreError, StoreError
 from consumers.joiner import Joiner
 from consumers.joiner.health import RepeatedLogFilter
+from consumers.joiner.metrics import JoinerMetrics
 from consumers.joiner.validate import TimeBounds
 from consumers.journey.processor import DEFAULT_GRACE
+from consumers.journey.rules import load_rules
+from cxbroker.defaults import JOINER_GROUP, JOINER_INSTANCE
+from cxbroker.observe import METRICS_PORT_OPTION, serve_metrics, setup_logging
 from cxbroker.options import parse_duration
 
 __all__ = ["join"]
@@ -30,17 +33,11 @@ JOINER = "joiner"
 
 
 def _logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # aiokafka's INFO lines list every assigned partition: keep the log to our status lines.
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
-    # In an outage aiokafka logs the same connection/fetch error many times a second; the
-    # joiner's own "kafka unreachable" status line says it once per backoff step instead.
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RepeatedLogFilter())
+    # Plain text or JSON lines (CX_LOG_FORMAT); aiokafka's INFO lines (every assigned
+    # partition) left out. In an outage aiokafka logs the same connection/fetch error many
+    # times a second; the joiner's own "kafka unreachable" status line says it once per
+    # backoff step instead.
+    setup_logging().addFilter(RepeatedLogFilter())
 
 
 @click.command()
@@ -51,10 +48,15 @@ def _logging() -> None:
     metavar="SECONDS",
     help="Exit once no record arrived for this long (default: run until SIGINT/SIGTERM).",
 )
-@click.option("--group", default="cx-joiner", show_default=True, help="Consumer group.")
+@click.option(
+    "--group",
+    default=None,
+    help=f"Consumer group (default: {JOINER_GROUP}, under CX_TOPIC_PREFIX; the access plan "
+    f"grants the joiner {JOINER_GROUP}*).",
+)
 @click.option(
     "--instance",
-    default="0",
+    default=JOINER_INSTANCE,
     show_default=True,
     help="Stable id of this process in the group (transactional id and state dir).",
 )
@@ -85,6 +87,12 @@ def _logging() -> None:
     help="Consumer group session: a killed joiner's partitions move after this long "
     "(the broker's group.min/max.session.timeout.ms bound it; 6 s minimum by default).",
 )
+@click.option(
+    "--retention",
+    default=None,
+    help="Forget a journey this long (event time, s/m/h/d) after it closed, for every life "
+    "experience (default: each life experience's catalog retention, 400 days).",
+)
 @click.option("--max-batch", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 @click.option("--status-interval", type=float, default=10.0, show_default=True)
 @click.option(
@@ -94,24 +102,31 @@ def _logging() -> None:
     help="On exit, write the final counters (records, events, duplicates, late, "
     "dead_letters, snapshots, transactions, reasons) to this JSON file, atomically.",
 )
+@METRICS_PORT_OPTION
 def join(
     until_idle: float | None,
-    group: str,
+    group: str | None,
     instance: str,
     grace: str,
     max_ahead: str,
     max_behind: str,
     session_timeout: float,
+    retention: str | None,
     max_batch: int,
     status_interval: float,
     stats_file: Path | None,
+    metrics_port: int | None,
 ) -> None:
-    """Join agency events into journeys (exactly once) and publish snapshots."""
+    """Join agency events into journeys (exactly once) and publish snapshots.
+
+    With --metrics-port, Prometheus metrics (cx_joiner_*) on /metrics, /healthz (alive) and
+    /readyz (partitions assigned and their state restored) on that port.
+    """
     _logging()
     settings = load_settings()
     joiner = Joiner(
         settings,
-        group=group,
+        group=group or settings.topics.group(JOINER_GROUP),
         instance=instance,
         grace=parse_duration(grace),
         until_idle=until_idle,
@@ -119,14 +134,23 @@ def join(
         status_interval=status_interval,
         time_bounds=TimeBounds(parse_duration(max_ahead), parse_duration(max_behind)),
         session_timeout_ms=round(session_timeout * 1000),
+        rules=None if retention is None else load_rules().with_retention(parse_duration(retention)),
     )
+
+    registry = CollectorRegistry()
+    metrics = JoinerMetrics(joiner, registry)
 
     async def main() -> str:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, joiner.stop_soon)
         try:
-            async with joiner:
+            async with (
+                serve_metrics(
+                    metrics_port, registry, ready=metrics.ready, before_scrape=metrics.refresh
+                ),
+                joiner,
+            ):
                 await joiner.run()
                 return joiner.status_line()
         finally:

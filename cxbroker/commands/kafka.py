@@ -6,14 +6,20 @@ import asyncio
 import time
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from broker.admin import admin_client
 from broker.kafka import cluster_status, start_cluster, stop_cluster
 from broker.kafka.config import ClusterSecurity
 from broker.kafka.jars import KAFKA_VERSION, ensure_jars
+from broker.kafka.state import read_cluster_state
+from broker.security.apply import AccessResult, apply_with_admin
+from broker.security.plan import load_plan
+from broker.security.profile import operator_settings
 from broker.settings import Settings
+from cxbroker.commands.access import echo_access_result
 from cxbroker.exitcodes import ExitCode
+from cxbroker.output import console as output_console
 
 __all__ = ["kafka"]
 
@@ -39,14 +45,21 @@ def fetch() -> None:
     type=click.Choice([m.value for m in ClusterSecurity]),
     default=None,
     help=(
-        "Client listener security of a new cluster: SCRAM-SHA-512 (sasl), plus TLS with a "
-        "local CA (sasl-tls). Default: none for a new cluster, the recorded one otherwise."
+        "Client listener security of a new cluster: SCRAM-SHA-512 over TLS with a local CA "
+        "(sasl-tls, the default), SCRAM without TLS (sasl) or none (an explicit choice). "
+        "A recorded cluster keeps the security it was formatted with."
     ),
 )
 def up(nodes: str, security: str | None) -> None:
-    """Start a local cluster (or reuse the running one) and print its bootstrap address."""
+    """Start a local cluster (or reuse the running one) and print its bootstrap address.
+
+    A secured cluster gets the access plan (broker/access.toml) at once: every principal's
+    SCRAM user, credential (0600 in the state dir) and ACLs.
+    """
     settings = Settings()
     started = time.monotonic()
+    if security is None and read_cluster_state(settings.cluster_dir) is None:
+        security = ClusterSecurity.SASL_TLS.value
     state = asyncio.run(start_cluster(settings, int(nodes), security))
     verb = "already running" if state.reused else f"started in {time.monotonic() - started:.1f}s"
     click.echo(
@@ -55,12 +68,20 @@ def up(nodes: str, security: str | None) -> None:
         err=True,
     )
     if state.security != ClusterSecurity.NONE.value:
+        echo_access_result(asyncio.run(_apply_access(settings)), err=True)
         click.echo(
-            "clients: CX_PROFILE=<principal> (credentials appear after `cxbroker init`); "
+            "clients: CX_PROFILE=<principal> (`cxbroker access check` lists them); "
             f"CA: {state.ca_file or '-'}",
             err=True,
         )
     click.echo(state.bootstrap_servers)
+
+
+async def _apply_access(settings: Settings) -> AccessResult:
+    """The access plan applied as the admin super user of the local cluster."""
+    admin_settings = operator_settings(settings)
+    async with admin_client(admin_settings) as admin:
+        return await apply_with_admin(admin, admin_settings, load_plan())
 
 
 @kafka.command()
@@ -83,7 +104,7 @@ def status() -> None:
             "yes" if running[node.node_id] else "no",
             str(node.log_path),
         )
-    Console().print(table)
+    output_console().print(table)
     click.echo(f"bootstrap: {state.bootstrap_servers}")
     if not all(running.values()):
         raise SystemExit(ExitCode.FAILED)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Final
 
 import click
+from prometheus_client import CollectorRegistry
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -22,7 +23,10 @@ from broker.keyring import Keyring
 from broker.security.profile import load_settings
 from broker.settings import Settings
 from cxbroker.exitcodes import ExitCode
+from cxbroker.observe import METRICS_PORT_OPTION, serve_metrics
 from cxbroker.options import WORKERS_OPTION
+from cxbroker.output import console as output_console
+from cxbroker.output import progress_or_lines
 from cxbroker.publish_help import DATES_HELP, agency_option, kind_fields_help, with_agency
 from producers.deid import DeidPolicy, TextPolicy
 from producers.ingest import (
@@ -33,6 +37,7 @@ from producers.ingest import (
     open_text,
     read_rows,
 )
+from producers.metrics import PublisherMetrics
 from producers.parallel import ParallelPreparer, PreparerSpec
 from producers.publisher import AgencyPublisher, EventPreparer
 
@@ -89,22 +94,31 @@ async def _ingest_file(
     console: Console,
     size: int,
     workers: int = 0,
+    metrics: PublisherMetrics | None = None,
 ) -> tuple[IngestSummary, int]:
     binary, text = open_text(path)
     total = size
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TextColumn("{task.fields[counts]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn())
+    progress = progress_or_lines(
+        console,
+        lambda: Progress(
+            *columns,
+            TextColumn("{task.fields[counts]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        ),
     )
     task = progress.add_task(path.name, total=total, counts="")
 
     def on_batch(summary: IngestSummary) -> None:
+        if metrics is not None:
+            metrics.started = True
+            metrics.records = summary.rows
+            metrics.sent[agency] = summary.published
+            metrics.spooled[agency] = summary.spooled
+            metrics.refused = summary.reasons
         progress.update(
             task,
             completed=min(binary.tell(), total),
@@ -136,6 +150,8 @@ async def _ingest_file(
             publisher = await stack.enter_async_context(
                 AgencyPublisher(settings, agency, policy=policy)
             )
+            if metrics is not None:
+                metrics.spools = lambda: {agency: publisher.spool}
             assert publisher.preparer is not None
             batches: EventPreparer | ParallelPreparer = publisher.preparer
             if parallel is not None:
@@ -186,6 +202,7 @@ async def _flush(settings: Settings, agency: str, wait_seconds: float, console: 
 @click.option("--drop-free-text", is_flag=True, help="Publish no free-text comment at all.")
 @click.option("--batch-size", type=click.IntRange(1, 10_000), default=500, show_default=True)
 @WORKERS_OPTION
+@METRICS_PORT_OPTION
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0),
@@ -203,6 +220,7 @@ def publish(
     batch_size: int,
     timeout: float,
     workers: int,
+    metrics_port: int | None,
 ) -> None:
     """Publish an agency's raw records (de-identified, guarded and signed) to Kafka.
 
@@ -212,7 +230,7 @@ def publish(
     if file is None and not flush_spool:
         raise click.UsageError("give --file PATH or --flush-spool")
     settings = load_settings()
-    console = Console(stderr=True)
+    console = output_console(stderr=True)
     if file is None:
         left = asyncio.run(_flush(settings, agency, timeout, console))
         if left:
@@ -220,20 +238,28 @@ def publish(
         return
     policy = DeidPolicy(text=TextPolicy.DROP) if drop_free_text else DeidPolicy()
     rejects_path = rejects or file.with_name(file.name + ".rejects.jsonl")
-    summary, left = asyncio.run(
-        _ingest_file(
-            settings,
-            agency,
-            file,
-            rejects_path,
-            policy,
-            dry_run=dry_run,
-            batch_size=batch_size,
-            console=console,
-            size=file.stat().st_size,
-            workers=workers,
-        )
-    )
+    registry = CollectorRegistry()
+    metrics = PublisherMetrics(registry)
+
+    size = file.stat().st_size
+
+    async def main(file: Path) -> tuple[IngestSummary, int]:
+        async with serve_metrics(metrics_port, registry, ready=metrics.ready):
+            return await _ingest_file(
+                settings,
+                agency,
+                file,
+                rejects_path,
+                policy,
+                dry_run=dry_run,
+                batch_size=batch_size,
+                console=console,
+                size=size,
+                workers=workers,
+                metrics=metrics,
+            )
+
+    summary, left = asyncio.run(main(file))
     _print_summary(console, summary, rejects_path, dry_run=dry_run)
     if summary.rejected:
         raise SystemExit(ExitCode.REJECTED)

@@ -16,15 +16,20 @@ from pathlib import Path
 from typing import Final
 
 import click
+from prometheus_client import CollectorRegistry
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from broker.keyring import Keyring
-from broker.security.profile import load_settings
+from broker.security.profile import acting_as_agency
 from broker.settings import Settings
 from cxbroker.exitcodes import ExitCode
+from cxbroker.observe import METRICS_PORT_OPTION, serve_metrics
 from cxbroker.options import WORKERS_OPTION
+from cxbroker.output import LineProgress, progress_or_lines
+from cxbroker.output import console as output_console
+from producers.metrics import PublisherMetrics
 from producers.publisher import AgencyPublisher
 from producers.simulator.engine import Delivery, Simulation
 from producers.simulator.files import FileFormat, simulate_to_files
@@ -50,14 +55,17 @@ def _parse_start(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("journeys · {task.fields[records]} records"),
-        TimeElapsedColumn(),
-        console=console,
+def _progress(console: Console) -> Progress | LineProgress:
+    return progress_or_lines(
+        console,
+        lambda: Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("journeys · {task.fields[records]} records"),
+            TimeElapsedColumn(),
+            console=console,
+        ),
     )
 
 
@@ -110,13 +118,16 @@ def _write_files(
 
 async def _publish_all(
     simulation: Simulation,
-    settings: Settings,
+    raw: Settings,
     rate: float | None,
     dry_run: bool,
     console: Console,
     workers: int = 0,
+    metrics: PublisherMetrics | None = None,
 ) -> tuple[PublishTally, SimulationSummary, int]:
-    keyring = Keyring(settings.keyring_path)
+    """Publish the simulation, each agency's records as that agency (``raw``: the
+    unresolved ``CX_*`` settings; see :func:`acting_as_agency`)."""
+    keyring = Keyring(raw.keyring_path)
     builder = SummaryBuilder()
 
     def counted() -> Iterator[Delivery]:
@@ -128,11 +139,13 @@ async def _publish_all(
         preparer = simulation_preparer(keyring, workers)
         await stack.enter_async_context(preparer)
         publishers: dict[str, AgencyPublisher] = {}
+        if metrics is not None:
+            metrics.spools = lambda: {a: p.spool for a, p in publishers.items()}
 
         async def deliver_for(agency: str) -> Deliver:
             publisher = publishers.get(agency)
             if publisher is None:
-                publisher = AgencyPublisher(settings, agency, keyring=keyring)
+                publisher = AgencyPublisher(acting_as_agency(raw, agency), agency, keyring=keyring)
                 publishers[agency] = await stack.enter_async_context(publisher)
             return publisher.deliver
 
@@ -142,6 +155,11 @@ async def _publish_all(
             )
 
             def on_round(tally: PublishTally) -> None:
+                if metrics is not None:
+                    metrics.started = True
+                    metrics.records = tally.prepared + tally.total_failed
+                    metrics.sent, metrics.spooled = tally.sent, tally.spooled
+                    metrics.refused = tally.failed
                 progress.update(
                     task,
                     completed=simulation.journeys_started,
@@ -203,6 +221,7 @@ async def _publish_all(
     help="Without --out: de-identify, guard and sign every record, send nothing.",
 )
 @WORKERS_OPTION
+@METRICS_PORT_OPTION
 def simulate(
     journeys: int,
     seed: int,
@@ -212,6 +231,7 @@ def simulate(
     start: str | None,
     dry_run: bool,
     workers: int,
+    metrics_port: int | None,
 ) -> None:
     """Generate synthetic agency records for all five life experiences.
 
@@ -223,9 +243,13 @@ def simulate(
     life experience's token rule (name + DOB + ZIP3 where an agency has no SSNs, else SSN +
     DOB), signed, and spooled while Kafka is unreachable. With --out, per-agency files hold
     SYNTHETIC identifiers (invented people, example.* e-mail, 555-01xx phones), mode 0600.
+
+    On a secured cluster each agency's records are published as that agency's principal
+    (agency-<id>), unless CX_PROFILE or CX_SASL_USERNAME name one for all. With
+    --metrics-port, cx_publisher_* metrics and /healthz, /readyz while publishing.
     """
     simulation = Simulation(journeys, seed, _parse_start(start))
-    console = Console(stderr=True)
+    console = output_console(stderr=True)
     if out is not None:
         if rate is not None or dry_run or workers:
             raise click.UsageError(
@@ -235,9 +259,16 @@ def simulate(
         console.print(_counts_table(f"records written to {out}", {"records": summary.by_agency}))
         _print_summary(console, summary)
         return
-    tally, summary, left = asyncio.run(
-        _publish_all(simulation, load_settings(), rate, dry_run, console, workers)
-    )
+    registry = CollectorRegistry()
+    metrics = PublisherMetrics(registry)
+
+    async def main() -> tuple[PublishTally, SimulationSummary, int]:
+        async with serve_metrics(metrics_port, registry, ready=metrics.ready):
+            return await _publish_all(
+                simulation, Settings(), rate, dry_run, console, workers, metrics
+            )
+
+    tally, summary, left = asyncio.run(main())
     columns: dict[str, Mapping[str, int]] = {"records": summary.by_agency}
     if not dry_run:
         columns |= {"sent": tally.sent, "spooled": tally.spooled}

@@ -11,6 +11,8 @@ import click
 
 from broker.security.profile import load_settings
 from consumers.subscribe import subscribe, subscribe_deadletters
+from contracts.joined import JourneySnapshot
+from contracts.protected import ProtectedSnapshot
 
 __all__ = ["tail"]
 
@@ -47,22 +49,42 @@ _LATEST = click.option("--latest", is_flag=True, help="Only new records (default
 @_IDLE
 @_LATEST
 def tail_joined(life_experience: str, group: str | None, idle: float | None, latest: bool) -> None:
-    """Print journey snapshots of LIFE_EXPERIENCE, one line each (token shortened)."""
+    """Print journey snapshots of LIFE_EXPERIENCE, one line each (token shortened).
+
+    The principal's tier decides which: k-protected journeys (default tier) or the fine
+    ones (restricted tier, see broker/access.toml).
+    """
 
     async def main() -> None:
         source = subscribe(
             life_experience, group=group, settings=load_settings(), from_beginning=not latest
         )
         async for snap in _until_idle(source, idle):
-            path = ">".join(f"{s.agency}:{s.stage.value}" for s in snap.agencies)
-            click.echo(
-                f"{snap.journey_token[:8]}… v{snap.snapshot_version} {snap.status.value:<9} "
-                f"events={snap.event_counts.total} late={snap.late_events} "
-                f"last={snap.last_event_at:%Y-%m-%d} {path}"
-            )
+            click.echo(_line(snap))
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
+
+
+def _line(snap: JourneySnapshot | ProtectedSnapshot) -> str:
+    if isinstance(snap, ProtectedSnapshot):
+        path = ">".join(
+            s.agency
+            + (f":{s.stage.value}" if s.stage else "")
+            + ("" if s.day is None else f"@d{s.day}")
+            for s in snap.steps
+        )
+        days = "-" if snap.elapsed_days is None else str(snap.elapsed_days)
+        return (
+            f"{snap.journey_token[:8]}… {snap.status.value:<9} start={snap.start} "
+            f"precision={snap.precision.value} days={days} k>={snap.k} {path}"
+        )
+    path = ">".join(f"{s.agency}:{s.stage.value}" for s in snap.agencies)
+    return (
+        f"{snap.journey_token[:8]}… v{snap.snapshot_version} {snap.status.value:<9} "
+        f"events={snap.event_counts.total} late={snap.late_events} "
+        f"last={snap.last_event_at:%Y-%m-%d} {path}"
+    )
 
 
 @tail.command("deadletter")

@@ -1,9 +1,12 @@
 """From a raw agency record to a contract event: the de-identification step itself.
 
 Direct identifiers are dropped; the person becomes a journey token (keyed HMAC, rule and
-key id recorded); the date of birth becomes an age band at the event date; the ZIP becomes
-a ZIP3 (restricted areas ``000``); the state is kept; free text is scrubbed or dropped.
-Nothing else from the identity part of the record reaches the event.
+key id recorded); the date of birth becomes an age band from the birth *year* (so it never
+changes inside a calendar year and tells nothing finer than the year); the ZIP becomes a
+ZIP3 (restricted areas ``000``); the state is kept; free text is scrubbed or dropped.
+Times are truncated to the hour and waits to the minute (:func:`contracts.privacy.coarse_time`);
+the event id is a keyed hash made by the publisher (:mod:`producers.deid.ids`), never the
+caller's. Nothing else from the identity part of the record reaches the event.
 """
 
 from __future__ import annotations
@@ -13,17 +16,19 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any, Final
+from uuid import UUID, uuid4
 
 from pydantic import ValidationError
 
 from broker.errors import LinkageKeyMissing
-from broker.keyring import LinkageKey
-from contracts.catalog import load_catalog
+from broker.keyring import LinkageKey, RecordIdKey
+from contracts.catalog import FreeTextPolicy, load_catalog
 from contracts.envelope import HEADER_SIG, Record
 from contracts.errors import describe_validation_error
 from contracts.events import ApplicationStatus, CxEvent, Feedback, ServiceInteraction
-from contracts.privacy import AgeBand, TokenRule, zip3_of
+from contracts.privacy import AgeBand, TokenRule, coarse_time, coarse_wait, zip3_of
 from producers.deid.guard import PiiGuard
+from producers.deid.ids import wire_event_id
 from producers.deid.raw import EventKind, RawRecord
 from producers.deid.scrub import TextPolicy, own_values, scrub_text
 from producers.deid.tokens import application_token, link
@@ -37,6 +42,7 @@ __all__ = [
     "guard_record",
     "opaque_values",
     "scrub_free_text",
+    "shares_free_text",
 ]
 
 
@@ -73,17 +79,34 @@ _AGE_BANDS: Final[tuple[AgeBand, ...]] = tuple(AgeBand)
 
 
 def age_band_at(date_of_birth: date, on: date) -> AgeBand:
-    """The 5-year age band (90+ grouped) on the event date; the birth date itself is dropped."""
-    age = age_at(date_of_birth, on)
-    if age < 0:
+    """The 5-year age band (90+ grouped) of the age reached in the event's calendar year.
+
+    The age is ``on.year - date_of_birth.year`` (the age at the end of the event's year):
+    computed from the birth year only, so two events of one journey get different bands
+    only across a New Year, which tells the birth year (allowed by Safe Harbor) and nothing
+    finer. The birth date itself is dropped.
+    """
+    age = on.year - date_of_birth.year
+    if age < 0 or date_of_birth > on:
         raise DeidentificationError("date_of_birth is after the event date")
     # = age_band(age) (tests/unit/producers/test_prepare_equivalence.py), without its lookup.
     return _AGE_BANDS[min(age // 5, len(_AGE_BANDS) - 1)]
 
 
+def shares_free_text(life_experience: str) -> bool:
+    """Whether the catalog turns free text on for ``life_experience`` (off by default)."""
+    return load_catalog().life_experience(life_experience).free_text is FreeTextPolicy.SCRUBBED
+
+
 def scrub_free_text(raw: RawRecord, policy: TextPolicy = TextPolicy.SCRUB) -> str | None:
-    """The record's free text with identifiers replaced, or None when dropped or absent."""
+    """The record's free text scrubbed, or None when dropped, absent or not shared.
+
+    Free text is shared only where the life experience's catalog policy turns it on; the
+    agency's ``policy`` can still drop it there.
+    """
     if raw.free_text is None or policy is TextPolicy.DROP:
+        return None
+    if not shares_free_text(raw.life_experience):
         return None
     own = own_values(
         names=(raw.first_name, raw.middle_name, raw.last_name),
@@ -93,6 +116,9 @@ def scrub_free_text(raw: RawRecord, policy: TextPolicy = TextPolicy.SCRUB) -> st
         email=raw.email,
         account_number=raw.account_number,
         application_id=raw.application_id,
+        ssn=raw.ssn,
+        phone=raw.phone,
+        date_of_birth=raw.date_of_birth,
     )
     scrubbed = scrub_text(raw.free_text, own)
     return scrubbed or None
@@ -131,14 +157,27 @@ _MODELS: Final[dict[EventKind, type[CxEvent]]] = {
 }
 
 
+_TIME_FIELDS: Final = frozenset(("started_at", "ended_at"))
+
+
+def _event_id(raw: RawRecord, record_key: RecordIdKey | None) -> UUID:
+    # Without the agency's record-id secret the id is random (never the caller's value):
+    # only the publisher, which always has the secret, makes re-sent records idempotent.
+    return uuid4() if record_key is None else wire_event_id(raw, record_key)
+
+
 def deidentify(
     raw: RawRecord,
     linkage_keys: Mapping[str, LinkageKey],
     policy: DeidPolicy | None = None,
+    *,
+    record_key: RecordIdKey | None = None,
 ) -> CxEvent:
     """The contract event for ``raw``, with no direct identifier left.
 
-    ``linkage_keys`` maps each life experience to its *current* linkage key. Raises
+    ``linkage_keys`` maps each life experience to its *current* linkage key; ``record_key``
+    is the agency's record-id secret that the event id is derived with (a random id when
+    None, as in tests that do not publish). Raises
     :class:`~broker.keyring.LinkageKeyMissing`, :class:`~producers.errors.TokenInputMissing`,
     :class:`~producers.errors.DeidentificationError` or
     :class:`~contracts.errors.ContractViolation`; no message holds a raw value.
@@ -152,21 +191,26 @@ def deidentify(
         )
     linkage = link(raw, key, policy.rules_for(raw.life_experience))
     payload: dict[str, Any] = {
-        "event_id": raw.event_id,
+        "event_id": _event_id(raw, record_key),
         "agency": raw.agency,
         "life_experience": raw.life_experience,
         "journey_token": linkage.journey_token,
         "token_rule": linkage.token_rule,
         "linkage_key_id": linkage.linkage_key_id,
-        "occurred_at": raw.occurred_at,
+        "occurred_at": coarse_time(raw.occurred_at),
         "age_band": age_band_at(raw.date_of_birth, raw.occurred_at.date()),
         "zip3": zip3_of(raw.zip),
         "state": raw.state,
     }
     for name in _KIND_FIELDS[raw.kind]:
         value = getattr(raw, name)
-        if value is not None:  # absent: let the contract say "field required" or default
-            payload[name] = value
+        if value is None:  # absent: let the contract say "field required" or default
+            continue
+        if name in _TIME_FIELDS:
+            value = coarse_time(value)
+        elif name == "wait_seconds":
+            value = coarse_wait(value)
+        payload[name] = value
     if raw.kind is EventKind.APPLICATION_STATUS:
         if raw.application_id is None:
             raise DeidentificationError("an application-status record needs application_id")
@@ -181,13 +225,17 @@ def deidentify(
 
 
 def opaque_values(event: CxEvent) -> tuple[bytes, ...]:
-    """The event's keyed-hash values (journey and application tokens): random by construction,
-    so the PII guard ignores identifier-like letters that happen to occur inside them."""
-    return tuple(
+    """The event's keyed-hash values (journey and application tokens, and the event id, a
+    keyed hash too): random by construction, so the PII guard ignores identifier-like
+    letters or digits that happen to occur inside them. Without the event id, a record
+    whose derived id happened to hold, say, the person's ZIP digits would be refused on
+    every run, since the id no longer changes between runs."""
+    tokens = tuple(
         value.encode("ascii")
         for name in _token_fields(type(event))
         if isinstance(value := getattr(event, name), str)
     )
+    return (*tokens, str(event.event_id).encode("ascii"))
 
 
 @lru_cache(maxsize=64)

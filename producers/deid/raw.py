@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Final
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pydantic import (
     AwareDatetime,
@@ -89,6 +89,19 @@ def _sex(value: Any) -> Any:
     return value
 
 
+def _caller_id(value: Any) -> Any:
+    """A UUID in any spelling is one caller id (canonical lower-case form)."""
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, str):
+        try:
+            return str(UUID(value.strip()))
+        except ValueError:
+            return value
+    return value
+
+
+CallerId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 _Blank = BeforeValidator(_blank_to_none)
 OptionalText = Annotated[
@@ -122,10 +135,12 @@ class RawRecord(BaseModel):
     ``state``, ``zip`` (ZIP5 or ZIP+4, kept as ZIP5), ``phone``, ``email``,
     ``account_number``, ``application_id`` and ``free_text``.
 
-    Service facts: ``event_id`` (generated when absent; give it to make redelivery
-    idempotent), ``agency``, ``life_experience``, ``kind``, ``occurred_at`` and the fields of
-    the kind's contract (``service_id``, ``stage``, ``channel``, ...). Free text reaches
-    only a ``feedback`` event, scrubbed, as its ``comment``; other kinds drop it.
+    Service facts: ``event_id`` (the agency system's own id of the event, any string of at
+    most 200 characters; it never travels: the published id is a keyed hash of it, or of the
+    record's content when it is absent, see :mod:`producers.deid.ids`), ``agency``,
+    ``life_experience``, ``kind``, ``occurred_at`` and the fields of the kind's contract
+    (``service_id``, ``stage``, ``channel``, ...). Free text reaches only a ``feedback``
+    event, scrubbed, as its ``comment``; other kinds drop it.
     """
 
     model_config = ConfigDict(
@@ -155,7 +170,9 @@ class RawRecord(BaseModel):
     )
 
     # Service facts.
-    event_id: UUID = Field(default_factory=uuid4)
+    event_id: Annotated[CallerId | None, _Blank, BeforeValidator(_caller_id)] = Field(
+        default=None, repr=False
+    )
     agency: Annotated[AgencyId, _catalog_id("agency id", "agency", "agencies")]
     life_experience: Annotated[
         LifeExperienceId,
@@ -213,4 +230,4 @@ class RawRecord(BaseModel):
         return [(k, v) for k, v in super().__repr_args__() if k not in _HIDDEN]
 
 
-_HIDDEN: Final = frozenset((*IDENTIFIER_FIELDS, "sex", "free_text"))
+_HIDDEN: Final = frozenset((*IDENTIFIER_FIELDS, "sex", "free_text", "event_id"))

@@ -35,6 +35,7 @@ class RejectReason(StrEnum):
     UNKNOWN_AGENCY = "unknown-agency"
     UNKNOWN_LIFE_EXPERIENCE = "unknown-life-experience"
     UNKNOWN_SERVICE = "unknown-service"
+    UNKNOWN_REASON_CODE = "unknown-reason-code"
     INVALID_VALUE = "invalid-value"
     AGENCY_MISMATCH = "agency-mismatch"
     CONTRACT_VIOLATION = "contract-violation"
@@ -74,6 +75,8 @@ def _problem_reason(problem: FieldProblem) -> RejectReason:
         return RejectReason.UNKNOWN_LIFE_EXPERIENCE
     if path == "service_id":
         return RejectReason.UNKNOWN_SERVICE
+    if path == "reason_code":
+        return RejectReason.UNKNOWN_REASON_CODE
     return RejectReason.INVALID_VALUE
 
 

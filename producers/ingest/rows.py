@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +39,6 @@ COLUMNS: Final[tuple[str, ...]] = tuple(RawRecord.model_fields)
 REQUIRED_COLUMNS: Final[tuple[str, ...]] = tuple(
     name for name, info in RawRecord.model_fields.items() if info.is_required()
 )
-_SHOWABLE_COLUMN: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_ -]{0,40}$")
 
 
 def columns_help() -> str:
@@ -59,8 +57,22 @@ class Row:
     problem: str = ""
 
 
-def _shown_column(name: str) -> str:
-    return name if _SHOWABLE_COLUMN.match(name) else "<unprintable column name>"
+def _check_header(header: list[str]) -> None:
+    """Refuse a header with unknown names, naming positions only: a file without a header
+    line has a row of values there, and an unknown name may itself be a value."""
+    unknown = [position for position, name in enumerate(header, start=1) if name not in COLUMNS]
+    if not unknown:
+        return
+    if len(unknown) == len(header):
+        raise IngestError(
+            f"the first line names none of the known columns ({len(header)} cells): a CSV "
+            "file needs a header line naming its columns; " + columns_help()
+        )
+    shown = ", ".join(str(p) for p in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+    raise IngestError(
+        f"{len(unknown)} of {len(header)} header cells name no known column "
+        f"(position {shown}); " + columns_help()
+    )
 
 
 def read_csv(stream: IO[str]) -> Iterator[Row]:
@@ -73,14 +85,7 @@ def read_csv(stream: IO[str]) -> Iterator[Row]:
     except csv.Error:
         raise IngestError("the CSV header line cannot be parsed") from None
     header = [name.strip().lstrip("\ufeff") for name in header]
-    unknown = [name for name in header if name not in COLUMNS]
-    if unknown:
-        raise IngestError(
-            "unknown columns: "
-            + ", ".join(_shown_column(name) for name in unknown)
-            + "; "
-            + columns_help()
-        )
+    _check_header(header)
     if len(set(header)) != len(header):
         raise IngestError("the CSV header names a column twice")
     last_line = reader.line_num

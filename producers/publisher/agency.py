@@ -169,6 +169,11 @@ class AgencyPublisher:
         return len(self._spool) if self._spool is not None else 0
 
     @property
+    def spool(self) -> Spool | None:
+        """The outage spool (None when disabled or not started): for metrics."""
+        return self._spool
+
+    @property
     def preparer(self) -> EventPreparer | None:
         """The record preparer (None until the publisher is started)."""
         return self._preparer
@@ -215,7 +220,30 @@ class AgencyPublisher:
         return await self.deliver([self.prepare(raw) for raw in raws])
 
     async def deliver(self, events: Sequence[PreparedEvent]) -> list[DeliveryResult]:
-        """Send prepared events in order, spooling them when Kafka is unreachable."""
+        """Send prepared events in order, spooling them when Kafka is unreachable.
+
+        One result per event given; an event's overlap copies (``extra``, during a
+        linkage-key rotation) are sent right after it, their results folded into its own.
+        """
+        if any(event.extra for event in events):
+            return await self._deliver_with_copies(events)
+        return await self._deliver(events)
+
+    async def _deliver_with_copies(self, events: Sequence[PreparedEvent]) -> list[DeliveryResult]:
+        flat = [
+            PreparedEvent(event.event_id, record) for event in events for record in event.records()
+        ]
+        results = await self._deliver(flat)
+        primary: list[DeliveryResult] = []
+        index = 0
+        for event in events:
+            mine = results[index : index + 1 + len(event.extra)]
+            spooled = [r for r in mine if r.status is DeliveryStatus.SPOOLED]
+            primary.append(spooled[0] if spooled else mine[0])
+            index += len(mine)
+        return primary
+
+    async def _deliver(self, events: Sequence[PreparedEvent]) -> list[DeliveryResult]:
         if not events:
             return []
         async with self._lock:

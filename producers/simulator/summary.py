@@ -9,8 +9,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from uuid import UUID
 
+from producers.deid.ids import canonical_content
 from producers.deid.raw import RawRecord
 
 __all__ = ["SimulationSummary", "SummaryBuilder", "expected_summary"]
@@ -44,7 +44,7 @@ class SummaryBuilder:
 
     def __init__(self) -> None:
         self._records = 0
-        self._events: set[UUID] = set()
+        self._events: set[str | bytes] = set()
         self._agency: Counter[str] = Counter()
         self._life: Counter[str] = Counter()
         self._kind: Counter[str] = Counter()
@@ -53,7 +53,7 @@ class SummaryBuilder:
     def add(self, record: RawRecord) -> None:
         """Count one delivered record."""
         self._records += 1
-        self._events.add(record.event_id)
+        self._events.add(record.event_id or canonical_content(record))
         self._agency[record.agency] += 1
         self._life[record.life_experience] += 1
         self._kind[record.kind.value] += 1

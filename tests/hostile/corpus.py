@@ -30,7 +30,7 @@ from typing import Any, Final
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from broker.keyring import PublicKey, PublicKeyring, Signer
+from broker.keyring import Owner, PublicKey, PublicKeyring, Signer
 from contracts.catalog import load_catalog
 
 __all__ = [
@@ -79,7 +79,7 @@ def corpus_public_keyring() -> PublicKeyring:
         public = corpus_private_key(agency.id).public_key()
         keys.append(
             PublicKey(
-                agency=agency.id,
+                owner=Owner("agency", agency.id),
                 key_id=corpus_key_id(agency.id),
                 public_key=public.public_bytes(Encoding.Raw, PublicFormat.Raw),
                 created_at=_KEY_CREATED,

@@ -37,6 +37,7 @@ from contracts.events import CxEvent
 from contracts.privacy import journey_token_from_digest
 from contracts.signing import signing_input
 from tests.hostile.corpus import CASES_DIR, corpus_key_id, corpus_private_key
+from tests.hostile.pii_cases import pii_cases
 from tests.support.journeys import T0, make_event
 
 __all__ = ["build_cases", "main"]
@@ -580,7 +581,7 @@ def build_cases() -> list[dict[str, Any]]:
             _sign(Record(b"\xff\xfe\x00key", base.value, base.headers)),
         ),
     ]
-    return cases
+    return [*cases, *pii_cases(_case, _sign, first=100)]
 
 
 def _replace_value_and_resign(

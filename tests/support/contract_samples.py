@@ -31,7 +31,7 @@ def common(**overrides: Any) -> dict[str, Any]:
         "linkage_key_id": "usda-fns-link-2026",
         "occurred_at": T0,
         "age_band": "25-29",
-        "zip3": "205",
+        "zip3": "200",
         "state": "DC",
     }
     fields.update(overrides)

@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import murmur2
 from aiokafka.structs import RecordMetadata
 
-from broker.keyring import PUBLIC_KEYRING_FILE, Keyring
+from broker.keyring import Keyring
 from broker.provision import provision_topics
 from broker.settings import Settings
 from consumers import Joiner, reference_run
@@ -40,7 +40,7 @@ from contracts.joined import JourneySnapshot
 from tests.hostile.corpus import corpus_public_keyring, corpus_signer
 from tests.support.kafka import client_kwargs
 from tests.support.kafka import subprocess_env as base_env
-from tests.support.keyrings import keyring_for
+from tests.support.keyrings import keyring_for, write_signed_public_keyring
 
 PARTITIONS = 3
 
@@ -285,8 +285,7 @@ async def make_env(
     result.raise_for_conflicts()
     keyring = Keyring(settings.keyring_path)
     if corpus_keys:
-        settings.keyring_path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        (settings.keyring_path / PUBLIC_KEYRING_FILE).write_bytes(corpus_public_keyring().to_json())
+        write_signed_public_keyring(settings.keyring_path, corpus_public_keyring())
     else:
         keyring = keyring_for(settings.keyring_path)
     return Env(settings, keyring, group)

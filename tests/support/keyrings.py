@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
-from broker.keyring import Keyring
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from broker.files import write_atomic
+from broker.keyring import (
+    PUBLIC_KEYRING_FILE,
+    TRUST_ANCHOR_FILE,
+    Keyring,
+    PublicKeyring,
+    TrustAnchor,
+    signed_keyring,
+)
+from broker.keyring.signed import KeyringBody
 from contracts.catalog import load_catalog
 from contracts.envelope import Record, encode_unsigned
 from contracts.events import ServiceInteraction
 from contracts.privacy import journey_token_from_digest
+from producers.deid.ids import CALLER_ID_SOURCE
 
 T0 = datetime(2026, 4, 3, 14, 30, tzinfo=UTC)
 DAY1 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -51,7 +64,8 @@ def unsigned(agency: str = "usda-fns", n: int = 0) -> Record:
 
 
 def made_keyring(path: Path) -> Keyring:
-    """A keyring with signing keys for AGENCIES and linkage keys for LIFE_EXPERIENCES."""
+    """A local-demo keyring (the whole ceremony, each organisation in its subdirectory)
+    with signing keys for AGENCIES and linkage keys for LIFE_EXPERIENCES."""
     keyring = Keyring(path)
     keyring.init(AGENCIES, LIFE_EXPERIENCES, now=DAY1)
     return keyring
@@ -73,3 +87,30 @@ def keyring_for(
         else [le.id for le in catalog.life_experiences],
     )
     return keyring
+
+
+def wire_id(keyring: Keyring, agency: str, caller_id: object) -> str:
+    """The published event id of a record whose caller id is ``caller_id`` (a keyed hash)."""
+    key = keyring.record_id_key(agency)
+    return str(key.event_id(CALLER_ID_SOURCE, str(caller_id).encode("utf-8")))
+
+
+def write_signed_public_keyring(directory: Path, public: PublicKeyring) -> None:
+    """Write ``public``'s keys as a governance-signed keyring with its trust anchor in
+    ``directory`` (a throwaway governance key), as a reader's directory holds them."""
+    governance = Ed25519PrivateKey.generate()
+    body = KeyringBody(
+        serial=1,
+        issued_at=DAY1,
+        governance="urn:cx:governance:tests",
+        governance_key_id="tests-gov-1",
+        entries=[key.entry() for key in public.entries()],
+    )
+    anchor = TrustAnchor(
+        governance="urn:cx:governance:tests",
+        key_id="tests-gov-1",
+        public_key=base64.b64encode(governance.public_key().public_bytes_raw()).decode(),
+    )
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_atomic(directory / PUBLIC_KEYRING_FILE, signed_keyring(body, governance))
+    write_atomic(directory / TRUST_ANCHOR_FILE, anchor.model_dump_json().encode())

@@ -15,7 +15,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import strategies as st
 
-from broker.keyring import PublicKey, PublicKeyring, Signer
+from broker.keyring import Owner, PublicKey, PublicKeyring, Signer
 from contracts.catalog import load_catalog
 from contracts.envelope import RECORD_HEADERS
 from contracts.events import ApplicationStatus, Feedback, ServiceInteraction
@@ -31,7 +31,9 @@ SIGNERS = {
     a.id: Signer(a.id, f"{a.id}-sig-test", Ed25519PrivateKey.generate()) for a in CATALOG.agencies
 }
 PUBLIC_KEYRING = PublicKeyring(
-    PublicKey(agency, s.key_id, s.public_key(), datetime(2026, 1, 1, tzinfo=UTC), True)
+    PublicKey(
+        Owner("agency", agency), s.key_id, s.public_key(), datetime(2026, 1, 1, tzinfo=UTC), True
+    )
     for agency, s in SIGNERS.items()
 )
 SERVICES = sorted(

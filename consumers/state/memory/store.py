@@ -53,6 +53,11 @@ class MemoryStore:
         for _, key in due:
             yield key, self._values[key]
 
+    def iter_all(self) -> Iterator[tuple[str, bytes]]:
+        """Every entry in key order."""
+        for key in sorted(self._values):
+            yield key, self._values[key]
+
     def min_due(self) -> int | None:
         """The smallest due time, or None."""
         return min(self._due.values(), default=None)

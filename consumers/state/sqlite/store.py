@@ -130,6 +130,21 @@ class SqliteStore:
             if len(rows) < _DUE_PAGE:
                 return
 
+    def iter_all(self) -> Iterator[tuple[str, bytes]]:
+        """Every entry in key order, read in pages after the last key seen."""
+        after = ""
+        while True:
+            with self._io("read"):
+                rows = self._db.execute(
+                    "SELECT key, value FROM kv WHERE key > ? ORDER BY key LIMIT ?",
+                    (after, _DUE_PAGE),
+                ).fetchall()
+            for key, value in rows:
+                yield key, bytes(value)
+                after = key
+            if len(rows) < _DUE_PAGE:
+                return
+
     def min_due(self) -> int | None:
         """The smallest due time, or None."""
         with self._io("read"):
@@ -178,6 +193,12 @@ class SqliteStore:
         """Number of keys held."""
         with self._io("read"):
             row = self._db.execute("SELECT COUNT(*) FROM kv").fetchone()
+        return int(row[0])
+
+    def count_open(self) -> int:
+        """Keys with a due time: journeys not closed yet (the partial index answers it)."""
+        with self._io("read"):
+            row = self._db.execute("SELECT COUNT(*) FROM kv WHERE due IS NOT NULL").fetchone()
         return int(row[0])
 
     def wipe(self) -> None:

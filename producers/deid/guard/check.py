@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from producers.deid.guard.freeform import check_free_form
 from producers.deid.guard.needles import Needle, _Identity, _readable
 from producers.deid.guard.plan import _record_plan
 from producers.deid.guard.search import (
@@ -28,10 +29,11 @@ class PiiGuard:
     Holds identifier values in memory; its repr shows only the number of needles.
     """
 
-    __slots__ = ("_plan",)
+    __slots__ = ("_plan", "_raw")
 
     def __init__(self, raw: RawRecord) -> None:
         self._plan = _record_plan(_Identity.of(raw))
+        self._raw = raw
 
     def __repr__(self) -> str:
         return f"PiiGuard(<{len(self._plan.needles)} needles>)"
@@ -72,9 +74,14 @@ class PiiGuard:
                 if position >= 0:
                     raise PiiLeak(field, _locate(_join(value, headers, key)[1], position))
         if b"@" not in buffer and _SHAPE_HINT.search(buffer.translate(_SHAPE_MASK)) is None:
-            return  # no generic shape can occur (see _SHAPE_HINT)
+            self._free_form(value)
+            return  # no generic byte shape can occur (see _SHAPE_HINT)
         for kind, position in _shape_leaks(buffer, opaque_spans):
             raise PiiLeak(kind, _locate(_join(value, headers, key)[1], position), pattern=True)
+        self._free_form(value)
+
+    def _free_form(self, value: bytes) -> None:
+        check_free_form(value, self._raw)
 
 
 def guard(

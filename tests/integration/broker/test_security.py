@@ -34,6 +34,10 @@ from broker.security.plan import load_plan
 from broker.security.profile import resolve_settings
 from broker.security.tls import generate_ca
 from broker.settings import Settings
+from consumers.subscribe import reader_tier, subscribe
+from contracts.joined import JourneySnapshot
+from contracts.protected import Precision, ProtectedSnapshot, protect
+from tests.support.contract_samples import snapshot
 from tests.support.paths import REPO
 from tests.support.waiting import eventually
 
@@ -84,12 +88,12 @@ async def secured(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sec
         yield cluster
 
 
-async def produce(settings: Settings, topic: str, key: bytes = b"k") -> int:
+async def produce(settings: Settings, topic: str, key: bytes = b"k", value: bytes = b"v") -> int:
     """Send one record and return its offset."""
     producer = AIOKafkaProducer(**settings.kafka_client_kwargs(), request_timeout_ms=10000)
     await producer.start()
     try:
-        return int((await producer.send_and_wait(topic, b"v", key=key)).offset)
+        return int((await producer.send_and_wait(topic, value, key=key)).offset)
     finally:
         await producer.stop()
 
@@ -156,17 +160,52 @@ async def test_joiner_may_not_write_to_an_agency_topic(secured: Secured) -> None
         await produce(joiner, joiner.topics.agency("ssa"))
 
 
-async def test_data_team_reads_joined_but_not_agency_events(secured: Secured) -> None:
+async def test_default_tier_reads_protected_journeys_but_not_fine_ones(secured: Secured) -> None:
     team = secured.settings("team-analytics")
+    joiner = secured.settings("joiner")
     key = uuid.uuid4().hex.encode()
-    await produce(secured.settings("joiner"), team.topics.joined(LE), key=key)
+    await produce(joiner, team.topics.protected(LE), key=key)
+    await produce(joiner, team.topics.joined(LE), key=key)
     group = f"{PREFIX}cx.team-analytics.{uuid.uuid4().hex[:8]}"
-    await consume_key(team, team.topics.joined(LE), group, key)
+    await consume_key(team, team.topics.protected(LE), group, key)
+    # The restricted topics are refused by the broker's ACLs, not just by the SDK.
+    with (
+        pytest.raises(AccessDenied, match="team-analytics may not read"),
+        denied_as("team-analytics", "read", "fine journeys"),
+    ):
+        await consume_key(team, team.topics.joined(LE), group, key)
     with (
         pytest.raises(AccessDenied, match="team-analytics may not read"),
         denied_as("team-analytics", "read", "agency events"),
     ):
         await consume_key(team, team.topics.agency("ssa"), group, key)
+
+
+async def test_restricted_tier_reads_fine_journeys(secured: Secured) -> None:
+    research = secured.settings("team-research")
+    key = uuid.uuid4().hex.encode()
+    await produce(secured.settings("joiner"), research.topics.joined(LE), key=key)
+    group = f"{PREFIX}cx.team-research.{uuid.uuid4().hex[:8]}"
+    await consume_key(research, research.topics.joined(LE), group, key)
+
+
+async def test_subscribe_follows_the_tier_of_the_principal(secured: Secured) -> None:
+    fine = snapshot(life_experience=LE, status="completed")
+    record = protect(fine, Precision.STATUS, k=11)
+    key = fine.journey_token.encode()
+    joiner = secured.settings("joiner")
+    await produce(
+        joiner, joiner.topics.protected(LE), key=key, value=record.model_dump_json().encode()
+    )
+    await produce(joiner, joiner.topics.joined(LE), key=key, value=fine.model_dump_json().encode())
+    team = secured.settings("team-analytics")
+    research = secured.settings("team-research")
+    assert reader_tier(team) == "default" and reader_tier(research) == "restricted"
+    async with asyncio.timeout(WAIT_S):
+        seen_by_team = await anext(aiter(subscribe(LE, settings=team)))
+        seen_by_research = await anext(aiter(subscribe(LE, settings=research)))
+    assert isinstance(seen_by_team, ProtectedSnapshot) and seen_by_team == record
+    assert isinstance(seen_by_research, JourneySnapshot) and seen_by_research == fine
 
 
 async def test_client_trusting_another_ca_fails(secured: Secured, tmp_path: Path) -> None:

@@ -104,6 +104,14 @@ def test_demo_figures_equal_the_reference(
     assert sum(s["dead_letters"] for s in stats) == int(printed.group(2))
 
     html = report.read_text()
+    # The disclosure-risk section: the fine journeys against the k-protected ones.
+    risk = re.search(
+        r"(\d+) k-protected journeys released \(k=11\), [\d.]+ % unique, smallest group (\d+)",
+        result.stdout.replace("\n", " "),
+    )
+    assert risk is not None, result.stdout[-2000:]
+    assert int(risk.group(1)) == 0 or int(risk.group(2)) >= 11
+    assert 'id="disclosure-risk"' in html and "protected (as published)" in html
     for chart in ("weeks", "stalls", "drivers"):
         assert html.count(f'data-chart="{chart}"') == 5, chart
     embedded = re.search(

@@ -36,6 +36,8 @@ def sasl_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pat
     try:
         assert up.returncode == 0, up.stderr
         assert "security sasl" in up.stderr
+        # A secured cluster gets the access plan at once (users, credentials, ACLs).
+        assert "access plan: 17 principals; users created 17" in up.stderr
         yield state_dir, env
     finally:
         down = cli(env, "kafka", "down", "--purge")
@@ -48,9 +50,10 @@ async def test_up_sasl_then_init_applies_the_access_plan(
     state_dir, env = sasl_cluster
     init = cli(env, "init", "-q")
     assert init.returncode == 0, init.stderr
-    assert "access plan: 16 principals; users created 16" in init.stdout
-    again = cli(env, "init", "-q")
-    assert "access plan: nothing to change" in again.stdout
+    assert "access plan: nothing to change (17 principals)" in init.stdout
+    check = cli(env, "doctor", "--output", "csv")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "joiner,join,ok,ok" in check.stdout.splitlines()
 
     # A different security for the recorded cluster is refused, not silently changed.
     other = cli(env, "kafka", "up", "--security", "sasl-tls")

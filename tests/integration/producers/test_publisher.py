@@ -36,7 +36,7 @@ from tests.support.files import (
     write_csv,
 )
 from tests.support.kafka import KafkaEndpoint
-from tests.support.keyrings import keyring_for
+from tests.support.keyrings import keyring_for, wire_id
 
 pytestmark = [pytest.mark.kafka]
 
@@ -117,7 +117,9 @@ async def test_published_events_decode_and_verify(settings: Settings, keyring: K
         rest = await publisher.publish_many(raws[1:])
     results = [first, *rest]
     assert all(r.status is DeliveryStatus.SENT and r.offset is not None for r in results)
-    assert [str(r.event_id) for r in results] == [str(r.event_id) for r in raws]
+    assert [str(r.event_id) for r in results] == [
+        wire_id(keyring, AGENCY, r.event_id) for r in raws
+    ]
 
     got = await consume_all(settings, settings.topics.agency(AGENCY), len(raws))
     # Each result names where its event is (partition and offset come from batch futures).
@@ -136,7 +138,8 @@ async def test_published_events_decode_and_verify(settings: Settings, keyring: K
         decoded = decode(record.key, record.value, record.headers)
         token_of[str(decoded.event.event_id)] = decoded.event.journey_token
     for raw in raws:
-        expected[token_of[str(raw.event_id)]].append(str(raw.event_id))
+        wire = wire_id(keyring, AGENCY, raw.event_id)
+        expected[token_of[wire]].append(wire)
     assert {k.decode(): v for k, v in ids_by_key(got).items()} == expected
 
 
@@ -171,7 +174,7 @@ def test_cli_ingests_a_mixed_file_publishing_exactly_the_good_rows(
 
     got = asyncio.run(consume_all(chosen, chosen.topics.agency(AGENCY), len(GOOD_LINES)))
     assert sorted(dict(r.headers)["ce_id"].decode() for r in got) == sorted(
-        event_id(n) for n in GOOD_LINES
+        wire_id(keyring, AGENCY, event_id(n)) for n in GOOD_LINES
     )
 
 
@@ -198,7 +201,7 @@ async def test_spool_survives_a_restart_and_drains_on_start(
         assert publisher.sent_from_spool == 25
     got = await consume_all(settings, settings.topics.agency(AGENCY), 25)
     assert sorted(i for ids in ids_by_key(got).values() for i in ids) == sorted(
-        str(r.event_id) for r in raws
+        wire_id(keyring, AGENCY, r.event_id) for r in raws
     )
 
 
@@ -244,7 +247,7 @@ async def test_broker_outage_every_event_arrives_once_in_order_per_key(
     got = await consume_all(chosen, chosen.topics.agency(AGENCY), len(raws))
     seen = [i for ids in ids_by_key(got).values() for i in ids]
     assert len(seen) == len(set(seen)) == len(raws)  # every event exactly once
-    published_order: dict[str, int] = {str(r.event_id): n for n, r in enumerate(raws)}
+    published_order = {wire_id(keyring, AGENCY, r.event_id): n for n, r in enumerate(raws)}
     for ids in ids_by_key(got).values():  # per key, in publish order
         assert ids == sorted(ids, key=published_order.__getitem__)
 
@@ -275,7 +278,7 @@ def test_cli_flush_spool_sends_what_an_outage_left(
     assert "sent 12, left 0" in result.output
     got = asyncio.run(consume_all(online, online.topics.agency(AGENCY), 12))
     assert sorted(dict(r.headers)["ce_id"].decode() for r in got) == sorted(
-        str(r.event_id) for r in raws
+        wire_id(keyring, AGENCY, r.event_id) for r in raws
     )
 
 

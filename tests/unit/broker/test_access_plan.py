@@ -15,7 +15,7 @@ from broker.security.acls import (
     ResourceType,
     diff_bindings,
 )
-from broker.security.plan import expand_plan, load_plan
+from broker.security.plan import expand_plan, load_plan, tier_of
 from broker.topics import TopicNames
 from contracts.catalog import load_catalog
 
@@ -68,6 +68,7 @@ def test_joiner_reads_agencies_and_writes_only_its_outputs(prefix: str) -> None:
         assert not allowed(joiner, names.agency(agency), Operation.WRITE)
     outputs = [names.deadletter, names.changelog]
     outputs += [names.joined(le) for le in LIFE_EXPERIENCES]
+    outputs += [names.protected(le) for le in LIFE_EXPERIENCES]
     outputs += [names.insights(le) for le in LIFE_EXPERIENCES]
     for topic in outputs:
         assert allowed(joiner, topic, Operation.WRITE), topic
@@ -76,13 +77,15 @@ def test_joiner_reads_agencies_and_writes_only_its_outputs(prefix: str) -> None:
     assert ResourceType.TRANSACTIONAL_ID in kinds and ResourceType.GROUP in kinds
 
 
-def test_data_team_reads_joined_and_insights_and_nothing_else() -> None:
+def test_default_tier_team_reads_protected_journeys_and_insights_and_nothing_else() -> None:
     names = TopicNames("")
     team = expand_plan(load_plan(), AGENCIES)["team-analytics"]
     assert all(b.operation in (Operation.READ, Operation.DESCRIBE) for b in team)
     for le in LIFE_EXPERIENCES:
-        assert allowed(team, names.joined(le), Operation.READ)
+        assert allowed(team, names.protected(le), Operation.READ)
         assert allowed(team, names.insights(le), Operation.READ)
+        assert not allowed(team, names.joined(le), Operation.READ)
+        assert not allowed(team, names.joined(le), Operation.DESCRIBE)
     for agency in AGENCIES:
         assert not allowed(team, names.agency(agency), Operation.READ)
         assert not allowed(team, names.agency(agency), Operation.DESCRIBE)
@@ -148,3 +151,40 @@ def test_diff_creates_missing_and_revokes_only_managed_principals() -> None:
 def test_diff_of_a_matching_cluster_is_empty() -> None:
     want = set(expand_plan(load_plan(), AGENCIES)["joiner"])
     assert diff_bindings(want, want, {"User:joiner"}) == ([], [])
+
+
+def test_restricted_tier_team_reads_fine_journeys_under_an_agreement() -> None:
+    names = TopicNames("")
+    plan = load_plan()
+    research = expand_plan(plan, AGENCIES)["team-research"]
+    assert plan.principals["team-research"].agreement
+    for le in LIFE_EXPERIENCES:
+        assert allowed(research, names.joined(le), Operation.READ)
+        assert allowed(research, names.protected(le), Operation.READ)
+    assert not allowed(research, names.agency(AGENCIES[0]), Operation.READ)
+    assert tier_of("team-research", plan) == "restricted"
+    assert tier_of("team-analytics", plan) == "default"
+    assert tier_of("someone-new", plan) == "default"
+    assert tier_of(None, plan) == "default"
+    assert tier_of("admin", plan) == "restricted"
+
+
+@pytest.mark.parametrize("topic", ["cx.joined.*", "cx.*", "cx.joined.having-a-child"])
+def test_a_default_tier_grant_on_fine_journeys_is_refused(tmp_path: Path, topic: str) -> None:
+    path = tmp_path / "access.toml"
+    path.write_text(
+        '[principals.team-x]\ntier = "default"\n'
+        f'grants = [{{ topic = "{topic}", ops = ["read"] }}]\n'
+    )
+    with pytest.raises(InvalidAccessPlan, match="default tier may not read"):
+        load_plan(path)
+
+
+def test_a_restricted_tier_without_an_agreement_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "access.toml"
+    path.write_text(
+        '[principals.team-x]\ntier = "restricted"\n'
+        'grants = [{ topic = "cx.joined.*", ops = ["read"] }]\n'
+    )
+    with pytest.raises(InvalidAccessPlan, match="agreement"):
+        load_plan(path)

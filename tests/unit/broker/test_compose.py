@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -18,6 +19,8 @@ from broker.kafka.config import (
     security_properties,
 )
 from broker.kafka.jars import KAFKA_VERSION
+from broker.security.plan import expand_plan, load_plan
+from contracts.catalog import load_catalog
 from tests.support.paths import REPO
 
 COMPOSE = REPO / "docker-compose.yml"
@@ -58,9 +61,13 @@ def listener_names(text: str) -> set[str]:
     return {item.split("://")[0] for item in text.split(",")}
 
 
+def kafka_services(compose: dict[str, Any]) -> dict[str, Any]:
+    return {n: s for n, s in compose["services"].items() if n.startswith("kafka-")}
+
+
 def test_compose_matches_launcher_configuration() -> None:
     compose = yaml.safe_load(COMPOSE.read_text())
-    services = {n: s for n, s in compose["services"].items() if n.startswith("kafka-")}
+    services = kafka_services(compose)
     assert len(services) == 3
     voters = [NodeConfig(i, "127.0.0.1", 9092, 9093, Path("/d")) for i in (1, 2, 3)]
     for name, service in services.items():
@@ -90,7 +97,7 @@ def test_compose_security_matches_launcher_sasl() -> None:
     compose = yaml.safe_load(COMPOSE.read_text())
     want = security_properties(SECURITY)
     assert "authorizer.class.name" in want
-    for name, service in compose["services"].items():
+    for name, service in kafka_services(compose).items():
         props = env_to_properties(service["environment"])
         for key, value in want.items():
             assert props.get(key) == value, f"{name}: {key}"
@@ -99,7 +106,7 @@ def test_compose_security_matches_launcher_sasl() -> None:
 
 def test_compose_formats_storage_with_the_admin_scram_user() -> None:
     compose = yaml.safe_load(COMPOSE.read_text())
-    for name, service in compose["services"].items():
+    for name, service in kafka_services(compose).items():
         script = "\n".join(service["command"])
         assert "--add-scram" in script and "SCRAM-SHA-512=[name=admin," in script, name
         assert script.rstrip().endswith("exec /etc/kafka/docker/run"), name
@@ -119,3 +126,55 @@ def test_cluster_ids_never_look_like_options() -> None:
     assert len(ids) == 2000
     assert not any(i.startswith("-") for i in ids)
     assert all(len(base64.urlsafe_b64decode(i + "==")) == 16 for i in ids)
+
+
+#: The long-running services compose runs: service -> (principal, command, metrics port).
+CX_SERVICES = {
+    "joiner": ("joiner", "join", 9464),
+    "insights": ("insights", "insights", 9465),
+}
+
+
+def test_compose_runs_the_services_under_their_principals_with_metrics_ports() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text())
+    services = compose["services"]
+    principals = expand_plan(load_plan(), [a.id for a in load_catalog().agencies])
+    for name, (principal, command, port) in CX_SERVICES.items():
+        service = services[name]
+        env = service["environment"]
+        assert env["CX_PROFILE"] == principal and principal in principals, name
+        # Never the admin's credentials, and no group or ids other than the defaults.
+        assert "CX_SASL_USERNAME" not in env and "CX_SASL_PASSWORD" not in env, name
+        assert service["command"][0] == command and "--group" not in service["command"], name
+        args = service["command"]
+        assert args[args.index("--metrics-port") + 1] == str(port), name
+        # Inside the compose network only; the host sees the port on 127.0.0.1.
+        assert env["CX_METRICS_HOST"] == "0.0.0.0", name  # noqa: S104
+        assert env["CX_LOG_FORMAT"] == "json", name
+        assert f"127.0.0.1:{port}:{port}" in service["ports"], name
+        assert "/readyz" in " ".join(service["healthcheck"]["test"]), name
+        assert service["depends_on"]["cx-init"]["condition"] == "service_completed_successfully"
+        assert env["CX_STATE_DIR"] == services["cx-init"]["environment"]["CX_STATE_DIR"]
+        assert service["build"]["dockerfile"] == "deploy/Dockerfile"
+    # Only the init job acts as the admin (topics, access plan, credentials).
+    init = services["cx-init"]
+    assert init["environment"]["CX_SASL_USERNAME"] == "admin"
+    assert "cxbroker init" in init["command"][0]
+    assert (REPO / "deploy" / "Dockerfile").read_text().count("pip install") == 1
+
+
+def test_prometheus_scrapes_every_service_metrics_port() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text())
+    prometheus = compose["services"]["prometheus"]
+    mount = next(
+        v for v in prometheus["volumes"] if v.endswith(":/etc/prometheus/prometheus.yml:ro")
+    )
+    config = yaml.safe_load((REPO / mount.split(":", 1)[0]).read_text())
+    targets = {
+        target
+        for job in config["scrape_configs"]
+        for static in job["static_configs"]
+        for target in static["targets"]
+    }
+    assert targets == {f"{name}:{port}" for name, (_, _, port) in CX_SERVICES.items()}
+    assert set(prometheus["depends_on"]) == set(CX_SERVICES)

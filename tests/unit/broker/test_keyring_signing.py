@@ -114,7 +114,7 @@ def test_unknown_key_id_is_reported(keyring_dir: Path) -> None:
 
 def test_a_valid_signature_by_another_agency_is_rejected(keyring_dir: Path) -> None:
     # SSA's real key signs a record that claims to come from USDA FNS.
-    stored = json.loads((keyring_dir / "signing/ssa/ssa-sig-20261125-1.json").read_text())
+    stored = json.loads((keyring_dir / "agencies/ssa/signing/ssa-sig-20261125-1.json").read_text())
     private = Ed25519PrivateKey.from_private_bytes(base64.b64decode(stored["private_key"]))
     theirs = Signer("usda-fns", "ssa-sig-20261125-1", private)
     with pytest.raises(SigningKeyAgencyMismatch) as caught:
@@ -165,7 +165,7 @@ def test_old_signatures_verify_after_rotation_and_new_ones_use_the_new_key(
 
 def test_signer_repr_hides_the_private_key(keyring_dir: Path) -> None:
     signer = Keyring(keyring_dir).signer("ssa")
-    private = (keyring_dir / "signing" / "ssa" / "ssa-sig-20261125-1.json").read_text()
+    private = (keyring_dir / "agencies/ssa/signing/ssa-sig-20261125-1.json").read_text()
     secret = private.split('"private_key": "')[1].split('"')[0]
     assert secret not in repr(signer)
     assert secret not in str(signer)

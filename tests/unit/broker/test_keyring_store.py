@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from broker.errors import KeyringError, LinkageKeyMissing, SigningKeyMissing
+from broker.errors import (
+    KeyringError,
+    KeyringRefused,
+    LinkageKeyMissing,
+    RecordIdKeyMissing,
+    SigningKeyMissing,
+)
 from broker.keyring import Keyring, PublicKeyring
 from tests.support.keyrings import AGENCIES, DAY1, DAY2, LIFE_EXPERIENCES, made_keyring
 
@@ -27,8 +33,21 @@ def test_directories_are_0700_and_files_0600(tmp_path: Path) -> None:
         os.umask(old_umask)
     dirs = [keyring.path, *(p for p in keyring.path.rglob("*") if p.is_dir())]
     files = [p for p in keyring.path.rglob("*") if p.is_file()]
-    assert len(dirs) == 1 + 2 + len(AGENCIES) + len(LIFE_EXPERIENCES)
-    assert len(files) == 1 + len(AGENCIES) + len(LIFE_EXPERIENCES)
+    # Each organisation in its own directory: one signing and one encryption key per
+    # agency, in that agency's directory only; linkage keys only with their participants
+    # (having-a-child: ssa and usda-fns; approaching-retirement: ssa).
+    for agency in AGENCIES:
+        org = keyring.path / "agencies" / agency
+        assert [p.parent.name for p in org.rglob("*-sig-*.json")] == ["signing"]
+        assert len(list((org / "encryption").glob("*.json"))) == 1
+        assert _mode(org / "secrets" / "record-id.json") == 0o600
+    linkage = sorted(str(p.relative_to(keyring.path)) for p in keyring.path.rglob("lk-*.json"))
+    assert [p for p in linkage if "/linkage/" in p] == [
+        "agencies/ssa/linkage/approaching-retirement/lk-approaching-retirement-20261125-1.json",
+        "agencies/ssa/linkage/having-a-child/lk-having-a-child-20261125-1.json",
+        "agencies/usda-fns/linkage/having-a-child/lk-having-a-child-20261125-1.json",
+    ]
+    assert not list((keyring.path / "operators").rglob("*-sig-*.json"))
     assert {_mode(d) for d in dirs} == {0o700}
     assert {_mode(f) for f in files} == {0o600}
 
@@ -91,18 +110,23 @@ def test_linkage_secrets_are_32_random_bytes(tmp_path: Path) -> None:
 def test_public_keyring_file_lists_agencies_with_current_flags(tmp_path: Path) -> None:
     keyring = made_keyring(tmp_path / "keyring")
     keyring.rotate_signing("ssa", now=DAY2)
-    document = json.loads((keyring.path / "public-keyring.json").read_bytes())
-    assert document["version"] == 1
-    assert set(document["agencies"]) == set(AGENCIES)
-    ssa = document["agencies"]["ssa"]
+    path = keyring.public_dir() / "public-keyring.json"
+    document = json.loads(path.read_bytes())
+    assert document["version"] == 2
+    entries = [e for e in document["body"]["entries"] if e["use"] == "signing"]
+    assert {e["owner"] for e in entries} == {f"urn:cx:agency:{a}" for a in AGENCIES}
+    ssa = [e for e in entries if e["owner"] == "urn:cx:agency:ssa"]
     assert [e["key_id"] for e in ssa] == ["ssa-sig-20261125-1", "ssa-sig-20261202-2"]
-    assert [e["current"] for e in ssa] == [False, True]
+    current = {k.key_id: k.current for k in keyring.public_keyring().entries() if k.agency == "ssa"}
+    assert current == {"ssa-sig-20261125-1": False, "ssa-sig-20261202-2": True}
     assert all(len(base64.b64decode(e["public_key"], validate=True)) == 32 for e in ssa)
     # The public keyring holds no private material.
-    text = (keyring.path / "public-keyring.json").read_text()
-    for file in (keyring.path / "signing").rglob("*.json"):
-        private = json.loads(file.read_text())["private_key"]
-        assert private not in text
+    text = path.read_text()
+    for file in (keyring.path / "agencies").rglob("*.json"):
+        document = json.loads(file.read_text())
+        for field in ("private_key", "secret"):
+            if field in document:
+                assert document[field] not in text
 
 
 def test_export_public_writes_one_readable_file(tmp_path: Path) -> None:
@@ -118,7 +142,7 @@ def test_export_public_writes_one_readable_file(tmp_path: Path) -> None:
 
 def test_secret_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     keyring = made_keyring(tmp_path / "keyring")
-    file = keyring.path / "signing" / "ssa" / "ssa-sig-20261125-1.json"
+    file = keyring.path / "agencies/ssa/signing/ssa-sig-20261125-1.json"
     os.chmod(file, 0o644)
     with pytest.raises(KeyringError, match="chmod 600"):
         keyring.signer("ssa")
@@ -153,3 +177,43 @@ def test_reprs_hold_no_secret(tmp_path: Path) -> None:
         assert encoded not in shown
         assert key.secret.hex() not in shown
         assert repr(key.secret) not in shown
+
+
+def test_init_makes_one_record_id_secret_per_agency_that_is_never_shown(tmp_path: Path) -> None:
+    keyring = made_keyring(tmp_path / "keyring")
+    key = keyring.record_id_key("ssa")
+    assert key.key_id == "ssa-rid-20261125-1"
+    assert len(key.secret) == 32
+    assert keyring.record_id_key("usda-fns").secret != key.secret
+    assert key.secret.hex() not in repr(key) and "redacted" in str(key)
+    file = tmp_path / "keyring" / "agencies" / "ssa" / "secrets" / "record-id.json"
+    assert _mode(file) == 0o600
+
+
+def test_an_older_keyring_gains_record_id_secrets_from_init(tmp_path: Path) -> None:
+    keyring = made_keyring(tmp_path / "keyring")
+    for file in (tmp_path / "keyring" / "agencies").rglob("record-id.json"):
+        file.unlink()
+    with pytest.raises(RecordIdKeyMissing, match="keys init"):
+        keyring.record_id_key("ssa")
+    result = keyring.init(AGENCIES, LIFE_EXPERIENCES, now=DAY2)
+    assert not result.signing and not result.linkage
+    assert len(result.record_id) == len(AGENCIES)
+    assert keyring.record_id_key("ssa").key_id == "ssa-rid-20261202-1"
+
+
+def test_derived_ids_are_stable_keyed_version_8_uuids(tmp_path: Path) -> None:
+    key = made_keyring(tmp_path / "keyring").record_id_key("ssa")
+    first = key.event_id("caller-id", b"CASE-123-45-6789")
+    assert first == key.event_id("caller-id", b"CASE-123-45-6789")
+    assert first.version == 8 and first.variant == "specified in RFC 4122"
+    assert first != key.event_id("content", b"CASE-123-45-6789")
+    other = made_keyring(tmp_path / "other").record_id_key("ssa")
+    assert other.event_id("caller-id", b"CASE-123-45-6789") != first
+
+
+def test_an_all_agencies_keyring_of_an_earlier_version_is_refused(tmp_path: Path) -> None:
+    old = tmp_path / "keyring"
+    (old / "signing" / "ssa").mkdir(parents=True)
+    with pytest.raises(KeyringRefused, match="earlier version"):
+        Keyring(old).init(["ssa"], [], now=DAY1)

@@ -190,7 +190,9 @@ def test_unparseable_json_is_malformed_not_a_crash(
 class _ExplodingVerifier:
     """A verifier that fails in a way nobody anticipated (a bug, not a bad signature)."""
 
-    def verify_bytes(self, key_id: str, data: bytes, signature: bytes, *, agency: str) -> None:
+    def verify_bytes(
+        self, key_id: str, data: bytes, signature: bytes, *, agency: str, at: object = None
+    ) -> None:
         raise ZeroDivisionError("secret-looking text 123-45-6789")
 
 
@@ -264,3 +266,27 @@ def test_kafka_time_converts_and_clamps() -> None:
     assert kafka_time(-1) is None
     assert kafka_time(int(T0.timestamp() * 1000)) == T0
     assert kafka_time(2**63 - 1) == datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def test_a_revoked_key_rejects_records_from_its_revocation_on(tmp_path: Path) -> None:
+    ring = keyring_for(tmp_path / "ring", ["ssa"], ["having-a-child"])
+    public = ring.public_keyring()  # loaded before the revocation: reloads by itself
+    record = ring.signer("ssa").sign(ssa_record())
+    revoked_at = T0 + timedelta(days=1)
+    ring.revoke(ring.signer("ssa").key_id, at=revoked_at)
+
+    def at(when: datetime) -> Decoded | Rejection:
+        return check_record(
+            "ssa",
+            record.key,
+            record.value,
+            list(record.headers),
+            public,
+            load_registry(),
+            record_time=when,
+        )
+
+    assert isinstance(at(revoked_at - timedelta(seconds=1)), Decoded)
+    rejected = at(revoked_at)
+    assert isinstance(rejected, Rejection) and rejected.reason == "key-revoked"
+    assert isinstance(at(T0), Decoded)  # what the key signed before stays valid on replay

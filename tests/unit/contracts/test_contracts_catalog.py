@@ -99,6 +99,7 @@ def test_adding_an_agency_and_a_life_experience_is_a_data_change() -> None:
         {
             "id": "ed",
             "display_name": "Department of Education",
+            "reason_codes": ["NOT-ELIGIBLE"],
             "services": [
                 {"id": "ed.student-aid", "display_name": "FAFSA", "stages": ["apply", "decision"]}
             ],

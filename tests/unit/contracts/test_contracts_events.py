@@ -16,7 +16,9 @@ from contracts import (
     Stage,
     load_registry,
 )
-from contracts.events import FeedbackV1_0
+from contracts.catalog import load_catalog
+from contracts.errors import describe_validation_error
+from contracts.events import ApplicationStatusV1_0, FeedbackV1_0
 from tests.support.contract_samples import Samples
 
 
@@ -25,7 +27,8 @@ def test_contracts_carry_name_and_semver() -> None:
         "service-interaction",
         "1.0.0",
     )
-    assert ApplicationStatus.contract_urn() == "urn:cx:contract:application-status:1.0.0"
+    assert ApplicationStatus.contract_urn() == "urn:cx:contract:application-status:1.1.0"
+    assert ApplicationStatusV1_0.contract_version == "1.0.0"
     assert (Feedback.contract_version, FeedbackV1_0.contract_version) == ("1.1.0", "1.0.0")
     assert Feedback.contract_major() == 1
 
@@ -59,7 +62,8 @@ def test_service_interaction_rules(samples: Samples) -> None:
 
 def test_application_status_rules(samples: Samples) -> None:
     assert samples.status(reason_code=None).reason_code is None
-    for bad in ("x", "has space", "lower", "A" * 33):
+    # Closed: only the agency's catalog codes, even when the shape fits (a name, a ZIP).
+    for bad in ("x", "has space", "lower", "A" * 33, "QUINTANILLA", "Z32301", "WORK-CREDITS"):
         with pytest.raises(ValidationError):
             samples.status(reason_code=bad)
     with pytest.raises(ValidationError):
@@ -111,3 +115,27 @@ def test_every_registered_contract_is_closed_and_frozen() -> None:
         "feedback",
     }
     assert all(issubclass(m, CxEvent) for m in load_registry().event_models())
+
+
+def test_application_status_1_0_upcasts_keeping_only_catalog_reason_codes(
+    samples: Samples,
+) -> None:
+    fields = samples.status().model_dump()
+    registry = load_registry()
+    for code, kept in (("MISSING-DOCS", "MISSING-DOCS"), ("QUINTANILLA", None), (None, None)):
+        old = ApplicationStatusV1_0.model_validate({**fields, "reason_code": code})
+        new = registry.upcast(old)
+        assert isinstance(new, ApplicationStatus)
+        assert new.reason_code == kept
+        assert (new.event_id, new.occurred_at) == (old.event_id, old.occurred_at)
+
+
+def test_every_agency_has_closed_reason_codes_and_the_error_names_no_value(
+    samples: Samples,
+) -> None:
+    for agency in load_catalog().agencies:
+        assert agency.reason_codes and all(c == c.upper() for c in agency.reason_codes)
+    with pytest.raises(ValidationError) as caught:
+        samples.status(reason_code="ZOE-QUINTANILLA")
+    described = str(describe_validation_error(caught.value, "event"))
+    assert "reason_code" in described and "QUINTANILLA" not in described

@@ -123,6 +123,9 @@ def test_asyncapi_document_names_every_topic_and_message() -> None:
     assert set(document["channels"]["cx-joined-having-a-child"]["messages"]) == {
         "journey-snapshot-1_0_0"
     }
+    assert set(document["channels"]["cx-protected-having-a-child"]["messages"]) == {
+        "journey-snapshot-2_0_0"
+    }
     assert set(document["channels"]["cx-insights-approaching-retirement"]["messages"]) == {
         "insight-cell-1_0_0",
         "insight-cell-1_1_0",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from importlib import resources
+
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
@@ -19,7 +22,7 @@ from contracts import (
     zip3_of,
 )
 from contracts.errors import describe_validation_error
-from contracts.privacy import find_pii_kinds
+from contracts.privacy import RESTRICTED_ZIP3_FILE, find_pii_kinds
 
 
 @pytest.mark.parametrize(
@@ -44,8 +47,11 @@ def test_age_bands_cover_0_to_89_then_90_plus() -> None:
 @pytest.mark.parametrize(
     ("zip5", "zip3"),
     [
-        ("20500", "205"),
-        ("20500-0003", "205"),
+        ("20001", "200"),
+        ("20001-0003", "200"),
+        ("20500", "000"),
+        ("75301", "000"),
+        ("09012", "000"),
         (" 10001 ", "100"),
         ("03601", "000"),
         ("89301", "000"),
@@ -62,16 +68,51 @@ def test_zip3_of_rejects_non_zip_input_without_echoing_it(bad: str) -> None:
     assert bad.strip() == "" or bad not in str(info.value)
 
 
-def test_restricted_zip3_list_matches_domain_facts() -> None:
-    assert len(RESTRICTED_ZIP3) == 17
-    assert {"036", "059", "893"} <= RESTRICTED_ZIP3
+#: Prefixes of 20,000 people or fewer in the 2020 Census (DHC P1, ZCTAs summed by prefix).
+CENSUS_2020_RESTRICTED = frozenset(
+    [
+        "036",
+        "059",
+        "102",
+        "202",
+        "203",
+        "204",
+        "205",
+        "369",
+        "556",
+        "692",
+        "753",
+        "772",
+        "821",
+        "823",
+        "878",
+        "879",
+        "884",
+        "893",
+    ]
+)
+
+
+def test_restricted_zip3_list_is_the_2020_census_list_with_its_source() -> None:
+    document = json.loads(
+        resources.files("contracts").joinpath("catalog", RESTRICTED_ZIP3_FILE).read_text("utf-8")
+    )
+    assert frozenset(document["restricted"]) == CENSUS_2020_RESTRICTED
+    assert document["threshold"] == 20_000
+    assert "2020" in document["vintage"] and "P1" in document["source"]
+    assert CENSUS_2020_RESTRICTED <= RESTRICTED_ZIP3
+    # Prefixes with no 2020 ZCTA count as population 0: military and unassigned ones.
+    assert {"001", "090", "340", "962", "969"} <= RESTRICTED_ZIP3
+    # Areas restricted in 2000 but above 20,000 people in 2020 are published again.
+    assert not {"063", "790", "830", "831", "890"} & RESTRICTED_ZIP3
+    assert "000" not in RESTRICTED_ZIP3
 
 
 def test_zip3_type_rejects_restricted_area_and_accepts_000() -> None:
     adapter = TypeAdapter(Zip3)
     assert adapter.validate_python("000") == "000"
-    assert adapter.validate_python("205") == "205"
-    for bad in ("036", "20", "2050", "abc"):
+    assert adapter.validate_python("200") == "200"
+    for bad in ("036", "205", "969", "20", "2050", "abc"):
         with pytest.raises(ValidationError):
             adapter.validate_python(bad)
 

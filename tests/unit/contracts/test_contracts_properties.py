@@ -49,7 +49,7 @@ def interactions(draw: st.DrawFn) -> ServiceInteraction:
         linkage_key_id="link-1",
         occurred_at=started + duration,
         age_band=draw(st.none() | st.sampled_from(AgeBand)),
-        zip3=draw(st.none() | st.sampled_from(["000", "205", "100", "941"])),
+        zip3=draw(st.none() | st.sampled_from(["000", "200", "100", "941"])),
         state=draw(st.none() | st.sampled_from(UsState)),
         service_id=service_id,
         stage=draw(st.sampled_from(Stage)),

@@ -13,7 +13,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from contracts import (
     SIGNED_HEADERS,
-    ApplicationStatus,
     Record,
     encode_unsigned,
     journey_token_from_digest,
@@ -22,6 +21,7 @@ from contracts import (
     with_signature,
 )
 from contracts.errors import DuplicateHeader, MissingHeader
+from contracts.events import ApplicationStatusV1_0
 from tests.support.contract_samples import Samples
 from tests.support.paths import REPO
 
@@ -35,8 +35,9 @@ def _vectors() -> dict[str, str]:
     return dict(blocks)
 
 
-def _vector_event() -> ApplicationStatus:
-    return ApplicationStatus(
+def _vector_event() -> ApplicationStatusV1_0:
+    # SIGNING.md's vector is a released application-status 1.0.0 record (still readable).
+    return ApplicationStatusV1_0(
         event_id=UUID("0b9a6b3e-6f0c-4c1e-9d7a-3f2d7e1c5a10"),
         agency="usda-fns",
         life_experience="having-a-child",

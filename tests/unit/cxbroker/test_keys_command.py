@@ -100,7 +100,10 @@ def test_rotation_and_show_public_list_old_and_new_keys(run: Invoke, tmp_path: P
     assert shown.output.count("ssa-sig-") == 2
     assert shown.output.count("lk-having-a-child-") == 2
     document = json.loads(run("show-public", "--json").output)
-    assert [e["current"] for e in document["agencies"]["ssa"]] == [False, True]
+    ssa = [e for e in document["entries"] if e["owner"] == "urn:cx:agency:ssa"]
+    assert [e["key_id"].split("-")[1] for e in ssa if e["use"] == "signing"] == ["sig", "sig"]
+    current = [k.current for k in PublicKeyring.load(tmp_path / "keyring").entries()]
+    assert current == [False, True]
 
 
 def test_rotate_needs_exactly_one_target(run: Invoke) -> None:

@@ -9,32 +9,35 @@ import pytest
 from pydantic import ValidationError
 
 from broker.errors import LinkageKeyMissing
+from broker.keyring import RecordIdKey
 from contracts.envelope import encode_unsigned
 from contracts.errors import ContractViolation
 from contracts.events import ApplicationStatus, Feedback, ServiceInteraction
 from contracts.privacy import AgeBand, TokenRule
 from producers import DeidentificationError, DeidPolicy, TextPolicy, deidentify, guard_record
 from producers.deid import age_at, age_band_at, application_token
-from tests.support.raw_records import T0, feedback, keys, linkage_key, raw
+from tests.support.raw_records import CREATED, T0, feedback, keys, linkage_key, raw
 
 
 def test_service_interaction_keeps_facts_and_generalizes_identity() -> None:
     record = raw()
     event = deidentify(record, keys())
     assert isinstance(event, ServiceInteraction)
-    assert event.event_id == record.event_id
+    assert event.event_id != record.event_id  # never the caller's id (here a random one)
     # the rule the life experience's agencies agreed on in the catalog (no SSN at USDA FNS)
     assert event.token_rule is TokenRule.NAME_DOB_ZIP3
     assert event.linkage_key_id == "lk-having-a-child-20260101-1"
-    assert event.age_band is AgeBand.AGE_35_39  # 35 on 2026-04-03
+    assert event.age_band is AgeBand.AGE_35_39  # born 1990: 36 in 2026
     assert event.zip3 == "323"
     assert event.state == "FL"
     assert (event.stage, event.channel, event.outcome) == ("apply", "web", "completed")
 
 
 def test_no_birth_date_or_identifier_survives_in_the_payload() -> None:
-    # A fixed event id: a random one holds "219" or "850" now and then (1 run in ~70).
-    event = deidentify(feedback(event_id="6f1c2b7e-4d3a-4e5b-9c8d-7a6b5c4d3e2f"), keys())
+    # A fixed key and caller id: a random event id holds "219" or "850" now and then.
+    record_key = RecordIdKey("usda-fns-rid-20260101-1", "usda-fns", b"r" * 32, CREATED)
+    record = feedback(event_id="6f1c2b7e-4d3a-4e5b-9c8d-7a6b5c4d3e2f")
+    event = deidentify(record, keys(), record_key=record_key)
     payload = json.loads(encode_unsigned(event).value)
     assert set(payload) == set(Feedback.model_fields)
     text = json.dumps(payload)
@@ -57,7 +60,9 @@ def test_age_at_counts_whole_years_at_the_event_date(born: date, on: date, age: 
 
 def test_ages_over_89_share_one_band() -> None:
     assert age_band_at(date(1930, 1, 1), date(2026, 4, 3)) is AgeBand.AGE_90_PLUS
-    assert age_band_at(date(1936, 4, 4), date(2026, 4, 3)) is AgeBand.AGE_85_89
+    assert age_band_at(date(1937, 12, 31), date(2026, 4, 3)) is AgeBand.AGE_85_89
+    # 90 in the event's year, though 89 on the event date: the band follows the birth year.
+    assert age_band_at(date(1936, 4, 4), date(2026, 4, 3)) is AgeBand.AGE_90_PLUS
     assert deidentify(raw(date_of_birth="1901-01-01"), keys()).age_band is AgeBand.AGE_90_PLUS
 
 
@@ -133,9 +138,9 @@ def test_a_wait_equal_to_the_zip_is_not_a_leak() -> None:
     guard_record(encode_unsigned(event), record, event)
 
 
-def test_occurred_at_is_published_in_utc() -> None:
+def test_occurred_at_is_published_in_utc_truncated_to_the_hour() -> None:
     record = raw(occurred_at="2026-04-03T10:30:00-04:00")
-    assert deidentify(record, keys()).occurred_at == T0
+    assert deidentify(record, keys()).occurred_at == T0.replace(minute=0)
     assert T0.tzinfo is UTC
     assert datetime(2026, 4, 3, 14, 30, tzinfo=UTC) == T0
 

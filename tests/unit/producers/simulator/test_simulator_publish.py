@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from click.testing import CliRunner
@@ -25,6 +26,7 @@ from producers.simulator.publish import (
     chunk_size,
     publish_deliveries,
 )
+from tests.support.keyrings import wire_id
 
 JOURNEYS = 30
 SEED = 2
@@ -65,7 +67,9 @@ def test_every_delivery_is_prepared_with_its_life_experiences_rule_and_sent_in_o
     assert tally.total_spooled == 0
     for agency, events in kafka.sent.items():
         expected = [d.record for d in deliveries if d.record.agency == agency]
-        assert [e.event_id for e in events] == [r.event_id for r in expected]
+        assert [str(e.event_id) for e in events] == [
+            wire_id(keyring, agency, r.event_id) for r in expected
+        ]
         for event, raw in zip(events, expected, strict=True):
             payload = json.loads(event.record.value)
             assert payload["token_rule"] == token_rule_for(raw.life_experience).value
@@ -111,7 +115,9 @@ def test_rate_paces_rounds_on_the_clock() -> None:
     tally = asyncio.run(
         publish_deliveries(
             deliveries,
-            lambda raw: PreparedEvent(raw.event_id, Record(key=b"k", value=b"{}", headers=())),
+            lambda raw: PreparedEvent(
+                UUID(str(raw.event_id)), Record(key=b"k", value=b"{}", headers=())
+            ),
             None,
             rate=50.0,
             clock=lambda: now[0],
