@@ -47,12 +47,14 @@ def command_needs(settings: Settings) -> list[CommandNeeds]:
     agencies = [a.id for a in catalog.agencies]
     les = [le.id for le in catalog.life_experiences]
     joined = [t.joined(le) for le in les]
+    protected = [t.protected(le) for le in les]
     insights = [t.insights(le) for le in les]
     group = t.group(JOINER_GROUP)
     join = (
         *_topics([t.agency(a) for a in agencies], _READ, "agency events"),
         Need(_GROUP, group, _READ, "consumer group and offsets"),
         *_topics(joined, _WRITE, "snapshots"),
+        *_topics(protected, _WRITE, "k-protected journeys"),
         Need(_TOPIC, t.deadletter, _WRITE, "dead letters"),
         Need(_TOPIC, t.changelog, _WRITE, "state changelog"),
         Need(_TOPIC, t.changelog, _READ, "state restore"),
@@ -76,11 +78,22 @@ def command_needs(settings: Settings) -> list[CommandNeeds]:
                 _idempotent(),
             ),
         ),
+        # Data teams: the tier of the principal picks the journeys tail/subscribe read.
         CommandNeeds(
             "team-analytics", "insights", tuple(_topics(insights, _READ, "released cells"))
         ),
         CommandNeeds(
-            "team-analytics", "tail joined", tuple(_topics(joined, _READ, "joined journeys"))
+            "team-analytics",
+            "tail joined",
+            tuple(_topics(protected, _READ, "k-protected journeys (default tier)")),
+        ),
+        CommandNeeds(
+            "team-research", "insights", tuple(_topics(insights, _READ, "released cells"))
+        ),
+        CommandNeeds(
+            "team-research",
+            "tail joined",
+            tuple(_topics(joined, _READ, "fine journeys (restricted tier)")),
         ),
         CommandNeeds(
             "operator", "tail deadletter", (Need(_TOPIC, t.deadletter, _READ, "dead letters"),)

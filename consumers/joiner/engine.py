@@ -76,13 +76,8 @@ class Joiner:
         time_bounds: TimeBounds | None = None,
         session_timeout_ms: int = 10_000,
     ) -> None:
-        self.settings = settings
-        self.group = group
-        self.instance = instance
-        self.grace = grace
-        self.until_idle = until_idle
-        self.max_batch = max_batch
-        self.cache_size = cache_size
+        self.settings, self.group, self.instance, self.grace = settings, group, instance, grace
+        self.until_idle, self.max_batch, self.cache_size = until_idle, max_batch, cache_size
         self.status_interval = status_interval
         self.stats = JoinerStats()
         self.rules = rules or load_rules()

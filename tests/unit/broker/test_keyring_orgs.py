@@ -97,7 +97,7 @@ def test_each_agency_holds_only_its_own_keys_and_the_operator_none(world: World)
     assert [f.key_id for f in world.fns.files("encryption")] == ["usda-fns-enc-20261125-1"]
     operator_bytes = b"".join(p.read_bytes() for p in world.op.path.rglob("*") if p.is_file())
     secrets = _private_values(world.ssa.path) + _private_values(world.fns.path)
-    assert len(secrets) == 4 * (2 + 2 + 2)  # signing, encryption, linkage per agency
+    assert len(secrets) == 4 * (2 + 2 + 2 + 2)  # signing, encryption, linkage, record-id
     assert not any(secret in operator_bytes for secret in secrets)
     # The two agencies hold the same linkage key, and no other private key of each other.
     assert (
@@ -108,7 +108,7 @@ def test_each_agency_holds_only_its_own_keys_and_the_operator_none(world: World)
     ssa_only = [
         s for s in _private_values(world.ssa.path) if s not in _private_values(world.fns.path)
     ]
-    assert len(ssa_only) == 8
+    assert len(ssa_only) == 12  # signing, encryption and record-id keys, 4 encodings each
     assert not any(secret in fns_bytes for secret in ssa_only)
     for org in (world.ssa, world.fns, world.op):
         assert {_mode(p) for p in [org.path, *org.path.rglob("*")] if p.is_dir()} == {0o700}

@@ -8,15 +8,12 @@ from typing import Any
 
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
-from broker.kafka.kip447 import (
-    GroupMetadata,
+from broker.kafka.kip447 import GroupMetadata, StableOffsetFetch, TxnOffsetCommitV3, _read_offsets
+from broker.kafka.kip447_wire import (
     OffsetFetchRequest_v7,
     OffsetFetchResponse_v7,
-    StableOffsetFetch,
     TxnOffsetCommitRequest_v3,
     TxnOffsetCommitResponse_v3,
-    TxnOffsetCommitV3,
-    _read_offsets,
 )
 
 META = GroupMetadata("cx-joiner", 7, "member-1", None)

@@ -83,7 +83,7 @@ def test_three_organisations_agree_and_no_command_prints_a_secret(
 ) -> None:
     root, outputs = ceremony
     secrets = _secrets(root / "ssa") + _secrets(root / "fns") + _secrets(root / "gov")
-    assert len(secrets) == 3 * (3 + 3 + 1)
+    assert len(secrets) == 3 * (3 + 3 + 1 + 2)  # and a record-id secret per agency
     for result in outputs:
         for secret in secrets:
             assert secret not in result.output
