@@ -33,7 +33,11 @@ FOLLOW_S = 12.0
 async def newcomer(
     kafka: KafkaEndpoint, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Newcomer]:
-    yield await newcomer_on(kafka, tmp_path_factory, prefix="")
+    # The keys the README's own `cxbroker keys init` line makes (the SDK snippet that needs
+    # them comes first in the README).
+    keys_line = next(c for b in BLOCKS for c in b.commands() if c.startswith("cxbroker keys init"))
+    keys = tuple(keys_line.split()[1:])
+    yield await newcomer_on(kafka, tmp_path_factory, prefix="", keys=keys)
 
 
 @pytest.fixture(scope="module")

@@ -63,10 +63,13 @@ class Newcomer:
 
 
 async def newcomer_on(
-    kafka: KafkaEndpoint, tmp_path_factory: pytest.TempPathFactory, prefix: str | None = None
+    kafka: KafkaEndpoint,
+    tmp_path_factory: pytest.TempPathFactory,
+    prefix: str | None = None,
+    keys: tuple[str, ...] = ("keys", "init"),
 ) -> Newcomer:
-    """A newcomer on ``kafka``: topics and access plan under a fresh prefix, keys made, and
-    simulated per-agency CSV files in ``records``."""
+    """A newcomer on ``kafka``: topics and access plan under a fresh prefix, keys made with
+    the ``keys`` command, and simulated per-agency CSV files in ``records``."""
     assert kafka.local is not None, "these tests need the session's own local cluster"
     assert kafka.local.state.security != ClusterSecurity.NONE.value, "and a secured one"
     session_state = kafka.local.settings.state_dir
@@ -79,7 +82,7 @@ async def newcomer_on(
     prefix = f"t21-{uuid.uuid4().hex[:6]}." if prefix is None else prefix
     await provision(load_settings(state_dir=state, topic_prefix=prefix, profile="admin"))
     who = Newcomer(state, prefix, tmp_path_factory.mktemp("records"))
-    for args in (("keys", "init"), ("simulate", "--journeys", "20", "--out", str(who.records))):
+    for args in (keys, ("simulate", "--journeys", "20", "--out", str(who.records))):
         done = who.run(*args)
         assert done.returncode == 0, done.stderr
     return who

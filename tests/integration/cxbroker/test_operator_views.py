@@ -86,7 +86,8 @@ async def test_client_config_works_with_the_java_console_consumer(
     newcomer: Newcomer, kafka: KafkaEndpoint
 ) -> None:
     assert kafka.local is not None
-    topic = f"{newcomer.prefix}cx.joined.{LE}"
+    # Insights: the topics every data-team tier may read.
+    topic = f"{newcomer.prefix}cx.insights.{LE}"
     producer = AIOKafkaProducer(**admin_of(newcomer))
     await producer.start()
     try:
