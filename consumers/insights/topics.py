@@ -17,11 +17,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Final
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
 from broker.admin import admin_client
+from broker.security.errors import denied_as
 from broker.settings import Settings
 from consumers.errors import InsightsError
 from contracts.insights import InsightCell, InsightRelease
@@ -50,6 +52,11 @@ def week_of_period(period: str) -> str:
     return period_of(date.fromisoformat(period), PeriodKind.WEEK)
 
 
+#: The access plan's principals that read joined journeys for insights, and insights.
+INSIGHTS_PRINCIPAL: Final = "insights"
+READER: Final = "team-analytics"
+
+
 async def _partition_count(settings: Settings, topic: str, deadline: float) -> int:
     """How many partitions ``topic`` has; a clear error when it does not exist."""
     async with admin_client(settings) as admin:
@@ -71,8 +78,24 @@ async def read_to_end(
     handle: Callable[[ConsumerRecord[bytes, bytes]], None],
     *,
     within: float,
+    reader: str = READER,
 ) -> None:
-    """Read ``topic`` from the beginning up to its last committed offset, then stop."""
+    """Read ``topic`` from the beginning up to its last committed offset, then stop.
+
+    A refusal by Kafka is one :class:`~broker.errors.AccessDenied` line naming ``reader``,
+    the principal that may read it.
+    """
+    with denied_as(settings.sasl_username, "read", f"topic {topic}", needed=reader):
+        await _read_to_end(settings, topic, handle, within=within)
+
+
+async def _read_to_end(
+    settings: Settings,
+    topic: str,
+    handle: Callable[[ConsumerRecord[bytes, bytes]], None],
+    *,
+    within: float,
+) -> None:
     deadline = time.monotonic() + within
     # The admin client fails first, with one clear line, when Kafka is unreachable.
     partitions = await _partition_count(settings, topic, deadline)
@@ -83,8 +106,8 @@ async def read_to_end(
         isolation_level="read_committed",
         **settings.kafka_client_kwargs(),
     )
-    await consumer.start()
     try:
+        await consumer.start()
         tps = [TopicPartition(topic, p) for p in range(partitions)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
@@ -124,7 +147,13 @@ async def read_joined(
             # Never log the value: count it, the joiner's dead-letter topic has the detail.
             invalid += 1
 
-    await read_to_end(settings, settings.topics.joined(life_experience), handle, within=within)
+    await read_to_end(
+        settings,
+        settings.topics.joined(life_experience),
+        handle,
+        within=within,
+        reader=INSIGHTS_PRINCIPAL,
+    )
     return snapshots, invalid
 
 

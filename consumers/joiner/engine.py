@@ -107,6 +107,7 @@ class Joiner:
         self._commits: GroupAwareCommits | None = None
         self.fencing = Fencing(self.transactional_id)
         self.outage = OutageTracker()
+        self._last_status = ""
 
     @property
     def transactional_id(self) -> str:
@@ -332,7 +333,11 @@ class Joiner:
                     log.info("idle for %.1f s: stopping", self.until_idle)
                     break
             if now >= next_status:
-                log.info("status %s", self.status_line())
+                # An unchanged line says nothing new: logged only when a counter moved.
+                line = self.status_line()
+                if line != self._last_status:
+                    log.info("status %s", line)
+                    self._last_status = line
                 next_status = now + self.status_interval
         log.info("final %s", self.status_line())
         return self.stats
