@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from broker.errors import BrokerUnavailable
+from broker.security.errors import access_denied_from, is_access_error
 from broker.settings import Settings
 
 __all__ = ["admin_client", "broker_count"]
@@ -25,6 +26,10 @@ async def admin_client(settings: Settings, timeout_ms: int = 15000) -> AsyncIter
     except (KafkaConnectionError, KafkaError, OSError) as exc:
         with contextlib.suppress(Exception):
             await admin.close()
+        if is_access_error(exc):
+            raise access_denied_from(
+                exc, settings.sasl_username, "describe", "the cluster"
+            ) from exc
         raise BrokerUnavailable(
             f"cannot reach Kafka at {kwargs['bootstrap_servers']}: {type(exc).__name__}"
         ) from exc

@@ -26,8 +26,10 @@ __all__ = [
     "KeyringRefused",
     "LinkageKeyMissing",
     "MissingTool",
+    "ProfileRequired",
     "PropagationTimeout",
     "ScramError",
+    "SecurityDisabled",
     "SignatureInvalid",
     "SignatureMissing",
     "SigningKeyAgencyMismatch",
@@ -56,6 +58,33 @@ class TopicConflict(CxError):
 
 class AccessDenied(CxError):
     """Kafka refused the operation for this principal."""
+
+
+#: Which principal of the access plan (broker/access.toml) does which job.
+PRINCIPAL_ROLES = (
+    "agency-<agency> publishes that agency's events, joiner runs `cxbroker join`, insights "
+    "runs `cxbroker insights --compute`, team-analytics reads joined journeys and insights"
+)
+
+
+class ProfileRequired(AccessDenied):
+    """The cluster is secured and this client has no credentials (no ``CX_PROFILE``).
+
+    ``needed`` is the principal that may do what was asked (when the caller knows it) and
+    ``purpose`` what that is, e.g. ``"write to topic cx.events.ssa"``.
+    """
+
+    def __init__(self, bootstrap: str, needed: str | None = None, purpose: str = "") -> None:
+        self.bootstrap = bootstrap
+        self.needed = needed
+        self.purpose = purpose
+        head = f"Kafka at {bootstrap} is secured and no principal is selected"
+        if needed:
+            to = f"to {purpose} " if purpose else ""
+            message = f"{head}: {to}run as {needed}, i.e. set CX_PROFILE={needed}"
+        else:
+            message = f"{head}: set CX_PROFILE=<principal> ({PRINCIPAL_ROLES})"
+        super().__init__(message)
 
 
 class KeyringError(CxError):
@@ -139,6 +168,10 @@ class InvalidAccessPlan(CxError):
 
 class ScramError(CxError):
     """The cluster refused to describe, create or delete a SCRAM user."""
+
+
+class SecurityDisabled(CxError):
+    """The cluster runs without an authorizer: it has no ACLs to show or apply."""
 
 
 class GroupFenced(CxError):

@@ -11,7 +11,7 @@ from aiokafka.helpers import create_ssl_context
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from broker.errors import BrokerUnavailable
+from broker.errors import BrokerUnavailable, ProfileRequired
 from broker.topics import TopicNames
 
 __all__ = ["SecurityProtocol", "Settings", "default_cache_dir", "default_state_dir"]
@@ -105,13 +105,19 @@ class Settings(BaseSettings):
         )
 
     def kafka_client_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for aiokafka clients (bootstrap and security)."""
+        """Keyword arguments for aiokafka clients (bootstrap and security).
+
+        :class:`~broker.errors.ProfileRequired` for a SASL protocol without a user name.
+        """
         kwargs: dict[str, Any] = {
             "bootstrap_servers": self.resolved_bootstrap(),
             "security_protocol": self.security_protocol.value,
             "client_id": self.client_id,
         }
         if self.security_protocol in (SecurityProtocol.SASL_PLAINTEXT, SecurityProtocol.SASL_SSL):
+            if not self.sasl_username:
+                # Without it the client fails to authenticate, which reads like an outage.
+                raise ProfileRequired(kwargs["bootstrap_servers"])
             kwargs["sasl_mechanism"] = self.sasl_mechanism
             kwargs["sasl_plain_username"] = self.sasl_username
             kwargs["sasl_plain_password"] = (

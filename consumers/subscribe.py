@@ -16,9 +16,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
+from broker.security.errors import denied_as
 from broker.security.plan import Tier, tier_of
+from broker.security.profile import load_settings
 from broker.settings import Settings
 from consumers.errors import JoinerError, RecordRejected
 from consumers.joiner.validate import DLQ_DETAIL, DLQ_OFFSET, DLQ_PARTITION, DLQ_REASON, DLQ_TOPIC
@@ -52,17 +54,43 @@ class DeadLetter:
     deadletter_offset: int
 
 
-def _consumer(settings: Settings, topic: str, group: str | None, from_beginning: bool) -> Any:
+#: Who may read what: the access plan's principal for each kind of topic.
+READER: Final = "team-analytics"
+DEADLETTER_READER: Final = "admin"
+
+
+async def _consumer(
+    settings: Settings, topic: str, group: str | None, from_beginning: bool, reader: str
+) -> Any:
+    """A started consumer of ``topic``; Kafka refusals become one-line :class:`AccessDenied`
+    naming the principal that may read (``reader``) and, for a group, the names it may use.
+    A consumer that fails to start is closed (no "Unclosed AIOKafkaConsumer")."""
     from aiokafka import AIOKafkaConsumer
 
-    return AIOKafkaConsumer(
-        topic,
-        group_id=group,
-        enable_auto_commit=group is not None,
-        isolation_level="read_committed",
-        auto_offset_reset="earliest" if from_beginning else "latest",
-        **settings.kafka_client_kwargs(),
+    refused = denied_as(
+        settings.sasl_username,
+        "read",
+        f"topic {topic}",
+        needed=reader,
+        group=group,
+        prefix=settings.topic_prefix,
     )
+    with refused:
+        consumer = AIOKafkaConsumer(
+            topic,
+            group_id=group,
+            enable_auto_commit=group is not None,
+            isolation_level="read_committed",
+            auto_offset_reset="earliest" if from_beginning else "latest",
+            **settings.kafka_client_kwargs(),
+        )
+    try:
+        with refused:
+            await consumer.start()
+    except BaseException:
+        await consumer.stop()
+        raise
+    return consumer
 
 
 def reader_tier(settings: Settings) -> Tier:
@@ -91,6 +119,10 @@ async def subscribe(
 ) -> AsyncIterator[JourneySnapshot | ProtectedSnapshot]:
     """Yield every committed, verified journey snapshot of ``life_experience``.
 
+    ``settings`` default to :func:`broker.load_settings` (``CX_*``, ``CX_PROFILE``). A
+    refusal by Kafka raises :class:`~broker.errors.AccessDenied` (one line: which principal
+    may read, which group names it may use).
+
     The tier of the principal (or ``tier``) decides what: :class:`ProtectedSnapshot`
     (default tier) or :class:`JourneySnapshot` (restricted tier). With ``group`` the
     position is kept in that consumer group (a restart resumes); without it every call
@@ -103,15 +135,14 @@ async def subscribe(
         load_catalog().life_experience(life_experience)
     except UnknownEntry:
         raise JoinerError(
-            "unknown life experience; see `cxbroker contracts list` for the ids"
+            "unknown life experience; `cxbroker catalog life-experiences` lists the ids"
         ) from None
-    settings = settings or Settings()
+    settings = settings or load_settings()
     tier = tier or reader_tier(settings)
     protected = tier != "restricted"
     topic = journey_topic(settings, life_experience, tier)
     reader = VerifiedReader(settings.keyring_path)
-    consumer = _consumer(settings, topic, group, from_beginning)
-    await consumer.start()
+    consumer = await _consumer(settings, topic, group, from_beginning, READER)
     try:
         async for record in consumer:
             if record.value is None:
@@ -147,9 +178,10 @@ async def subscribe_deadletters(
     *, group: str | None = None, settings: Settings | None = None, from_beginning: bool = True
 ) -> AsyncIterator[DeadLetter]:
     """Yield the reason and source coordinates of every dead letter as it arrives."""
-    settings = settings or Settings()
-    consumer = _consumer(settings, settings.topics.deadletter, group, from_beginning)
-    await consumer.start()
+    settings = settings or load_settings()
+    consumer = await _consumer(
+        settings, settings.topics.deadletter, group, from_beginning, DEADLETTER_READER
+    )
     try:
         async for record in consumer:
             headers = {name: value for name, value in record.headers or () if value is not None}

@@ -32,8 +32,10 @@ COMMANDS: dict[str, str] = {
     "init": "cxbroker.commands.init:init",
     "demo": "cxbroker.commands.demo:demo",
     "access": "cxbroker.commands.access:access",
+    "catalog": "cxbroker.commands.catalog:catalog",
     "doctor": "cxbroker.commands.access:check",
     "join": "cxbroker.commands.join:join",
+    "lag": "cxbroker.commands.lag:lag",
     "tail": "cxbroker.commands.tail:tail",
     "contracts": "cxbroker.commands.contracts:contracts",
     "keys": "cxbroker.commands.keys:keys",
@@ -61,6 +63,9 @@ class LazyGroup(click.Group):
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
+        # The Kafka client logs refusals and connection failures itself; commands report
+        # them as one line (`join` sets up its own log).
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
         try:
             return super().invoke(ctx)
         except CxError as exc:

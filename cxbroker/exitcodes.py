@@ -17,6 +17,7 @@ from broker.errors import (
     KeyringRefused,
     MissingTool,
     SignatureInvalid,
+    UnknownProfile,
 )
 from consumers.errors import CoPartitionError, MissingTopics, StateStoreError
 from contracts.errors import CxError
@@ -39,7 +40,8 @@ class ExitCode(IntEnum):
     MISSING_TOOL = 3
     #: Kafka cannot be reached; publish and simulate: events wait in the outage spool.
     KAFKA_UNAVAILABLE = 4
-    #: Kafka refused this principal or operation (authentication or authorization).
+    #: Kafka refused this principal or operation (authentication or authorization), or no
+    #: (or an unknown) principal is selected on a secured cluster; nothing is spooled.
     ACCESS_DENIED = 5
     #: The PII guard refused to publish: an identifier was found in an outgoing record.
     PII_REFUSED = 6
@@ -68,6 +70,7 @@ ERROR_CODES: Final[tuple[tuple[type[CxError], ExitCode], ...]] = (
     (MissingTool, ExitCode.MISSING_TOOL),
     (BrokerUnavailable, ExitCode.KAFKA_UNAVAILABLE),
     (AccessDenied, ExitCode.ACCESS_DENIED),
+    (UnknownProfile, ExitCode.ACCESS_DENIED),
     (PiiLeak, ExitCode.PII_REFUSED),
     (SignatureInvalid, ExitCode.REJECTED),
     (SpoolError, ExitCode.SPOOL_FAILED),

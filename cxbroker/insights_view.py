@@ -15,8 +15,10 @@ from contracts.vocabulary import STAGE_ORDER
 
 __all__ = [
     "DEFAULT_METRICS",
+    "MIN_SHOWN_COUNT",
     "PUBLISHED_METRICS",
     "REASON_MARKS",
+    "all_suppressed_note",
     "format_value",
     "handoff_table",
     "insights_table",
@@ -35,6 +37,8 @@ DEFAULT_METRICS: tuple[Metric, ...] = (
     Metric.SATISFACTION,
 )
 SUPPRESSED_MARK = "*"
+#: The least count a released cell shows (a count of 1-10 is suppressed).
+MIN_SHOWN_COUNT = 11
 #: The mark of each suppression reason: ``*`` and a letter (the rule, never the value).
 REASON_MARKS: dict[SuppressionReason | None, str] = {
     SuppressionReason.SMALL_CELL: "*",
@@ -107,6 +111,8 @@ def insights_table(
         rank = catalog_order.index(agency) if agency in catalog_order else len(catalog_order)
         return (rank if agency else len(catalog_order) + 1, agency or "", _stage_rank(stage))
 
+    shown: list[InsightCell] = []
+    places = 0
     for place in sorted(grid, key=order):
         row = grid[place]
         started = row.get(Metric.JOURNEYS_STARTED)
@@ -114,7 +120,24 @@ def insights_table(
             continue
         agency, stage = place
         table.add_row(agency or "all", stage or "all", *(format_value(row.get(m)) for m in metrics))
+        shown += [c for m in metrics if (c := row.get(m)) is not None]
+        places += agency is not None and stage is not None
+    # Nothing to read: every cell is suppressed, a published zero or undefined.
+    if any(c.suppressed for c in shown) and not any(c.value for c in shown if not c.suppressed):
+        table.caption = f"{legend()}\n{all_suppressed_note(life_experience, period, places)}"
     return table
+
+
+def all_suppressed_note(life_experience: str, period: str, places: int) -> str:
+    """Why every cell of a table is ``*``, and the population that would show cells."""
+    needed = MIN_SHOWN_COUNT * max(1, places)
+    return (
+        f"every count is suppressed: too few journeys for the protection rule (a count shows "
+        f"from {MIN_SHOWN_COUNT}, and only if no smaller count can be derived from it). "
+        f"Cells show once every agency/stage row has at least {MIN_SHOWN_COUNT} journeys: "
+        f"{needed} or more journeys of {life_experience} "
+        f"starting in {period}."
+    )
 
 
 def handoff_table(life_experience: str, period: str, cells: Iterable[InsightCell]) -> Table | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from broker.errors import AclApplyError
+from broker.errors import AclApplyError, SecurityDisabled
 from broker.security.protocol import CreateAclsBatch, DeleteAclsBatch, DescribeAclsAll, send
 
 __all__ = [
@@ -124,6 +124,8 @@ def diff_bindings(
 
 # CLUSTER_AUTHORIZATION_FAILED: the caller is not allowed to manage ACLs or users.
 CLUSTER_AUTHORIZATION_FAILED = 31
+# SECURITY_DISABLED: the cluster has no authorizer (Kafka's error code 54).
+SECURITY_DISABLED = 54
 
 
 def raise_if_unauthorized(codes: Iterable[int]) -> None:
@@ -144,6 +146,12 @@ async def describe_bindings(admin: Any) -> list[AclBinding]:
 
     response = await send(admin, DescribeAclsAll())
     raise_if_unauthorized([response.error_code])
+    if response.error_code == SECURITY_DISABLED:
+        raise SecurityDisabled(
+            "this Kafka cluster runs without an authorizer, so no ACLs apply (every client "
+            "may do everything); ACLs need a secured cluster, e.g. one started with "
+            "`cxbroker kafka up --security sasl-tls`"
+        )
     if response.error_code:
         raise for_code(response.error_code)(response.error_message)
     bindings = []

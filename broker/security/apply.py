@@ -29,7 +29,7 @@ from broker.security.credentials import (
     ensure_credential,
     remove_credential,
 )
-from broker.security.errors import access_denied_from, is_access_error
+from broker.security.errors import access_denied_from, denied_as, is_access_error
 from broker.security.plan import AccessPlan, expand_plan, principal_of
 from broker.security.scram import SCRAM_SHA_512, delete_users, list_users, upsert_users
 from broker.settings import Settings
@@ -155,6 +155,8 @@ def group_by_principal(bindings: Iterable[AclBinding]) -> dict[str, list[AclBind
     return dict(grouped)
 
 
-async def effective_acls(admin: Any) -> dict[str, list[AclBinding]]:
-    """The ACLs the cluster enforces now, per principal."""
-    return group_by_principal(await describe_bindings(admin))
+async def effective_acls(admin: Any, principal: str | None = None) -> dict[str, list[AclBinding]]:
+    """The ACLs the cluster enforces now, per principal (``principal``: who asks, for the
+    :class:`~broker.errors.AccessDenied` when Kafka refuses)."""
+    with denied_as(principal, "describe", "the cluster's ACLs", needed=ADMIN):
+        return group_by_principal(await describe_bindings(admin))

@@ -62,13 +62,21 @@ def credential_path(state_dir: Path, name: str) -> Path:
 
 def read_credential(state_dir: Path, name: str) -> Credential:
     """The stored credential of ``name``; :class:`UnknownProfile` when there is none."""
-    path = credential_path(state_dir, name)
+    try:
+        path = credential_path(state_dir, name)
+    except ValueError as exc:
+        raise UnknownProfile(f"{exc} (CX_PROFILE)") from None
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
+        known = sorted(p.stem for p in path.parent.glob("*.json")) if path.parent.is_dir() else []
+        hint = (
+            f"known: {', '.join(known)}"
+            if known
+            else "run `cxbroker init` against the secured cluster to create them"
+        )
         raise UnknownProfile(
-            f"no credential for principal {name!r} in {path.parent}: "
-            "run `cxbroker init` (or `cxbroker access apply`) against the secured cluster"
+            f"no credential for principal {name!r} (CX_PROFILE) in {path.parent}; {hint}"
         ) from None
     return Credential(str(data["username"]), str(data["password"]))
 

@@ -32,6 +32,7 @@ __all__ = [
     "PrincipalSpec",
     "default_plan_path",
     "expand_plan",
+    "group_patterns",
     "load_plan",
     "principal_of",
     "tier_of",
@@ -212,3 +213,17 @@ def expand_plan(
             raise InvalidAccessPlan(f"principal {name!r} is declared twice")
         result[name] = set(_bindings(name, spec.grants, prefix, None))
     return result
+
+
+def group_patterns(principal: str, prefix: str = "", plan: AccessPlan | None = None) -> list[str]:
+    """The consumer group names ``principal`` may use, as ``name`` or ``prefix*`` patterns.
+
+    From ``plan`` (default: ``broker/access.toml``) under the deployment's ``prefix``.
+    """
+    expanded = expand_plan(plan or load_plan(), [], prefix)
+    bindings = expanded.get(principal, set())
+    return sorted(
+        b.resource_name + ("*" if b.pattern_type is PatternType.PREFIXED else "")
+        for b in bindings
+        if b.resource_type is ResourceType.GROUP and b.operation is Operation.READ
+    )

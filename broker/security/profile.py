@@ -49,6 +49,9 @@ def resolve_settings(settings: Settings) -> Settings:
     state = read_cluster_state(settings.cluster_dir)
     if not settings.bootstrap_servers and state is not None:
         update["bootstrap_servers"] = state.bootstrap_servers
+    local = state is not None and (
+        not settings.bootstrap_servers or settings.bootstrap_servers == state.bootstrap_servers
+    )
     if settings.profile:
         cred = read_credential(settings.state_dir, settings.profile)
         update |= {
@@ -56,10 +59,13 @@ def resolve_settings(settings: Settings) -> Settings:
             "sasl_password": SecretStr(cred.password),
             "sasl_mechanism": SCRAM_MECHANISM,
         }
-        if state is not None:
-            update["security_protocol"] = SecurityProtocol(state.security_mode.client_protocol)
-            if state.ca_file:
-                update["ca_file"] = Path(state.ca_file)
+    if state is not None and (settings.profile or (local and not settings.sasl_username)):
+        # Without a profile, the secured local cluster's protocol still applies: the
+        # client then says that a principal is missing (ProfileRequired) instead of
+        # failing to connect as if Kafka were down.
+        update["security_protocol"] = SecurityProtocol(state.security_mode.client_protocol)
+        if state.ca_file:
+            update["ca_file"] = Path(state.ca_file)
     update = {name: value for name, value in update.items() if name not in explicit}
     return settings.model_copy(update=update) if update else settings
 

@@ -25,6 +25,7 @@ from aiokafka.errors import KafkaError
 
 from broker.errors import BrokerUnavailable
 from broker.keyring.deployment import DeploymentKeys, DeploymentSigner
+from broker.security.errors import denied_as
 from broker.settings import Settings
 from consumers.errors import BudgetExceeded, InsightsError
 from consumers.insights.aggregate import journeys_by_week
@@ -35,6 +36,7 @@ from consumers.insights.release.history import History, PastRelease
 from consumers.insights.release.plan import DEFAULT_GRACE, is_due, next_release
 from consumers.insights.topics import (
     DEFAULT_CATCH_UP_TIMEOUT_S,
+    INSIGHTS_PRINCIPAL,
     Released,
     read_joined,
     read_releases,
@@ -181,18 +183,33 @@ class InsightsService:
 
     async def catch_up(self) -> list[CatchUpReport]:
         """Read every joined topic to its end and publish the releases that are due."""
-        producer = AIOKafkaProducer(
-            acks="all", enable_idempotence=True, linger_ms=20, **self.settings.kafka_client_kwargs()
+        refused = denied_as(
+            self.settings.sasl_username,
+            "publish insights to",
+            "topics cx.insights.*",
+            needed=INSIGHTS_PRINCIPAL,
         )
+        with refused:
+            producer = AIOKafkaProducer(
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=20,
+                **self.settings.kafka_client_kwargs(),
+            )
         try:
-            await producer.start()
-        except KafkaError as exc:
+            with refused:
+                await producer.start()
+        except BaseException as exc:
             await producer.stop()
+            if not isinstance(exc, KafkaError):
+                raise
             raise BrokerUnavailable(
                 f"cannot reach Kafka to publish insights: {type(exc).__name__}"
             ) from exc
         try:
-            return [await self._catch_up_one(producer, le) for le in self.life_experiences]
+            with refused:
+                reports = [await self._catch_up_one(producer, le) for le in self.life_experiences]
+            return reports
         finally:
             await producer.stop()
 

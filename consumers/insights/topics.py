@@ -26,12 +26,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 from aiokafka import ConsumerRecord, TopicPartition
 from faststream.exceptions import SkipMessage
 
 from broker.admin import admin_client
+from broker.security.errors import denied_as
 from broker.settings import Settings
 from consumers.errors import InsightsError
 from consumers.faststream import CxDecoder, Kind, cx_broker, partitions_subscriber
@@ -63,6 +64,11 @@ def week_of_period(period: str) -> str:
     return period_of(date.fromisoformat(period), PeriodKind.WEEK)
 
 
+#: The access plan's principals that read joined journeys for insights, and insights.
+INSIGHTS_PRINCIPAL: Final = "insights"
+READER: Final = "team-analytics"
+
+
 async def _partition_count(settings: Settings, topic: str, deadline: float) -> int:
     """How many partitions ``topic`` has; a clear error when it does not exist."""
     async with admin_client(settings) as admin:
@@ -85,13 +91,27 @@ async def read_to_end(
     handle: Callable[[ConsumerRecord[bytes, bytes], Any], None],
     *,
     within: float,
+    reader: str = READER,
 ) -> int:
     """Read ``topic`` from the beginning up to its last committed offset, then stop.
 
     ``handle(record, item)`` gets each record with its verified contract object (``None``
     for a tombstone); a record that fails verification is not handed over. Returns how
-    many were rejected.
+    many were rejected. A refusal by Kafka is one :class:`~broker.errors.AccessDenied`
+    line naming ``reader``, the principal that may read it.
     """
+    with denied_as(settings.sasl_username, "read", f"topic {topic}", needed=reader):
+        return await _read_to_end(settings, topic, kind, handle, within=within)
+
+
+async def _read_to_end(
+    settings: Settings,
+    topic: str,
+    kind: Kind,
+    handle: Callable[[ConsumerRecord[bytes, bytes], Any], None],
+    *,
+    within: float,
+) -> int:
     deadline = time.monotonic() + within
     # The admin client fails first, with one clear line, when Kafka is unreachable.
     partitions = await _partition_count(settings, topic, deadline)
@@ -154,7 +174,9 @@ async def read_joined(
 
     # Never log a rejected value: count it (the reader logs its coordinates and reason).
     topic = settings.topics.joined(life_experience)
-    invalid = await read_to_end(settings, topic, "joined", handle, within=within)
+    invalid = await read_to_end(
+        settings, topic, "joined", handle, within=within, reader=INSIGHTS_PRINCIPAL
+    )
     return snapshots, invalid
 
 

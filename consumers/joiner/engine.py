@@ -105,8 +105,8 @@ class Joiner:
         self._restorer: Restorer | None = None
         self._context: BatchContext | None = None
         self._commits: GroupAwareCommits | None = None
-        self.fencing = Fencing(self.transactional_id)
-        self.outage = OutageTracker()
+        self.fencing, self.outage = Fencing(self.transactional_id), OutageTracker()
+        self._last_status = ""
 
     @property
     def transactional_id(self) -> str:
@@ -330,7 +330,10 @@ class Joiner:
                     log.info("idle for %.1f s: stopping", self.until_idle)
                     break
             if now >= next_status:
-                log.info("status %s", self.status_line())
+                line = self.status_line()  # logged only when a counter moved
+                if line != self._last_status:
+                    log.info("status %s", line)
+                    self._last_status = line
                 next_status = now + self.status_interval
         log.info("final %s", self.status_line())
         return self.stats

@@ -27,10 +27,12 @@ from broker.security.apply import (
 from broker.security.check import Verdict, check_needs
 from broker.security.credentials import ADMIN, credential_path, read_credential
 from broker.security.errors import access_denied_from, is_access_error
+from broker.security.files import write_private
 from broker.security.plan import load_plan
-from broker.security.profile import cluster_is_secured, operator_settings
+from broker.security.profile import cluster_is_secured, load_settings, operator_settings
 from broker.security.scram import list_users
 from broker.settings import Settings
+from cxbroker.client_config import ClientFormat, client_config
 from cxbroker.doctor import command_needs
 from cxbroker.exitcodes import ExitCode
 from cxbroker.output import OUTPUT_OPTION, console, emit_table
@@ -100,7 +102,7 @@ def show(plan_path: Path | None, as_: str | None) -> None:
 
     async def run() -> dict[str, list[AclBinding]]:
         async with admin_client(settings) as admin:
-            return await effective_acls(admin)
+            return await effective_acls(admin, settings.sasl_username)
 
     acls = asyncio.run(run())
     planned = set(plan_for_settings(settings, load_plan(plan_path)))
@@ -185,3 +187,40 @@ def credentials(name: str, reveal: bool) -> None:
     if reveal:
         click.echo(f"CX_SASL_USERNAME={cred.username}")
         click.echo(f"CX_SASL_PASSWORD={cred.password}")
+
+
+@access.command("client-config")
+@click.option(
+    "--profile",
+    "profile",
+    default=None,
+    metavar="PRINCIPAL",
+    help="The principal whose credential to use (default: CX_PROFILE).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in ClientFormat]),
+    default=ClientFormat.PROPERTIES.value,
+    show_default=True,
+    help="properties: Java clients (--consumer.config); librdkafka: kcat -F, confluent-kafka.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the file (mode 0600) instead of printing it.",
+)
+def client_config_command(profile: str | None, fmt: str, out: Path | None) -> None:
+    """A client configuration for PRINCIPAL: bootstrap, security, SCRAM credentials, CA.
+
+    It holds the principal's password: keep it like the credential file (--out writes 0600).
+    """
+    settings = load_settings(**({"profile": profile} if profile else {}))
+    pairs = client_config(settings, ClientFormat(fmt))
+    text = "".join(f"{key}={value}\n" for key, value in pairs)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    write_private(out, text.encode())
+    click.echo(f"wrote {out} (mode 0600) for {settings.sasl_username or 'no principal'}")

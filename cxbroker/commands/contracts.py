@@ -38,7 +38,7 @@ def contracts() -> None:
 def list_() -> None:
     """List every registered contract version."""
     registry = load_registry()
-    table = Table("contract", "version", "kind", "newest")
+    table = Table("contract", "version", "kind", "urn", "newest")
     for entry in registry.entries:
         newest = registry.latest(entry.name).version == entry.version
         table.add_row(

@@ -13,11 +13,12 @@ import click
 from prometheus_client import CollectorRegistry
 from rich.console import Console
 
+from broker.security.credentials import ADMIN
 from broker.security.profile import load_settings
 from consumers.errors import InsightsError
 from consumers.insights.metrics import InsightsMetrics
 from consumers.insights.service import CatchUpReport, InsightsService
-from consumers.insights.topics import read_releases
+from consumers.insights.topics import INSIGHTS_PRINCIPAL, read_releases
 from contracts.catalog import load_catalog
 from contracts.errors import UnknownEntry
 from contracts.insights import Privacy
@@ -206,6 +207,12 @@ def insights(
         for report in reports:
             out.print(_summary(report))
     metrics = [Metric(name) for name in metric_names] or list(DEFAULT_METRICS)
+    # Only the insights principal (or a client without one, on a plain cluster) computes.
+    compute_hint = (
+        "run `cxbroker insights --compute`"
+        if settings.sasl_username in (None, INSIGHTS_PRINCIPAL, ADMIN)
+        else f"the insights service releases them; {settings.sasl_username} cannot compute them"
+    )
     kind = PeriodKind(period_kind)
     for life_experience in ids:
         released = asyncio.run(read_releases(settings, life_experience))
@@ -213,8 +220,8 @@ def insights(
         periods = sorted({cell.period for cell in cells})[-last:]
         if not periods:
             out.print(
-                f"{life_experience}: no {kind.value} insights released yet "
-                "(run `cxbroker insights --compute`; a week is released once it has closed)"
+                f"{life_experience}: no {kind.value} insights released yet ({compute_hint}; "
+                "a week is released once it has closed)"
             )
             continue
         for period in periods:

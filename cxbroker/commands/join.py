@@ -10,9 +10,12 @@ import click
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
+from broker.errors import AccessDenied
 from broker.files import write_atomic
+from broker.security.credentials import ADMIN
+from broker.security.errors import denied_as, group_advice
 from broker.security.profile import load_settings
-from consumers.errors import JoinerError, StateStoreError, StoreError
+from consumers.errors import JoinerError, MissingTopics, StateStoreError, StoreError
 from consumers.joiner import Joiner
 from consumers.joiner.health import RepeatedLogFilter
 from consumers.joiner.metrics import JoinerMetrics
@@ -24,6 +27,9 @@ from cxbroker.observe import METRICS_PORT_OPTION, serve_metrics, setup_logging
 from cxbroker.options import parse_duration
 
 __all__ = ["join"]
+
+#: The access plan's principal that joins.
+JOINER = "joiner"
 
 
 def _logging() -> None:
@@ -154,10 +160,34 @@ def join(
                 stats_file.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(stats_file, joiner.stats.to_json(), mode=0o644)
 
+    refused = denied_as(
+        settings.sasl_username,
+        "join",
+        "agency events (read cx.events.*, write cx.joined.*)",
+        needed=JOINER,
+        advice=(
+            f"its transactional id is <group>.<instance> ({group}.{instance}): "
+            f"{group_advice(JOINER, settings.topic_prefix)}"
+            if settings.sasl_username == JOINER
+            else None
+        ),
+        group=group,
+        prefix=settings.topic_prefix,
+    )
     try:
-        line = asyncio.run(main())
+        with refused:
+            line = asyncio.run(main())
     except StateStoreError:
         raise  # already one line naming the state dir and the cause
+    except MissingTopics as exc:
+        user = settings.sasl_username
+        if user in (None, JOINER, ADMIN):
+            raise
+        # Kafka lists only the topics a principal may describe.
+        raise AccessDenied(
+            f"{user} cannot see the joiner's topics (Kafka lists only the topics a principal "
+            f"may describe); the joiner runs as {JOINER}: CX_PROFILE={JOINER}"
+        ) from exc
     except (KafkaError, StoreError) as exc:
         # The transaction in flight was aborted and local state rolled back: a restart
         # resumes from the last commit.

@@ -27,6 +27,7 @@ from cxbroker.observe import METRICS_PORT_OPTION, serve_metrics
 from cxbroker.options import WORKERS_OPTION
 from cxbroker.output import console as output_console
 from cxbroker.output import progress_or_lines
+from cxbroker.publish_help import DATES_HELP, agency_option, kind_fields_help, with_agency
 from producers.deid import DeidPolicy, TextPolicy
 from producers.ingest import (
     IngestSummary,
@@ -49,8 +50,12 @@ _EPILOG = (
     "Files are CSV with a header line, or JSON Lines (one object per line); the CSV headers "
     "or JSON keys are the column names below, empty cells and null mean 'not given'. "
     + columns_help()
-    + " Which service facts a row needs depends on kind (service-interaction, "
-    "application-status, feedback), as the event contracts say. Bad rows go to the rejects "
+    + " A row without agency is of the --agency agency. "
+    + kind_fields_help()
+    + " "
+    + DATES_HELP
+    + " Ids (agency, life_experience, service_id) are the catalog's, in any case: "
+    "`cxbroker catalog` lists them. Bad rows go to the rejects "
     "file (JSON Lines: line, reason, detail; never a value from the row). Exit codes: 0 all "
     f"published; {ExitCode.REJECTED:d} rows rejected; {ExitCode.KAFKA_UNAVAILABLE:d} events "
     "left in the outage spool (Kafka unreachable; they are sent by the next publish or "
@@ -58,11 +63,19 @@ _EPILOG = (
 )
 
 
-def _print_summary(console: Console, summary: IngestSummary, rejects: Path | None) -> None:
-    console.print(
-        f"rows {summary.rows}: published {summary.published}, spooled {summary.spooled}, "
-        f"rejected {summary.rejected}"
-    )
+def _print_summary(
+    console: Console, summary: IngestSummary, rejects: Path | None, *, dry_run: bool = False
+) -> None:
+    if dry_run:
+        console.print(
+            f"rows {summary.rows}: would publish {summary.accepted}, would reject "
+            f"{summary.rejected} (dry run: nothing was sent)"
+        )
+    else:
+        console.print(
+            f"rows {summary.rows}: published {summary.published}, spooled {summary.spooled}, "
+            f"rejected {summary.rejected}"
+        )
     for reason, count in sorted(summary.reasons.items()):
         console.print(f"  rejected {reason}: {count}")
     if summary.rejected and rejects is not None:
@@ -113,7 +126,7 @@ async def _ingest_file(
         )
 
     with text, progress, RejectsWriter(rejects_path) as rejects:
-        rows = read_rows(path, text)
+        rows = with_agency(read_rows(path, text), agency)
         parallel = (
             ParallelPreparer(
                 PreparerSpec(settings.keyring_path, agency=agency, policy=policy), workers=workers
@@ -167,7 +180,12 @@ async def _flush(settings: Settings, agency: str, wait_seconds: float, console: 
 
 
 @click.command(epilog=_EPILOG)
-@click.option("--agency", required=True, help="The publishing agency (its id in the catalog).")
+@click.option(
+    "--agency",
+    required=True,
+    callback=agency_option,
+    help="The publishing agency (its id in the catalog, any case).",
+)
 @click.option(
     "--file",
     "file",
@@ -242,7 +260,7 @@ def publish(
             )
 
     summary, left = asyncio.run(main(file))
-    _print_summary(console, summary, rejects_path)
+    _print_summary(console, summary, rejects_path, dry_run=dry_run)
     if summary.rejected:
         raise SystemExit(ExitCode.REJECTED)
     if left:

@@ -29,13 +29,33 @@ from pydantic import (
     model_validator,
 )
 
-from contracts.catalog import AgencyId, LifeExperienceId, ServiceId
+from contracts.catalog import AgencyId, LifeExperienceId, ServiceId, load_catalog
+from contracts.errors import UnknownEntry
 from contracts.events import Likert, ReasonCode
 from contracts.privacy import UsState
 from contracts.vocabulary import ApplicationState, Channel, Outcome, Stage
 from producers.deid.normalize import normalize_ssn, normalize_zip5, parse_date
 
 __all__ = ["IDENTIFIER_FIELDS", "EventKind", "RawRecord", "Sex"]
+
+
+def _catalog_id(kind: str, lookup: str, section: str) -> BeforeValidator:
+    """Catalog ids in any case (``SSA`` is ``ssa``: ids are lower-case, so this is never
+    ambiguous), and one clear problem for an unknown id (never the slug's pattern)."""
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, str) or not value.strip():
+            return value
+        cleaned = value.strip().lower()
+        try:
+            getattr(load_catalog(), lookup)(cleaned)
+        except UnknownEntry:
+            raise ValueError(
+                f"not a known {kind}; `cxbroker catalog {section}` lists them"
+            ) from None
+        return cleaned
+
+    return BeforeValidator(check)
 
 
 class EventKind(StrEnum):
@@ -153,11 +173,16 @@ class RawRecord(BaseModel):
     event_id: Annotated[CallerId | None, _Blank, BeforeValidator(_caller_id)] = Field(
         default=None, repr=False
     )
-    agency: AgencyId
-    life_experience: LifeExperienceId
+    agency: Annotated[AgencyId, _catalog_id("agency id", "agency", "agencies")]
+    life_experience: Annotated[
+        LifeExperienceId,
+        _catalog_id("life-experience id", "life_experience", "life-experiences"),
+    ]
     kind: EventKind
     occurred_at: AwareDatetime
-    service_id: Annotated[ServiceId | None, _Blank] = None
+    service_id: Annotated[
+        ServiceId | None, _catalog_id("service id", "service", "services"), _Blank
+    ] = None
     stage: Annotated[Stage | None, _Blank] = None
     channel: Annotated[Channel | None, _Blank] = None
     started_at: Annotated[AwareDatetime | None, _Blank] = None

@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
 
 from broker.errors import BrokerUnavailable, CxError
 from broker.keyring import Keyring
+from broker.security.errors import denied_as
 from broker.settings import Settings
 from contracts.catalog import load_catalog
 from contracts.envelope import Record
@@ -82,10 +83,13 @@ class AgencyPublisher:
         retry_interval: float = 2.0,
         linger_ms: int = 5,
     ) -> None:
+        agency = agency.strip().lower()  # catalog ids are lower-case: SSA is ssa
         try:
             load_catalog().agency(agency)
         except UnknownEntry:
-            raise CxError(f"{agency!r} is not an agency of the catalog") from None
+            raise CxError(
+                "not an agency id of the catalog; `cxbroker catalog agencies` lists them"
+            ) from None
         self.settings = settings
         self.agency = agency
         self.topic = settings.topics.agency(agency)
@@ -304,9 +308,12 @@ class AgencyPublisher:
         """Start a producer if there is none; stays disconnected when Kafka is down."""
         if self._producer is not None:
             return
-        producer = new_producer(
-            self.settings, send_timeout=self._send_timeout, linger_ms=self._linger_ms
-        )
+        with denied_as(
+            self.settings.sasl_username, "write to", f"topic {self.topic}", needed=self.principal
+        ):
+            producer = new_producer(
+                self.settings, send_timeout=self._send_timeout, linger_ms=self._linger_ms
+            )
         try:
             await start_producer(producer, self.topic, self._send_timeout)
         except BaseException as exc:
@@ -319,7 +326,7 @@ class AgencyPublisher:
                     f"topic {self.topic} does not exist; run `cxbroker init` first"
                 ) from None
             if not unavailable(exc):
-                raise refusal(exc, self.topic) from None
+                raise self._refusal(exc) from None
             if self._spool is None:
                 raise BrokerUnavailable(
                     f"cannot reach Kafka for {self.topic} ({type(exc).__name__}); "
@@ -335,9 +342,17 @@ class AgencyPublisher:
         assert producer is not None
         return await send_in_batches(producer, self.topic, records, self._send_timeout)
 
+    @property
+    def principal(self) -> str:
+        """The access plan's principal that may publish for this agency."""
+        return f"agency-{self.agency}"
+
+    def _refusal(self, exc: BaseException) -> CxError:
+        return refusal(exc, self.topic, self.settings.sasl_username, self.principal)
+
     async def _on_failure(self, exc: BaseException) -> None:
         if not unavailable(exc):
-            raise refusal(exc, self.topic) from None
+            raise self._refusal(exc) from None
         # A fresh producer (new producer id, no stale sequence numbers) sends the spool.
         await self._drop_producer()
         self._next_attempt = time.monotonic() + self._retry_interval

@@ -17,10 +17,10 @@ from aiokafka.errors import (
     KafkaTimeoutError,
     OutOfOrderSequenceNumber,
     ProducerClosed,
-    TopicAuthorizationFailedError,
 )
 
-from broker.errors import AccessDenied, CxError
+from broker.errors import CxError
+from broker.security.errors import access_denied_from, is_access_error
 from broker.settings import Settings
 
 __all__ = ["abort_producer", "new_producer", "refusal", "start_producer", "unavailable"]
@@ -63,7 +63,12 @@ async def abort_producer(producer: AIOKafkaProducer, send_timeout: float) -> Non
 
 
 def unavailable(exc: BaseException) -> bool:
-    """True for errors that mean "Kafka is not reachable now", which the spool absorbs."""
+    """True for errors that mean "Kafka is not reachable now", which the spool absorbs.
+
+    Never for an authentication or authorization failure: waiting does not fix those.
+    """
+    if is_access_error(exc):
+        return False
     if isinstance(exc, KafkaConnectionError | KafkaTimeoutError | OutOfOrderSequenceNumber):
         return True
     if isinstance(exc, ProducerClosed | asyncio.TimeoutError | OSError):
@@ -71,8 +76,13 @@ def unavailable(exc: BaseException) -> bool:
     return isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False))
 
 
-def refusal(exc: BaseException, topic: str) -> CxError:
-    """The error to raise for ``exc`` when Kafka is reachable but refused the records."""
-    if isinstance(exc, TopicAuthorizationFailedError):
-        return AccessDenied(f"this principal may not write to {topic}")
+def refusal(
+    exc: BaseException, topic: str, principal: str | None = None, needed: str | None = None
+) -> CxError:
+    """The error to raise for ``exc`` when Kafka is reachable but refused the records.
+
+    ``principal`` is the client's user name, ``needed`` the principal that may write.
+    """
+    if is_access_error(exc):
+        return access_denied_from(exc, principal, "write to", f"topic {topic}", needed=needed)
     return CxError(f"Kafka refused the records for {topic}: {type(exc).__name__}")

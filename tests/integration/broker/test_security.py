@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
 from broker.admin import admin_client
-from broker.errors import AccessDenied, BrokerUnavailable
+from broker.errors import AccessDenied, BrokerUnavailable, ProfileRequired
 from broker.kafka.launcher import LocalKafka
 from broker.provision import provision
 from broker.security.acls import AclBinding, Operation, PatternType, ResourceType
@@ -121,8 +121,14 @@ async def is_denied(coro: Awaitable[object]) -> bool:
 
 
 async def test_client_without_credentials_is_refused(secured: Secured) -> None:
-    with pytest.raises(BrokerUnavailable):
+    # Not an outage (#21): the client says that a principal is missing, before connecting.
+    with pytest.raises(ProfileRequired, match="no principal is selected"):
         async with admin_client(secured.settings(), timeout_ms=5000):
+            pass
+    # A client that ignores the cluster's protocol cannot connect at all.
+    plain = secured.settings(security_protocol="PLAINTEXT")
+    with pytest.raises(BrokerUnavailable):
+        async with admin_client(plain, timeout_ms=5000):
             pass
 
 

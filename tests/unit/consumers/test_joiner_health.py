@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
+
+from broker.settings import Settings
+from consumers.joiner import Joiner
 from consumers.joiner.health import OutageTracker, RepeatedLogFilter
 
 WALL = datetime(2026, 3, 2, 9, 0, 5, tzinfo=UTC)
@@ -51,3 +57,30 @@ def test_other_loggers_levels_and_templates_are_not_throttled() -> None:
     assert throttle.filter(_record("aiokafka.conn", logging.ERROR, "first %s", 1))
     assert throttle.filter(_record("aiokafka.conn", logging.ERROR, "second %s", 1))
     assert not throttle.filter(_record("aiokafka.conn", logging.ERROR, "first %s", 2))
+
+
+async def test_an_unchanged_status_line_is_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    joiner = Joiner(
+        Settings(bootstrap_servers="127.0.0.1:1", state_dir=tmp_path), status_interval=0
+    )
+    polls = 0
+
+    async def fetch() -> dict[object, list[object]]:
+        nonlocal polls
+        polls += 1
+        if polls == 20:
+            joiner.stats.records += 1  # a counter moved: one more status line
+        if polls == 40:
+            joiner.stop_soon()
+        await asyncio.sleep(0)
+        return {}
+
+    monkeypatch.setattr(joiner, "_fetch", fetch)
+    monkeypatch.setattr(joiner, "_kafka_connected", lambda: True)
+    with caplog.at_level(logging.INFO, logger="cx.joiner"):
+        await joiner.run()
+    status = [r.getMessage() for r in caplog.records if r.getMessage().startswith("status ")]
+    assert len(status) == 2, status
+    assert status[0] != status[1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from click.testing import CliRunner
 from rich.console import Console
 
 from consumers.insights.release.plan import next_release
@@ -11,6 +12,7 @@ from contracts.catalog import load_catalog
 from contracts.insights import InsightCell, SuppressionReason
 from contracts.joined import JourneySnapshot, Metric, PeriodKind
 from contracts.vocabulary import JourneyStatus, Stage
+from cxbroker import cli
 from cxbroker.insights_view import (
     DEFAULT_METRICS,
     format_value,
@@ -141,3 +143,31 @@ def test_the_hand_off_with_most_stalls_is_not_claimed_when_suppression_hides_it(
     rows, text = handoff_rows(handoff_cells(total=29, shown=14))
     assert "14" in rows[0] and "*" in rows[-1]
     assert "most stalls:" not in text and "may be among them" in text
+
+
+def test_an_all_suppressed_table_says_why_and_which_population_shows_cells() -> None:
+    few = [journey(i, steps=(("fema", Stage.APPLY),)) for i in range(5)]
+    text = " ".join(render(insights_table(LE, "2026-W10", compute_insights(few))).split())
+    assert "every count is suppressed: too few journeys for the protection rule" in text
+    assert (
+        "Cells show once every agency/stage row has at least 11 journeys: 11 or "
+        f"more journeys of {LE} starting in 2026-W10." in text
+    )
+    many = [journey(i, steps=(("fema", Stage.APPLY),)) for i in range(30)]
+    shown = render(insights_table(LE, "2026-W10", compute_insights(many)))
+    assert "every count is suppressed" not in shown
+
+
+def test_contracts_list_has_a_header_per_column() -> None:
+    result = CliRunner().invoke(cli.main, ["contracts", "list"], terminal_width=250)
+    assert result.exit_code == 0
+    header = next(line for line in result.output.splitlines() if "contract" in line)
+    row = next(line for line in result.output.splitlines() if "urn:cx:contract:" in line)
+    assert [h.strip() for h in header.strip("┃ ").split("┃")] == [
+        "contract",
+        "version",
+        "kind",
+        "urn",
+        "newest",
+    ]
+    assert row.count("│") == header.count("┃")

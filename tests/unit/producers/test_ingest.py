@@ -163,7 +163,7 @@ def test_cli_dry_run_exits_non_zero_with_counts(
         publish, ["--agency", AGENCY, "--file", str(path), "--dry-run"], terminal_width=200
     )
     assert result.exit_code == ExitCode.REJECTED, result.output
-    assert f"published {len(GOOD_LINES)}" in result.output
+    assert f"would publish {len(GOOD_LINES)}" in result.output
     assert f"rejected {len(bad)}" in result.output
     listed = (tmp_path / "records.csv.rejects.jsonl").read_bytes()
     assert len(listed.splitlines()) == len(bad)
@@ -180,7 +180,7 @@ def test_cli_dry_run_of_a_clean_file_exits_zero(
     monkeypatch.setenv("CX_KEYRING_DIR", str(keyring.path))
     result = CliRunner().invoke(publish, ["--agency", AGENCY, "--file", str(path), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "published 28" in result.output
+    assert "would publish 28" in result.output
     assert (tmp_path / "records.jsonl.rejects.jsonl").read_bytes() == b""
 
 

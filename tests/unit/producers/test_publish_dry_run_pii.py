@@ -73,7 +73,7 @@ def test_dry_run_output_and_rejects_hold_no_identifier(
     for value in identifier_values():
         assert value not in result.output.encode()
         assert value not in listed
-    assert f"published {len(COMMENTS)}" in result.output
+    assert f"would publish {len(COMMENTS)}" in result.output
 
 
 @pytest.mark.parametrize("comment", COMMENTS)
