@@ -8,11 +8,14 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import AsyncGenerator
 
 import pytest
 
 from consumers.privacy.scan import Scan
+from consumers.subscribe import Rejection, subscribe
 from contracts.catalog import load_catalog
+from contracts.joined import JourneySnapshot
 from contracts.protected import ProtectedSnapshot, group_key
 from tests.support.joiner import (
     Env,
@@ -83,3 +86,22 @@ async def test_default_tier_stream_is_k_protected_and_exactly_once_across_a_cras
     for record in records:
         scan.add(record.model_dump_json())
     assert scan.protected_report(K).below_k == 0
+
+    # subscribe() as the default tier: the k-protected records, every one verified
+    # (signed by the joiner deployment), none rejected.
+    life_experience, count = Counter(r.life_experience for r in records).most_common(1)[0]
+    rejected: list[Rejection] = []
+    shown: list[JourneySnapshot | ProtectedSnapshot] = []
+    source = subscribe(
+        life_experience, settings=env.settings, tier="default", on_rejected=rejected.append
+    )
+    async with asyncio.timeout(120):
+        while len(shown) < count:
+            shown.append(await anext(source))
+    assert isinstance(source, AsyncGenerator)  # so its consumer is stopped now
+    await source.aclose()
+    assert rejected == []
+    assert all(isinstance(s, ProtectedSnapshot) for s in shown)
+    assert {s.journey_token for s in shown} == {
+        r.journey_token for r in records if r.life_experience == life_experience
+    }
