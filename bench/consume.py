@@ -20,6 +20,7 @@ from typing import Any
 from bench.stats import rate, ratio
 from bench.workload import BenchEnv, cleaned_up, open_journey_records
 from broker.errors import CxError
+from contracts.catalog import load_catalog
 from contracts.envelope import Record
 
 __all__ = [
@@ -250,7 +251,9 @@ async def run_join(
 ) -> dict[str, Any]:
     """(a) passthrough and (b) joiner over the same pre-produced signed records."""
     await produce(env, records)
-    passthrough_out = env.settings.topics.changelog  # co-partitioned, compacted, unread here
+    # A co-partitioned topic of the deployment that no bench step reads (the joiner restores
+    # its state from the changelog, so the passthrough's copies must never land there).
+    passthrough_out = env.settings.topics.protected(load_catalog().life_experiences[0].id)
     count = len(records)
     worker = await start_worker(
         env, "passthrough", _group("pass"), idle=0, out_topic=passthrough_out

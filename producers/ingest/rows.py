@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -75,9 +76,42 @@ def _check_header(header: list[str]) -> None:
     )
 
 
+#: Delimiters a spreadsheet may save a "CSV" with (a semicolon where the decimal mark is a
+#: comma, a tab for "text" exports); the header line decides which one a file uses.
+_DELIMITERS: Final = (",", ";", "\t", "|")
+
+
+def _delimiter(first_line: str) -> str:
+    """The delimiter whose split of the header line names known columns only (a comma
+    when none does: the header check then says what is wrong)."""
+    for delimiter in _DELIMITERS:
+        names = [n.strip().lstrip("\ufeff").strip('"') for n in first_line.split(delimiter)]
+        if len(names) > 1 and all(name in COLUMNS for name in names):
+            return delimiter
+    return ","
+
+
+def _check_required(header: list[str]) -> None:
+    """Refuse, once, a header without a column every row needs (``agency`` may come from
+    ``--agency``); names known columns only, never a cell."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in header and c != "agency"]
+    if missing:
+        raise IngestError(
+            f"the header has no {', '.join(missing)} column (every row needs "
+            f"{'it' if len(missing) == 1 else 'them'}); " + columns_help()
+        )
+
+
 def read_csv(stream: IO[str]) -> Iterator[Row]:
-    """Rows of a CSV file with a header line; empty cells are left out."""
-    reader = csv.reader(stream)
+    """Rows of a CSV file with a header line; empty cells are left out.
+
+    The header line decides the delimiter (comma, semicolon, tab or bar) and is checked
+    once: unknown names and missing required columns are one error, not a reject per row.
+    """
+    first_line = stream.readline()
+    if not first_line:
+        return
+    reader = csv.reader(itertools.chain([first_line], stream), delimiter=_delimiter(first_line))
     try:
         header = next(reader)
     except StopIteration:
@@ -86,6 +120,7 @@ def read_csv(stream: IO[str]) -> Iterator[Row]:
         raise IngestError("the CSV header line cannot be parsed") from None
     header = [name.strip().lstrip("\ufeff") for name in header]
     _check_header(header)
+    _check_required(header)
     if len(set(header)) != len(header):
         raise IngestError("the CSV header names a column twice")
     last_line = reader.line_num

@@ -261,7 +261,10 @@ async def test_removing_a_grant_or_principal_revokes_it(secured: Secured, tmp_pa
         )
 
         without_team = tmp_path / "without-team.toml"
-        without_team.write_text(original.split("[principals.team-analytics]")[0])
+        # Only the team's section goes (the principals after it stay).
+        before, after = original.split("[principals.team-analytics]")
+        rest = after.split("\n[principals.", 1)
+        without_team.write_text(before + ("[principals." + rest[1] if len(rest) > 1 else ""))
         async with admin_client(admin_settings) as admin:
             result = await apply_access(admin, admin_settings, load_plan(without_team))
             remaining = await effective_acls(admin)

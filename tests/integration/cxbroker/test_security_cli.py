@@ -13,12 +13,17 @@ from aiokafka import AIOKafkaProducer
 
 from broker.errors import AccessDenied
 from broker.security.errors import denied_as
+from broker.security.plan import expand_plan, load_plan
 from broker.security.profile import load_settings
 from broker.settings import SecurityProtocol
+from contracts.catalog import load_catalog
 
 pytestmark = pytest.mark.kafka
 
 CXBROKER = [sys.executable, "-m", "cxbroker"]
+
+#: Principals of the access plan (one per agency and the shared ones).
+PRINCIPALS = len(expand_plan(load_plan(), [a.id for a in load_catalog().agencies]))
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -37,7 +42,7 @@ def sasl_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pat
         assert up.returncode == 0, up.stderr
         assert "security sasl" in up.stderr
         # A secured cluster gets the access plan at once (users, credentials, ACLs).
-        assert "access plan: 17 principals; users created 17" in up.stderr
+        assert f"access plan: {PRINCIPALS} principals; users created {PRINCIPALS}" in up.stderr
         yield state_dir, env
     finally:
         down = cli(env, "kafka", "down", "--purge")
@@ -50,7 +55,7 @@ async def test_up_sasl_then_init_applies_the_access_plan(
     state_dir, env = sasl_cluster
     init = cli(env, "init", "-q")
     assert init.returncode == 0, init.stderr
-    assert "access plan: nothing to change (17 principals)" in init.stdout
+    assert f"access plan: nothing to change ({PRINCIPALS} principals)" in init.stdout
     check = cli(env, "doctor", "--output", "csv")
     assert check.returncode == 0, check.stdout + check.stderr
     assert "joiner,join,ok,ok" in check.stdout.splitlines()

@@ -130,6 +130,38 @@ def test_unknown_csv_column_fails_before_any_row(tmp_path: Path) -> None:
     assert "favourite_colour" not in str(caught.value)
 
 
+ROW_HEADER = ("first_name", "last_name", "date_of_birth", "zip", "life_experience", "kind")
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_a_semicolon_tab_or_bar_file_is_read_by_its_header(tmp_path: Path, delimiter: str) -> None:
+    path = tmp_path / "records.csv"
+    cells = ("Ann", "Lee", "1980-01-02", "32301", "having-a-child", "feedback", "x,y")
+    header = (*ROW_HEADER, "occurred_at")
+    path.write_text(delimiter.join(header) + "\n" + delimiter.join(cells) + "\n")
+    with open(path) as stream:
+        (row,) = list(read_rows(path, stream))
+    assert row.fields is not None
+    assert row.fields["zip"] == "32301" and row.fields["occurred_at"] == "x,y"
+
+
+def test_a_missing_required_column_is_one_header_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "records.csv"
+    rows = "".join(f"Thaddeus,Quill,1980-01-0{n},having-a-child,feedback,x\n" for n in range(5))
+    path.write_text("first_name,last_name,date_of_birth,life_experience,kind,occurred_at\n" + rows)
+    no_zip = "the header has no zip column"
+    with pytest.raises(IngestError, match=no_zip) as caught, open(path) as stream:
+        list(read_rows(path, stream))
+    assert "Thaddeus" not in str(caught.value) and "1980" not in str(caught.value)
+
+
+def test_the_agency_column_may_come_from_the_option(tmp_path: Path) -> None:
+    path = tmp_path / "records.csv"
+    path.write_text(",".join((*ROW_HEADER, "occurred_at")) + "\n")
+    with open(path) as stream:
+        assert list(read_rows(path, stream)) == []
+
+
 def test_unknown_format_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "records.xlsx"
     with pytest.raises(IngestError, match=r"\.csv or \.jsonl"):
