@@ -34,6 +34,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, Final
 
+from broker.settings import Settings
 from contracts.envelope import Record
 from producers.errors import SpoolCorrupt, SpoolError, SpoolFull, SpoolLocked, SpoolUnavailable
 
@@ -43,6 +44,7 @@ __all__ = [
     "decode_payload",
     "encode_frame",
     "encode_payload",
+    "spool_dir",
 ]
 
 DEFAULT_MAX_BYTES: Final = 1 << 30  # 1 GiB: days of a large agency's events
@@ -54,6 +56,11 @@ _FILE_MODE: Final = 0o600
 _FRAME_HEAD: Final = struct.Struct(">II")
 _U32: Final = struct.Struct(">I")
 _U16: Final = struct.Struct(">H")
+
+
+def spool_dir(settings: Settings, agency: str) -> Path:
+    """The spool directory of one agency under the state dir."""
+    return settings.state_dir / "spool" / agency
 
 
 def encode_payload(record: Record) -> bytes:

@@ -25,9 +25,10 @@ per-partition batches and reads back their acknowledgements, and
 from broker.errors import SigningKeyMissing
 from contracts.errors import ContractViolation
 from producers.errors import PiiLeak
-from producers.publisher.agency import AgencyPublisher, spool_dir
+from producers.publisher.agency import AgencyPublisher
 from producers.publisher.delivery import DeliveryResult, DeliveryStatus
 from producers.publisher.prepare import EventPreparer, PreparedEvent
+from producers.spool import spool_dir
 
 __all__ = [
     "AgencyPublisher",

@@ -11,11 +11,10 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Final
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
+from aiokafka.errors import KafkaError
 
 from broker.errors import BrokerUnavailable, CxError
 from broker.keyring import Keyring
@@ -31,24 +30,20 @@ from producers.publisher.kafka import (
     abort_producer,
     new_producer,
     refusal,
+    start_failure,
     start_producer,
     unavailable,
 )
 from producers.publisher.prepare import EventPreparer, PreparedEvent
-from producers.spool import DEFAULT_MAX_BYTES, Spool
+from producers.spool import DEFAULT_MAX_BYTES, Spool, spool_dir
 
-__all__ = ["AgencyPublisher", "spool_dir"]
+__all__ = ["AgencyPublisher"]
 
 # The package's name, as before it was split: log lines keep their logger name.
 _log = logging.getLogger("producers.publisher")
 
 #: Records sent per round while draining the spool.
 DRAIN_CHUNK: Final = 500
-
-
-def spool_dir(settings: Settings, agency: str) -> Path:
-    """The spool directory of one agency under the state dir."""
-    return settings.state_dir / "spool" / agency
 
 
 class AgencyPublisher:
@@ -90,26 +85,18 @@ class AgencyPublisher:
             raise CxError(
                 "not an agency id of the catalog; `cxbroker catalog agencies` lists them"
             ) from None
-        self.settings = settings
-        self.agency = agency
-        self.topic = settings.topics.agency(agency)
+        self.settings, self.agency, self.topic = settings, agency, settings.topics.agency(agency)
         self.policy = policy or DeidPolicy()
         self._keyring = keyring or Keyring(settings.keyring_path)
-        self._use_spool = spool
-        self._spool_max_bytes = spool_max_bytes
-        self._send_timeout = send_timeout
-        self._retry_interval = retry_interval
+        self._use_spool, self._spool_max_bytes = spool, spool_max_bytes
+        self._send_timeout, self._retry_interval = send_timeout, retry_interval
         self._linger_ms = linger_ms
         self._preparer: EventPreparer | None = None
         self._spool: Spool | None = None
         self._producer: AIOKafkaProducer | None = None
-        self._lock = asyncio.Lock()
-        self._drained = asyncio.Event()
-        self._wake = asyncio.Event()
+        self._lock, self._drained, self._wake = asyncio.Lock(), asyncio.Event(), asyncio.Event()
         self._drainer: asyncio.Task[None] | None = None
-        self._next_attempt = 0.0
-        self._closing = False
-        self.sent_from_spool = 0
+        self._next_attempt, self._closing, self.sent_from_spool = 0.0, False, 0
 
     def __repr__(self) -> str:
         return f"AgencyPublisher(agency={self.agency!r}, topic={self.topic!r})"
@@ -321,17 +308,10 @@ class AgencyPublisher:
             self._next_attempt = time.monotonic() + self._retry_interval
             if isinstance(exc, asyncio.CancelledError):
                 raise
-            if isinstance(exc, UnknownTopicOrPartitionError):
-                raise CxError(
-                    f"topic {self.topic} does not exist; run `cxbroker init` first"
-                ) from None
-            if not unavailable(exc):
-                raise self._refusal(exc) from None
-            if self._spool is None:
-                raise BrokerUnavailable(
-                    f"cannot reach Kafka for {self.topic} ({type(exc).__name__}); "
-                    "check CX_BOOTSTRAP_SERVERS or `cxbroker kafka status`"
-                ) from None
+            refused = self._refusal(exc)
+            error = start_failure(exc, self.topic, refused, spooling=self._spool is not None)
+            if error is not None:
+                raise error from None
             _log.info("Kafka unreachable for %s (%s); spooling", self.agency, type(exc).__name__)
             return
         self._producer = producer

@@ -17,13 +17,21 @@ from aiokafka.errors import (
     KafkaTimeoutError,
     OutOfOrderSequenceNumber,
     ProducerClosed,
+    UnknownTopicOrPartitionError,
 )
 
-from broker.errors import CxError
+from broker.errors import BrokerUnavailable, CxError
 from broker.security.errors import access_denied_from, is_access_error
 from broker.settings import Settings
 
-__all__ = ["abort_producer", "new_producer", "refusal", "start_producer", "unavailable"]
+__all__ = [
+    "abort_producer",
+    "new_producer",
+    "refusal",
+    "start_failure",
+    "start_producer",
+    "unavailable",
+]
 
 
 def new_producer(settings: Settings, *, send_timeout: float, linger_ms: int) -> AIOKafkaProducer:
@@ -86,3 +94,20 @@ def refusal(
     if is_access_error(exc):
         return access_denied_from(exc, principal, "write to", f"topic {topic}", needed=needed)
     return CxError(f"Kafka refused the records for {topic}: {type(exc).__name__}")
+
+
+def start_failure(
+    exc: BaseException, topic: str, refused: CxError, *, spooling: bool
+) -> CxError | None:
+    """What a failed producer start means: the error to raise, or None when Kafka is only
+    unreachable and the outage spool takes the records (a refusal never spools)."""
+    if isinstance(exc, UnknownTopicOrPartitionError):
+        return CxError(f"topic {topic} does not exist; run `cxbroker init` first")
+    if not unavailable(exc):
+        return refused
+    if not spooling:
+        return BrokerUnavailable(
+            f"cannot reach Kafka for {topic} ({type(exc).__name__}); "
+            "check CX_BOOTSTRAP_SERVERS or `cxbroker kafka status`"
+        )
+    return None

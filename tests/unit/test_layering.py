@@ -141,3 +141,15 @@ def test_no_import_cycle_between_modules() -> None:
         if name not in state:
             visit(name, [name])
     assert cycles == []
+
+
+def test_every_product_module_stays_under_400_lines() -> None:
+    """Modules of the product (not tests or benchmarks) are split by concern before they
+    grow past 400 lines (the layout's rule)."""
+    too_long = {
+        str(path.relative_to(ROOT)): lines
+        for package in ("cxbroker", "producers", "consumers", "broker", "contracts")
+        for path in (ROOT / package).rglob("*.py")
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert not too_long
