@@ -63,6 +63,22 @@ def test_own_name_parts_match_whole_words_only() -> None:
     assert scrub_text("Annual leeway for Ann Lee", own) == "Annual leeway for [NAME]"
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["delphi ne here", "d elphine here", "del-phine here", "del phine here", "thorn bury here",
+     "Thorn-Bury here", "thorn'bury here", "vas quez here", "de lph ine here"],
+)  # fmt: skip
+def test_an_own_name_cut_into_ordinary_words_is_still_the_name(text: str) -> None:
+    # "delphi" and "ne" are each allow-listed words; joined they are the person's name.
+    own = own_values(names=("Delphine", "Vasquez-Thornbury"))
+    assert scrub_text(text, own) == "[NAME] here"
+
+
+def test_ordinary_words_next_to_each_other_are_not_a_split_name() -> None:
+    own = own_values(names=("Ann", "Lee"))
+    assert scrub_text("an n in the plan, the leeway", own) == "an n in the plan, the leeway"
+
+
 def test_single_letter_initials_are_left_alone() -> None:
     own = own_values(names=("J", "Doe-Smith"))
     assert scrub_text("J. Doe-Smith and a cat", own) == "J. [NAME] and a cat"
