@@ -33,7 +33,9 @@ from producers.deid.words import (
     CALLED_AFTER,
     COMMON_NAME_WORDS,
     CONTEXT_PREPOSITIONS,
+    EMPLOYER_NOUNS,
     FUNCTION_WORDS,
+    LIST_WORDS,
     NAME_INTRO_WORDS,
     PLACE_VERBS,
     RELATION_WORDS,
@@ -108,10 +110,12 @@ def _context_spans(tokens: list[re.Match[str]]) -> Iterable[Finding]:
     lowers = [token.group().lower() for token in tokens]
     for i, lower in enumerate(lowers):
         if lower in RELATION_WORDS:
-            for follower in tokens[i + 1 : i + 3]:
-                if follower.group().lower() in FUNCTION_WORDS:
-                    break
-                yield Finding("name", *follower.span())
+            yield from _named_list(tokens, lowers, i + 1)
+        elif lower in EMPLOYER_NOUNS:
+            j = i + 1
+            while j < len(tokens) and lowers[j] in CONTEXT_PREPOSITIONS | {"is", "was", "s"}:
+                j += 1
+            yield from _named_list(tokens, lowers, j)
         elif (
             lower in NAME_INTRO_WORDS
             or (lower == "called" and i > 0 and lowers[i - 1] in CALLED_AFTER)
@@ -134,6 +138,26 @@ def _context_spans(tokens: list[re.Match[str]]) -> Iterable[Finding]:
             before = tokens[i - 1]
             if before.group().lower() not in FUNCTION_WORDS:
                 yield Finding("address", before.start(), token_end(tokens[i]))
+
+
+_MAX_LISTED: Final = 6
+
+
+def _named_list(tokens: list[re.Match[str]], lowers: list[str], start: int) -> Iterable[Finding]:
+    """The names from ``start``: up to two words (given name and surname) until a function
+    word, then more names joined by "and", "y", "or" ("my kids X and Y"), at most six."""
+    j = start
+    for _ in range(_MAX_LISTED):
+        taken = 0
+        while j < len(tokens) and taken < 2 and lowers[j] not in FUNCTION_WORDS | LIST_WORDS:
+            yield Finding("name", *tokens[j].span())
+            j += 1
+            taken += 1
+        if taken == 0 or j + 1 >= len(tokens) or lowers[j] not in LIST_WORDS:
+            return
+        if lowers[j + 1] in FUNCTION_WORDS | RELATION_WORDS:
+            return
+        j += 1
 
 
 # Single letters separated by at most two separators: "J a n e", "J.A.N.E", "j-a-n-e".

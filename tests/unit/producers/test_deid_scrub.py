@@ -124,3 +124,26 @@ def test_long_text_is_truncated_to_the_contract_limit() -> None:
     scrubbed = scrub_text("word " * 1000)
     assert len(scrubbed) <= SCRUBBED_TEXT_MAX_LENGTH
     assert scrubbed.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my kids max and hope were sick", "my kids [NAME] and [NAME] were sick"),
+        ("mis hijos max y hope", "mis hijos [NAME] y [NAME]"),
+        ("grandkids max & ruby live with me", "grandkids [NAME] & [NAME] live with me"),
+        ("hubby ray lost his job", "hubby [NAME] lost his job"),
+        ("my newborn, grace, needs a card", "my newborn, [NAME], needs a card"),
+        ("my employer is target", "my employer is [NAME]"),
+        ("i was laid off from target", "i was laid off from [NAME]"),
+        ("im a cashier at subway", "im a cashier at [NAME]"),
+        ("my son and daughter are sick", "my son and daughter are sick"),
+    ],
+)
+def test_relatives_and_employers_named_with_everyday_words_are_removed(
+    text: str, expected: str
+) -> None:
+    # "max", "hope", "ray", "grace", "target", "subway" are allow-listed words; after a
+    # relation word (plural and informal ones too), in a list, or after an employer
+    # context they are names.
+    assert scrub_text(text) == expected
