@@ -26,7 +26,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Final
 
-from contracts.pii import Finding, canonical, find_identifiers, number_word_runs
+from contracts.pii import Finding, canonical, find_identifiers, number_word_runs, spelled_digits
 from contracts.privacy import SCRUBBED_TEXT_MAX_LENGTH
 from producers.deid.ownmatch import OwnMatcher
 from producers.deid.words import (
@@ -100,6 +100,11 @@ _STREET_WORDS: Final = frozenset(
         "square trail crescent alley calle avenida camino"
     )
 )
+#: Words before a unit, box or lot number: a single spelled number after them ("apartment
+#: twelve B", "lot seventeen") is part of an address, as a digit would be.
+_UNIT_WORDS: Final = frozenset(
+    split_words("apartment apt unit suite ste room rm lot box bldg building floor space trailer")
+)
 _SENTENCE_END: Final = frozenset(".!?:;\"'(")
 _MAX_INPUT: Final = 8 * SCRUBBED_TEXT_MAX_LENGTH
 
@@ -134,6 +139,14 @@ def _context_spans(tokens: list[re.Match[str]]) -> Iterable[Finding]:
                 if follower.group().lower() in FUNCTION_WORDS:
                     break
                 yield Finding("name" if lower not in PLACE_VERBS else "address", *follower.span())
+        elif lower in _UNIT_WORDS:
+            j = i + 1
+            while j < min(i + 4, len(tokens)) and (
+                spelled_digits([lowers[j]]) or (len(lowers[j]) == 1 and lowers[j] not in "ai")
+            ):
+                j += 1
+            if j > i + 1:
+                yield Finding("address", tokens[i].start(), tokens[j - 1].end())
         elif lower in _STREET_WORDS and i > 0:
             before = tokens[i - 1]
             if before.group().lower() not in FUNCTION_WORDS:

@@ -147,3 +147,15 @@ def test_relatives_and_employers_named_with_everyday_words_are_removed(
     # relation word (plural and informal ones too), in a list, or after an employer
     # context they are names.
     assert scrub_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("apartment twelve B, please", "[ADDRESS], please"),
+        ("lot seventeen at the park", "[ADDRESS] at the park"),
+        ("the box was empty", "the box was empty"),
+    ],
+)
+def test_a_spelled_unit_or_lot_number_is_an_address(text: str, expected: str) -> None:
+    assert scrub_text(text) == expected
