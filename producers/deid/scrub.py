@@ -177,11 +177,17 @@ def _named_list(tokens: list[re.Match[str]], lowers: list[str], start: int) -> I
 _SPACED: Final = re.compile(r"(?<![^\W_])[^\W\d_](?:[\s.\-_*/|]{1,2}[^\W\d_]){2,}(?![^\W_])")
 
 
+_SPELLED_MIN: Final = 4
+
+
 def _spaced_words(text: str) -> Iterable[Finding]:
-    """A word spelled letter by letter is a name unless it is an allow-listed word."""
+    """A word spelled letter by letter is a name unless it is a short allow-listed word
+    ("U S A"): four letters or more spelled out are something spelled for a reader (a name,
+    an e-mail address "m a i l b o x . o r g", a plate), so removed even when they are a word.
+    """
     for match in _SPACED.finditer(text):
         word = re.sub(r"[\W_]", "", match.group()).lower()
-        if word not in safe_words():
+        if len(word) >= _SPELLED_MIN or word not in safe_words():
             yield Finding("name", *match.span())
 
 

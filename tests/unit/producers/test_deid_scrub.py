@@ -159,3 +159,8 @@ def test_relatives_and_employers_named_with_everyday_words_are_removed(
 )
 def test_a_spelled_unit_or_lot_number_is_an_address(text: str, expected: str) -> None:
     assert scrub_text(text) == expected
+
+
+def test_a_word_spelled_letter_by_letter_is_removed_even_when_it_is_a_word() -> None:
+    # An e-mail spelled out: "mailbox" is an allow-listed word, spelled it is not prose.
+    assert "m a i l" not in scrub_text("write to m a i l b o x . o r g please")
