@@ -33,6 +33,7 @@ from producers.deid.words import (
     CALLED_AFTER,
     COMMON_NAME_WORDS,
     CONTEXT_PREPOSITIONS,
+    CX_WORDS,
     EMPLOYER_NOUNS,
     FUNCTION_WORDS,
     LIST_WORDS,
@@ -154,6 +155,9 @@ def _context_spans(tokens: list[re.Match[str]]) -> Iterable[Finding]:
 
 
 _MAX_LISTED: Final = 6
+#: Words that end the names after a relation word: function words, list words and the CX
+#: vocabulary ("my baby's SSN", "my son benefits" name nobody).
+_NOT_NAMES: Final = FUNCTION_WORDS | LIST_WORDS | CX_WORDS
 
 
 def _named_list(tokens: list[re.Match[str]], lowers: list[str], start: int) -> Iterable[Finding]:
@@ -162,7 +166,7 @@ def _named_list(tokens: list[re.Match[str]], lowers: list[str], start: int) -> I
     j = start
     for _ in range(_MAX_LISTED):
         taken = 0
-        while j < len(tokens) and taken < 2 and lowers[j] not in FUNCTION_WORDS | LIST_WORDS:
+        while j < len(tokens) and taken < 2 and lowers[j] not in _NOT_NAMES:
             yield Finding("name", *tokens[j].span())
             j += 1
             taken += 1

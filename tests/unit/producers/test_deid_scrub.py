@@ -138,6 +138,7 @@ def test_long_text_is_truncated_to_the_contract_limit() -> None:
         ("i was laid off from target", "i was laid off from [NAME]"),
         ("im a cashier at subway", "im a cashier at [NAME]"),
         ("my son and daughter are sick", "my son and daughter are sick"),
+        ("my baby's SSN was wrong", "my baby's SSN was wrong"),
     ],
 )
 def test_relatives_and_employers_named_with_everyday_words_are_removed(
