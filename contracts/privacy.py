@@ -123,8 +123,11 @@ def age_band(age_years: int) -> AgeBand:
 #: this: the insights count per day and week and measure days to complete, and the joiner's
 #: windows and grace work in hours, so nothing needs the minute.
 TIME_PRECISION: Final = timedelta(hours=1)
-#: Waits (``wait_seconds``) are published rounded to whole minutes.
+#: Waits (``wait_seconds``) under an hour are published rounded to whole minutes; longer
+#: waits are coarser (:func:`coarse_wait`).
 WAIT_PRECISION_SECONDS: Final = 60
+_HOUR_SECONDS: Final = 3600
+_DAY_SECONDS: Final = 86400
 
 
 def coarse_time(moment: datetime) -> datetime:
@@ -133,8 +136,21 @@ def coarse_time(moment: datetime) -> datetime:
 
 
 def coarse_wait(seconds: float) -> float:
-    """A wait in seconds, rounded to whole minutes (:data:`WAIT_PRECISION_SECONDS`)."""
-    step = WAIT_PRECISION_SECONDS
+    """A wait in seconds with at most two significant figures of its unit: rounded to whole
+    minutes under an hour (:data:`WAIT_PRECISION_SECONDS`), to whole hours under a day, to
+    whole days beyond.
+
+    Minute precision alone let a caller put any number up to the contract's maximum (a ZIP,
+    the digits of a date of birth) into ``wait_seconds`` and have it published nearly
+    unchanged; with the unit growing with the wait, a published wait is one of about 450
+    values and cannot carry an identifier.
+    """
+    if seconds < _HOUR_SECONDS - WAIT_PRECISION_SECONDS / 2:
+        step = WAIT_PRECISION_SECONDS
+    elif seconds < _DAY_SECONDS - _HOUR_SECONDS / 2:
+        step = _HOUR_SECONDS
+    else:
+        step = _DAY_SECONDS
     return float(round(seconds / step) * step)
 
 

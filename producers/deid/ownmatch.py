@@ -30,6 +30,10 @@ __all__ = ["OwnMatcher"]
 _TOKEN: Final = re.compile(r"[^\W_]+")
 # Single characters separated by at most two separators: "J a n e", "J.A.N.E", "J-a-n-e".
 _SPACED: Final = re.compile(r"(?<![^\W_])[^\W_](?:[\s.\-_*/|]{1,2}[^\W_])+(?![^\W_])")
+# A name split into pieces: at most three pieces, separated by at most three separators.
+_SPLIT_GAP: Final = re.compile(r"[\s.\-_*/|'\u2019]{1,3}")
+_SPLIT_PIECES: Final = 3
+_SPLIT_MIN: Final = 4
 
 
 def _dob_forms(dob: date) -> set[str]:
@@ -137,6 +141,25 @@ class OwnMatcher:
         candidates = {skeleton(word), skeleton(re.sub(r"\d+", "", word))}
         return any(c in self.name_parts or self._glued(c) for c in candidates if c)
 
+    def _split_names(self, text: str) -> list[Finding]:
+        """A name cut into two or three pieces by separators ("delphi ne", "d elphine",
+        "thorn-bury"): each piece may be an ordinary word, the pieces joined are a name."""
+        tokens = list(_TOKEN.finditer(text))
+        found: list[Finding] = []
+        for i in range(len(tokens) - 1):
+            joined = tokens[i].group()
+            for j in range(i + 1, min(i + _SPLIT_PIECES, len(tokens))):
+                if not _SPLIT_GAP.fullmatch(text[tokens[j - 1].end() : tokens[j].start()]):
+                    break
+                joined += tokens[j].group()
+                if len(joined) < _SPLIT_MIN:
+                    continue
+                # An initial before a name ("J. Doe") is left to the initials rule.
+                whole = skeleton(joined) in self.name_parts
+                if whole or (len(tokens[i].group()) > 1 and self._name_word(joined)):
+                    found.append(Finding("name", tokens[i].start(), tokens[j].end()))
+        return found
+
     def findings(self, text: str) -> list[Finding]:
         """Spans of this record's values in canonical ``text`` (kind = the raw field)."""
         found: list[Finding] = []
@@ -148,6 +171,7 @@ class OwnMatcher:
                 letters = re.sub(r"[\s.\-_*/|]", "", match.group())
                 if len(letters) >= 3 and self._name_word(letters):
                     found.append(Finding("name", *match.span()))
+            found.extend(self._split_names(text))
         if self.phrases:
             tokens = [(skeleton(m.group()), m.span()) for m in _TOKEN.finditer(text)]
             words = [t for t, _ in tokens]

@@ -26,14 +26,17 @@ from datetime import date
 from enum import StrEnum
 from typing import Final
 
-from contracts.pii import Finding, canonical, find_identifiers, number_word_runs
+from contracts.pii import Finding, canonical, find_identifiers, number_word_runs, spelled_digits
 from contracts.privacy import SCRUBBED_TEXT_MAX_LENGTH
 from producers.deid.ownmatch import OwnMatcher
 from producers.deid.words import (
     CALLED_AFTER,
     COMMON_NAME_WORDS,
     CONTEXT_PREPOSITIONS,
+    CX_WORDS,
+    EMPLOYER_NOUNS,
     FUNCTION_WORDS,
+    LIST_WORDS,
     NAME_INTRO_WORDS,
     PLACE_VERBS,
     RELATION_WORDS,
@@ -98,6 +101,11 @@ _STREET_WORDS: Final = frozenset(
         "square trail crescent alley calle avenida camino"
     )
 )
+#: Words before a unit, box or lot number: a single spelled number after them ("apartment
+#: twelve B", "lot seventeen") is part of an address, as a digit would be.
+_UNIT_WORDS: Final = frozenset(
+    split_words("apartment apt unit suite ste room rm lot box bldg building floor space trailer")
+)
 _SENTENCE_END: Final = frozenset(".!?:;\"'(")
 _MAX_INPUT: Final = 8 * SCRUBBED_TEXT_MAX_LENGTH
 
@@ -108,10 +116,12 @@ def _context_spans(tokens: list[re.Match[str]]) -> Iterable[Finding]:
     lowers = [token.group().lower() for token in tokens]
     for i, lower in enumerate(lowers):
         if lower in RELATION_WORDS:
-            for follower in tokens[i + 1 : i + 3]:
-                if follower.group().lower() in FUNCTION_WORDS:
-                    break
-                yield Finding("name", *follower.span())
+            yield from _named_list(tokens, lowers, i + 1)
+        elif lower in EMPLOYER_NOUNS:
+            j = i + 1
+            while j < len(tokens) and lowers[j] in CONTEXT_PREPOSITIONS | {"is", "was", "s"}:
+                j += 1
+            yield from _named_list(tokens, lowers, j)
         elif (
             lower in NAME_INTRO_WORDS
             or (lower == "called" and i > 0 and lowers[i - 1] in CALLED_AFTER)
@@ -130,21 +140,58 @@ def _context_spans(tokens: list[re.Match[str]]) -> Iterable[Finding]:
                 if follower.group().lower() in FUNCTION_WORDS:
                     break
                 yield Finding("name" if lower not in PLACE_VERBS else "address", *follower.span())
+        elif lower in _UNIT_WORDS:
+            j = i + 1
+            while j < min(i + 4, len(tokens)) and (
+                spelled_digits([lowers[j]]) or (len(lowers[j]) == 1 and lowers[j] not in "ai")
+            ):
+                j += 1
+            if j > i + 1:
+                yield Finding("address", tokens[i].start(), tokens[j - 1].end())
         elif lower in _STREET_WORDS and i > 0:
             before = tokens[i - 1]
             if before.group().lower() not in FUNCTION_WORDS:
                 yield Finding("address", before.start(), token_end(tokens[i]))
 
 
+_MAX_LISTED: Final = 6
+#: Words that end the names after a relation word: function words, list words and the CX
+#: vocabulary ("my baby's SSN", "my son benefits" name nobody).
+_NOT_NAMES: Final = FUNCTION_WORDS | LIST_WORDS | CX_WORDS
+
+
+def _named_list(tokens: list[re.Match[str]], lowers: list[str], start: int) -> Iterable[Finding]:
+    """The names from ``start``: up to two words (given name and surname) until a function
+    word, then more names joined by "and", "y", "or" ("my kids X and Y"), at most six."""
+    j = start
+    for _ in range(_MAX_LISTED):
+        taken = 0
+        while j < len(tokens) and taken < 2 and lowers[j] not in _NOT_NAMES:
+            yield Finding("name", *tokens[j].span())
+            j += 1
+            taken += 1
+        if taken == 0 or j + 1 >= len(tokens) or lowers[j] not in LIST_WORDS:
+            return
+        if lowers[j + 1] in FUNCTION_WORDS | RELATION_WORDS:
+            return
+        j += 1
+
+
 # Single letters separated by at most two separators: "J a n e", "J.A.N.E", "j-a-n-e".
 _SPACED: Final = re.compile(r"(?<![^\W_])[^\W\d_](?:[\s.\-_*/|]{1,2}[^\W\d_]){2,}(?![^\W_])")
 
 
+_SPELLED_MIN: Final = 4
+
+
 def _spaced_words(text: str) -> Iterable[Finding]:
-    """A word spelled letter by letter is a name unless it is an allow-listed word."""
+    """A word spelled letter by letter is a name unless it is a short allow-listed word
+    ("U S A"): four letters or more spelled out are something spelled for a reader (a name,
+    an e-mail address "m a i l b o x . o r g", a plate), so removed even when they are a word.
+    """
     for match in _SPACED.finditer(text):
         word = re.sub(r"[\W_]", "", match.group()).lower()
-        if word not in safe_words():
+        if len(word) >= _SPELLED_MIN or word not in safe_words():
             yield Finding("name", *match.span())
 
 

@@ -35,7 +35,9 @@ __all__ = [
     "COMMON_NAME_WORDS",
     "CONTEXT_PREPOSITIONS",
     "CX_WORDS",
+    "EMPLOYER_NOUNS",
     "FUNCTION_WORDS",
+    "LIST_WORDS",
     "NAME_INTRO_WORDS",
     "PLACE_VERBS",
     "RELATION_WORDS",
@@ -94,10 +96,21 @@ CALLED_AFTER: Final = frozenset(
         "agent clerk worker officer lady gentleman friend"
     )
 )
-#: Verbs that, followed by a preposition, introduce an employer or a place.
+#: Verbs that, followed by a preposition, introduce an employer or a place ("laid off
+#: from X", "fired from X", "hired by X", "a cashier at X").
 WORK_VERBS: Final = frozenset(
-    split_words("work works worked working employed job jobs trabajo trabaja trabajaba")
+    split_words(
+        "work works worked working employed job jobs trabajo trabaja trabajaba fired hired "
+        "laid let quit resigned terminated contracted cashier nurse driver cook server waiter "
+        "waitress aide employee intern teacher janitor housekeeper associate shift"
+    )
 )
+#: Nouns after which the employer's name follows, "is"/"was" skipped ("my employer is X").
+EMPLOYER_NOUNS: Final = frozenset(
+    split_words("employer employers company firm workplace empleador empresa patron")
+)
+#: Words that join names in a list after a relation word ("my kids X and Y", "X y Y").
+LIST_WORDS: Final = frozenset(split_words("and or y e plus"))
 PLACE_VERBS: Final = frozenset(
     split_words(
         "live lives lived living moved move moving relocated reside resides resided stay "
@@ -105,7 +118,7 @@ PLACE_VERBS: Final = frozenset(
     )
 )
 CONTEXT_PREPOSITIONS: Final = frozenset(
-    split_words("at for by with in to on near from the a an en para con la el los las")
+    split_words("at for by with in to on near from off go the a an en para con la el los las")
 )
 
 #: Words after which the next word is likely a person's or employer's name.
@@ -115,15 +128,22 @@ RELATION_WORDS: Final = frozenset(
         "grandma grandfather grandpa granddaughter grandson aunt uncle cousin nephew niece "
         "child kid baby partner boyfriend girlfriend fiance fiancee spouse stepson "
         "stepdaughter stepmother stepfather caseworker worker agent officer clerk landlord "
-        "neighbor neighbour roommate mr mrs ms dr doctor employer company "
+        "neighbor neighbour roommate mr mrs ms dr doctor "
         "boss manager supervisor hijo hija esposo esposa madre padre hermano hermana abuela "
-        "abuelo nieto nieta tio tia"
+        "abuelo nieto nieta tio tia sons daughters kids children twin twins triplets baby's "
+        "babies newborn newborns infant infants toddler toddlers grandkids grandchild "
+        "grandchildren grandsons granddaughters stepkids stepchildren stepsons stepdaughters "
+        "hubby ex bf gf fiancé fiancée husbands wives parents siblings sibling brothers "
+        "sisters cousins nephews nieces aunts uncles mothers fathers moms dads sweetheart "
+        "hijos hijas esposos hermanos hermanas primo prima primos primas nietos nietas bebe "
+        "bebé novio novia niño niña niños niñas"
     )
 )
 #: Words kept after a relation word ("my son is", "my wife and").
 FUNCTION_WORDS: Final = frozenset(
     split_words(
-        "is was has had and or but the a an who will would can could to in at for of on with "
+        "is was are were be been am has had and or but the a an who will would can could to "
+        "in at for of on with "
         "got gets get needs needed said says told also just still did does do not never "
         "always i we he she they it my our his her their me us them that this these those "
         "works worked work working lives lived live passed died helped tried applied received "

@@ -138,6 +138,19 @@ def test_a_wait_equal_to_the_zip_is_not_a_leak() -> None:
     guard_record(encode_unsigned(event), record, event)
 
 
+@pytest.mark.parametrize(
+    ("wait", "published"),
+    [(95.5, 120.0), (3599.0, 3600.0), (83204.0, 82800.0), (19880402.0, 19872000.0)],
+)
+def test_a_long_wait_is_coarse_enough_to_carry_no_number(wait: float, published: float) -> None:
+    # A caller could put a ZIP (83204) or a birth date (19880402) into wait_seconds: minutes
+    # kept its leading digits; hours and days beyond an hour and a day keep none of them.
+    record = raw(wait_seconds=wait)
+    event = deidentify(record, keys())
+    assert event.model_dump()["wait_seconds"] == published
+    assert "8320" not in str(published) and "198804" not in str(published)
+
+
 def test_occurred_at_is_published_in_utc_truncated_to_the_hour() -> None:
     record = raw(occurred_at="2026-04-03T10:30:00-04:00")
     assert deidentify(record, keys()).occurred_at == T0.replace(minute=0)

@@ -63,6 +63,22 @@ def test_own_name_parts_match_whole_words_only() -> None:
     assert scrub_text("Annual leeway for Ann Lee", own) == "Annual leeway for [NAME]"
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["delphi ne here", "d elphine here", "del-phine here", "del phine here", "thorn bury here",
+     "Thorn-Bury here", "thorn'bury here", "vas quez here", "de lph ine here"],
+)  # fmt: skip
+def test_an_own_name_cut_into_ordinary_words_is_still_the_name(text: str) -> None:
+    # "delphi" and "ne" are each allow-listed words; joined they are the person's name.
+    own = own_values(names=("Delphine", "Vasquez-Thornbury"))
+    assert scrub_text(text, own) == "[NAME] here"
+
+
+def test_ordinary_words_next_to_each_other_are_not_a_split_name() -> None:
+    own = own_values(names=("Ann", "Lee"))
+    assert scrub_text("an n in the plan, the leeway", own) == "an n in the plan, the leeway"
+
+
 def test_single_letter_initials_are_left_alone() -> None:
     own = own_values(names=("J", "Doe-Smith"))
     assert scrub_text("J. Doe-Smith and a cat", own) == "J. [NAME] and a cat"
@@ -108,3 +124,44 @@ def test_long_text_is_truncated_to_the_contract_limit() -> None:
     scrubbed = scrub_text("word " * 1000)
     assert len(scrubbed) <= SCRUBBED_TEXT_MAX_LENGTH
     assert scrubbed.endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my kids max and hope were sick", "my kids [NAME] and [NAME] were sick"),
+        ("mis hijos max y hope", "mis hijos [NAME] y [NAME]"),
+        ("grandkids max & ruby live with me", "grandkids [NAME] & [NAME] live with me"),
+        ("hubby ray lost his job", "hubby [NAME] lost his job"),
+        ("my newborn, grace, needs a card", "my newborn, [NAME], needs a card"),
+        ("my employer is target", "my employer is [NAME]"),
+        ("i was laid off from target", "i was laid off from [NAME]"),
+        ("im a cashier at subway", "im a cashier at [NAME]"),
+        ("my son and daughter are sick", "my son and daughter are sick"),
+        ("my baby's SSN was wrong", "my baby's SSN was wrong"),
+    ],
+)
+def test_relatives_and_employers_named_with_everyday_words_are_removed(
+    text: str, expected: str
+) -> None:
+    # "max", "hope", "ray", "grace", "target", "subway" are allow-listed words; after a
+    # relation word (plural and informal ones too), in a list, or after an employer
+    # context they are names.
+    assert scrub_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("apartment twelve B, please", "[ADDRESS], please"),
+        ("lot seventeen at the park", "[ADDRESS] at the park"),
+        ("the box was empty", "the box was empty"),
+    ],
+)
+def test_a_spelled_unit_or_lot_number_is_an_address(text: str, expected: str) -> None:
+    assert scrub_text(text) == expected
+
+
+def test_a_word_spelled_letter_by_letter_is_removed_even_when_it_is_a_word() -> None:
+    # An e-mail spelled out: "mailbox" is an allow-listed word, spelled it is not prose.
+    assert "m a i l" not in scrub_text("write to m a i l b o x . o r g please")

@@ -69,7 +69,13 @@ def spelled_digits(draw: st.DrawFn, digits: str) -> str:
 
 @st.composite
 def spelled_name(draw: st.DrawFn, first: str, last: str) -> str:
-    style = draw(st.sampled_from(["cyrillic", "leet", "spaced", "glued", "handle", "initial"]))
+    style = draw(
+        st.sampled_from(["cyrillic", "leet", "spaced", "glued", "handle", "initial", "split"])
+    )
+    if style == "split":
+        # Cut into pieces that may each be ordinary words ("quint anilla", "quinta-nilla").
+        cut = draw(st.integers(2, len(last) - 2))
+        return f"{last[:cut]}{draw(st.sampled_from([' ', '-', '. ', ' / ']))}{last[cut:]}".lower()
     if style == "cyrillic":
         return f"{first} {last}".translate(_CYRILLIC)
     if style == "leet":
@@ -89,7 +95,8 @@ def comments(draw: st.DrawFn) -> tuple[str, str, str]:
     family = draw(st.sampled_from(["ssn", "phone", "zip", "dob", "account", "email", "name"]))
     if family == "name":
         spelled = draw(spelled_name("Zoe", "Quintanilla"))
-        needle = "QUINTANILLA" if "uint" in spelled.lower() or "\u0443" in spelled else "ZOE"
+        letters = re.sub(r"[\W\d_]", "", spelled.lower())
+        needle = "QUINTANILLA" if "uint" in letters or "\u0443" in spelled else "ZOE"
         return f"Hello, this is {spelled} writing.", family, needle
     if family == "email":
         user = draw(st.sampled_from(["zoe.quintanilla90", "zq1990", "xj.smith"]))
@@ -147,6 +154,7 @@ def test_no_spelling_of_an_identifier_reaches_the_wire(
         assert not re.search(r"\d", text)
     else:
         assert needle not in skeleton(text)
+        assert needle not in re.sub(r"[^A-Z]", "", skeleton(text))  # a name cut in pieces
         assert needle not in text.upper()
     for record in caplog.records:
         assert needle.lower() not in record.getMessage().lower()
