@@ -14,7 +14,7 @@ log line) by coordinates and reason only.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -32,14 +32,29 @@ from contracts.protected import ProtectedSnapshot
 
 __all__ = [
     "DeadLetter",
+    "Delivered",
     "Rejection",
     "journey_topic",
+    "journeys",
     "reader_tier",
     "subscribe",
     "subscribe_deadletters",
 ]
 
 log = logging.getLogger("cx.subscribe")
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """A verified snapshot with where it was read: coordinates, Kafka time and its
+    CloudEvents headers as text (ids, source, times, key id, signature: no payload value)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    headers: tuple[tuple[str, str], ...]
+    snapshot: JourneySnapshot | ProtectedSnapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +75,25 @@ DEADLETTER_READER: Final = "admin"
 
 
 async def _consumer(
-    settings: Settings, topic: str, group: str | None, from_beginning: bool, reader: str
+    settings: Settings,
+    topic: str,
+    group: str | None,
+    from_beginning: bool,
+    reader: str,
+    partition: int | None = None,
+    offset: int | None = None,
 ) -> Any:
     """A started consumer of ``topic``; Kafka refusals become one-line :class:`AccessDenied`
     naming the principal that may read (``reader``) and, for a group, the names it may use.
-    A consumer that fails to start is closed (no "Unclosed AIOKafkaConsumer")."""
-    from aiokafka import AIOKafkaConsumer
+    A consumer that fails to start is closed (no "Unclosed AIOKafkaConsumer").
+
+    With ``partition`` it reads that partition only (no group), from ``offset`` if given."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    if partition is not None and group is not None:
+        raise JoinerError("read one partition without a consumer group (drop --group)")
+    if offset is not None and partition is None:
+        raise JoinerError("an offset needs its partition (--partition)")
 
     refused = denied_as(
         settings.sasl_username,
@@ -77,7 +105,7 @@ async def _consumer(
     )
     with refused:
         consumer = AIOKafkaConsumer(
-            topic,
+            *(() if partition is not None else (topic,)),
             group_id=group,
             enable_auto_commit=group is not None,
             isolation_level="read_committed",
@@ -87,10 +115,29 @@ async def _consumer(
     try:
         with refused:
             await consumer.start()
+            if partition is not None:
+                await _assign(consumer, TopicPartition(topic, partition), from_beginning, offset)
     except BaseException:
         await consumer.stop()
         raise
     return consumer
+
+
+async def _assign(consumer: Any, tp: Any, from_beginning: bool, offset: int | None) -> None:
+    """Read ``tp`` only, from ``offset`` (or its start or end)."""
+    # The topic's partitions (aiokafka's own metadata wait; the consumer tracks no topic yet).
+    known = await consumer._client._wait_on_metadata(tp.topic)
+    if tp.partition not in known:
+        raise JoinerError(f"topic {tp.topic} has partitions 0..{len(known) - 1}")
+    consumer.assign([tp])
+    if offset is not None:
+        if offset < 0:
+            raise JoinerError("an offset is 0 or more")
+        consumer.seek(tp, offset)
+    elif from_beginning:
+        await consumer.seek_to_beginning(tp)
+    else:
+        await consumer.seek_to_end(tp)
 
 
 def reader_tier(settings: Settings) -> Tier:
@@ -131,6 +178,34 @@ async def subscribe(
     and reported by partition, offset and reason: to ``on_rejected`` if given, else as a
     log warning; its key and value are never shown.
     """
+    source = journeys(
+        life_experience,
+        group=group,
+        settings=settings,
+        from_beginning=from_beginning,
+        tier=tier,
+        on_rejected=on_rejected,
+    )
+    try:
+        async for delivered in source:
+            yield delivered.snapshot
+    finally:
+        await source.aclose()
+
+
+async def journeys(
+    life_experience: str,
+    *,
+    group: str | None = None,
+    settings: Settings | None = None,
+    from_beginning: bool = True,
+    tier: Tier | None = None,
+    on_rejected: Callable[[Rejection], None] | None = None,
+    partition: int | None = None,
+    offset: int | None = None,
+) -> AsyncGenerator[Delivered, None]:
+    """As :func:`subscribe`, with where each snapshot was read (:class:`Delivered`);
+    ``partition`` (and ``offset``) read one partition only, without a group."""
     try:
         load_catalog().life_experience(life_experience)
     except UnknownEntry:
@@ -142,7 +217,7 @@ async def subscribe(
     protected = tier != "restricted"
     topic = journey_topic(settings, life_experience, tier)
     reader = VerifiedReader(settings.keyring_path)
-    consumer = await _consumer(settings, topic, group, from_beginning, READER)
+    consumer = await _consumer(settings, topic, group, from_beginning, READER, partition, offset)
     try:
         async for record in consumer:
             if record.value is None:
@@ -165,7 +240,14 @@ async def subscribe(
                         exc.reason,
                     )
                 continue
-            yield snapshot
+            yield Delivered(
+                record.topic,
+                record.partition,
+                record.offset,
+                record.timestamp,
+                tuple((name, value.decode("utf-8", "replace")) for name, value in record.headers),
+                snapshot,
+            )
     finally:
         await consumer.stop()
 

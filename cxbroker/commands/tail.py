@@ -2,7 +2,9 @@
 
 Snapshots are verified (``subscribe()``): a record that is not signed by a joiner
 deployment of the public keyring is not printed; a line on stderr gives its coordinates
-and reason. ``--output json`` prints one JSON object per line (never shortened).
+and reason. ``--output json`` prints one JSON object per line (never shortened). As a Kafka
+user expects: ``--count``, ``--partition``/``--offset``, ``--key``, ``--headers``,
+``--full-tokens``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TypeVar
 import click
 
 from broker.security.profile import load_settings
-from consumers.subscribe import Rejection, subscribe, subscribe_deadletters
+from consumers.subscribe import Delivered, Rejection, journeys, subscribe_deadletters
 from contracts.joined import JourneySnapshot
 from contracts.protected import ProtectedSnapshot
 
@@ -48,6 +50,9 @@ _IDLE = click.option(
     "--idle", type=float, default=None, metavar="SECONDS", help="Exit when idle this long."
 )
 _LATEST = click.option("--latest", is_flag=True, help="Only new records (default: from start).")
+_COUNT = click.option(
+    "--count", type=click.IntRange(min=1), default=None, help="Exit after this many records."
+)
 _OUTPUT = click.option(
     "--output",
     type=click.Choice(["text", "json"]),
@@ -71,9 +76,25 @@ def _report(rejection: Rejection) -> None:
 @click.option("--group", default=None, help="Consumer group (keeps the position).")
 @_IDLE
 @_LATEST
+@_COUNT
+@click.option("--partition", type=int, default=None, help="Read this partition only.")
+@click.option("--offset", type=int, default=None, help="Start at this offset (with --partition).")
+@click.option("--key", default=None, metavar="TOKEN", help="Only this journey token.")
+@click.option("--headers", is_flag=True, help="Also print coordinates and CloudEvents headers.")
+@click.option("--full-tokens", is_flag=True, help="Whole journey tokens in text lines.")
 @_OUTPUT
 def tail_joined(
-    life_experience: str, group: str | None, idle: float | None, latest: bool, output: str
+    life_experience: str,
+    group: str | None,
+    idle: float | None,
+    latest: bool,
+    count: int | None,
+    partition: int | None,
+    offset: int | None,
+    key: str | None,
+    headers: bool,
+    full_tokens: bool,
+    output: str,
 ) -> None:
     """Print verified journey snapshots of LIFE_EXPERIENCE, one line each (token shortened).
 
@@ -83,18 +104,49 @@ def tail_joined(
     """
 
     async def main() -> None:
-        source = subscribe(
+        source = journeys(
             life_experience,
             group=group,
             settings=load_settings(),
             from_beginning=not latest,
             on_rejected=_report,
+            partition=partition,
+            offset=offset,
         )
-        async for snap in _until_idle(source, idle):
-            click.echo(snap.model_dump_json() if output == "json" else _line(snap))
+        shown = 0
+        async for delivered in _until_idle(source, idle):
+            if key is not None and delivered.snapshot.journey_token != key:
+                continue
+            click.echo(_render(delivered, output, headers=headers, full_tokens=full_tokens))
+            shown += 1
+            if count is not None and shown >= count:
+                break
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
+
+
+def _render(delivered: Delivered, output: str, *, headers: bool, full_tokens: bool) -> str:
+    snap = delivered.snapshot
+    if output == "json":
+        if not headers:
+            return snap.model_dump_json()
+        document = {
+            "topic": delivered.topic,
+            "partition": delivered.partition,
+            "offset": delivered.offset,
+            "timestamp_ms": delivered.timestamp_ms,
+            "headers": dict(delivered.headers),
+            "snapshot": json.loads(snap.model_dump_json()),
+        }
+        return json.dumps(document)
+    line = _line(snap)
+    if full_tokens:
+        line = snap.journey_token + line[line.index("…") + 1 :]
+    if headers:
+        shown = " ".join(f"{name}={value}" for name, value in delivered.headers)
+        line = f"{delivered.topic}[{delivered.partition}]@{delivered.offset} {line}\n  {shown}"
+    return line
 
 
 def _line(snap: JourneySnapshot | ProtectedSnapshot) -> str:
@@ -122,22 +174,29 @@ def _line(snap: JourneySnapshot | ProtectedSnapshot) -> str:
 @click.option("--group", default=None, help="Consumer group (keeps the position).")
 @_IDLE
 @_LATEST
+@_COUNT
 @_OUTPUT
-def tail_deadletter(group: str | None, idle: float | None, latest: bool, output: str) -> None:
+def tail_deadletter(
+    group: str | None, idle: float | None, latest: bool, count: int | None, output: str
+) -> None:
     """Print rejected records: reason code, detail and source coordinates (never payloads)."""
 
     async def main() -> None:
         source = subscribe_deadletters(
             group=group, settings=load_settings(), from_beginning=not latest
         )
+        shown = 0
         async for letter in _until_idle(source, idle):
             if output == "json":
                 click.echo(json.dumps(dataclasses.asdict(letter)))
-                continue
-            click.echo(
-                f"{letter.reason:<24} {letter.topic}[{letter.partition}]@{letter.offset} "
-                f"{letter.detail}"
-            )
+            else:
+                click.echo(
+                    f"{letter.reason:<24} {letter.topic}[{letter.partition}]@{letter.offset} "
+                    f"{letter.detail}"
+                )
+            shown += 1
+            if count is not None and shown >= count:
+                break
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
