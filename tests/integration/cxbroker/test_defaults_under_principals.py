@@ -97,6 +97,12 @@ async def deployment(
         "this test needs the secured session cluster (CX_TEST_SECURITY=sasl-tls, the default)"
     )
     state = tmp_path_factory.mktemp("principals")
+    if kafka.local is not None:
+        # The session's principals' passwords, shared: a new credentials dir would give the
+        # cluster's users new passwords and lock out every later test that uses the old ones.
+        session_credentials = kafka.local.settings.state_dir / "credentials"
+        session_credentials.mkdir(exist_ok=True)
+        (state / "credentials").symlink_to(session_credentials)
     prefix = f"dflt{uuid.uuid4().hex[:6]}."
     admin = kafka.settings(state_dir=state, topic_prefix=prefix)
     result = await provision_again_if_slow(admin)
