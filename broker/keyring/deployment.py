@@ -6,7 +6,7 @@ signing input as agency events). Owners are ``urn:cx:joiner:<name>`` and
 ``urn:cx:insights:<name>``. Files, beside the agencies' keys in the keyring directory::
 
     <dir>/deployments/<kind>/<name>/<key id>.json   private Ed25519 key (0600)
-    <dir>/public-deployments.json                   the deployments' public keys (0644)
+    <dir>/public-deployments.json                   the deployments' public keys (0600)
 
 The public file travels with ``public-keyring.json``: a reader holds both. Format
 (``version`` 1): ``{"version": 1, "owners": {"<owner URN>": [{"key_id", "public_key"
@@ -244,7 +244,7 @@ class DeploymentKeys:
         target = destination or self.path
         target = target / PUBLIC_DEPLOYMENTS_FILE if target.is_dir() else target
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, _to_json(self.public_keys()), mode=0o644)
+        write_atomic(target, _to_json(self.public_keys()), mode=FILE_MODE)
         return target
 
     def _new_key(self, owner: str, now: datetime, *, first: bool = False) -> str | None:
