@@ -16,9 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from broker.admin import admin_client
 from broker.kafka.config import ClusterSecurity
 from broker.provision import provision
+from broker.security.credentials import ensure_credential
+from broker.security.plan import expand_plan, load_plan
 from broker.security.profile import load_settings
+from broker.security.scram import upsert_users
+from contracts.catalog import load_catalog
 from producers.spool import Spool
 from tests.support.kafka import KafkaEndpoint
 
@@ -80,7 +85,15 @@ async def newcomer_on(
     (session_state / "credentials").mkdir(exist_ok=True)
     (state / "credentials").symlink_to(session_state / "credentials")
     prefix = f"t21-{uuid.uuid4().hex[:6]}." if prefix is None else prefix
-    await provision(load_settings(state_dir=state, topic_prefix=prefix, profile="admin"))
+    admin = load_settings(state_dir=state, topic_prefix=prefix, profile="admin")
+    await provision(admin)
+    # The session's passwords are the ones this newcomer holds: set them again on the
+    # cluster, in case an earlier test module gave the plan's users passwords of its own.
+    agencies = [a.id for a in load_catalog().agencies]
+    async with admin_client(admin) as client:
+        await upsert_users(
+            client, [ensure_credential(state, n) for n in expand_plan(load_plan(), agencies)]
+        )
     who = Newcomer(state, prefix, tmp_path_factory.mktemp("records"))
     for args in (keys, ("simulate", "--journeys", "20", "--out", str(who.records))):
         done = who.run(*args)
