@@ -7,8 +7,9 @@ from broker.settings import Settings
 from consumers.joiner.provenance import SnapshotSigner
 from consumers.journey.processor import Change
 from contracts.joined import JourneySnapshot
+from contracts.protected import ProtectedSnapshot
 
-__all__ = ["TEST_JOINER", "snapshot_record"]
+__all__ = ["TEST_JOINER", "protected_record", "snapshot_record"]
 
 #: The joiner deployment the tests' hand-made snapshots claim to come from.
 TEST_JOINER = "test-joiner"
@@ -33,3 +34,23 @@ def snapshot_record(
         + snapshot.last_event_at.microsecond,
     )
     return key, value, SnapshotSigner(signer).headers(change, key)
+
+
+def protected_record(
+    settings: Settings, record: ProtectedSnapshot
+) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """Key, value and signed headers of the k-protected ``record`` as the joiner releases it."""
+    signer = DeploymentKeys(settings.keyring_path).signer("joiner", TEST_JOINER, create=True)
+    value = record.model_dump_json().encode()
+    key = record.journey_token.encode()
+    change = Change(
+        key=f"{record.life_experience}|{record.journey_token}",
+        state=b"",
+        due=None,
+        life_experience=record.life_experience,
+        journey_token=record.journey_token,
+        snapshot_json=None,
+        protected_json=value,
+        version=record.snapshot_version,
+    )
+    return key, value, SnapshotSigner(signer).protected_headers(change, key)

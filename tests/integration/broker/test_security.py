@@ -39,6 +39,7 @@ from contracts.joined import JourneySnapshot
 from contracts.protected import Precision, ProtectedSnapshot, protect
 from tests.support.contract_samples import snapshot
 from tests.support.paths import REPO
+from tests.support.provenance import protected_record, snapshot_record
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.kafka
@@ -88,12 +89,19 @@ async def secured(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sec
         yield cluster
 
 
-async def produce(settings: Settings, topic: str, key: bytes = b"k", value: bytes = b"v") -> int:
+async def produce(
+    settings: Settings,
+    topic: str,
+    key: bytes = b"k",
+    value: bytes = b"v",
+    headers: list[tuple[str, bytes]] | None = None,
+) -> int:
     """Send one record and return its offset."""
     producer = AIOKafkaProducer(**settings.kafka_client_kwargs(), request_timeout_ms=10000)
     await producer.start()
     try:
-        return int((await producer.send_and_wait(topic, value, key=key)).offset)
+        sent = await producer.send_and_wait(topic, value, key=key, headers=headers)
+        return int(sent.offset)
     finally:
         await producer.stop()
 
@@ -192,12 +200,10 @@ async def test_restricted_tier_reads_fine_journeys(secured: Secured) -> None:
 async def test_subscribe_follows_the_tier_of_the_principal(secured: Secured) -> None:
     fine = snapshot(life_experience=LE, status="completed")
     record = protect(fine, Precision.STATUS, k=11)
-    key = fine.journey_token.encode()
     joiner = secured.settings("joiner")
-    await produce(
-        joiner, joiner.topics.protected(LE), key=key, value=record.model_dump_json().encode()
-    )
-    await produce(joiner, joiner.topics.joined(LE), key=key, value=fine.model_dump_json().encode())
+    # Readers verify by default: both records are signed as the joiner deployment signs them.
+    await produce(joiner, joiner.topics.protected(LE), *protected_record(joiner, record))
+    await produce(joiner, joiner.topics.joined(LE), *snapshot_record(joiner, fine))
     team = secured.settings("team-analytics")
     research = secured.settings("team-research")
     assert reader_tier(team) == "default" and reader_tier(research) == "restricted"
