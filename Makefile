@@ -32,8 +32,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# The unit tests (pure logic) run on every core (pytest-xdist); the integration tests
+# share one real Kafka session cluster and run in one process.
 test: setup lint typecheck
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto tests/unit
+	$(PY) -m pytest tests --ignore=tests/unit
 
 # The unit tests alone: pure logic, no Kafka, no jars; one worker per core (pytest-xdist).
 unit: $(STAMP)

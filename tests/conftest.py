@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from broker.kafka.launcher import LocalKafka
 from broker.settings import Settings
 from tests.support.kafka import KafkaEndpoint, session_kafka
 
@@ -25,6 +26,19 @@ async def kafka(session_state_dir: Path) -> AsyncIterator[KafkaEndpoint]:
     """The session's real Kafka cluster (see tests/kafka_fixture.py for how it is chosen)."""
     async with session_kafka(session_state_dir) as endpoint:
         yield endpoint
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def three_node_cluster(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[LocalKafka]:
+    """A 3-node local cluster (RF 3, min.insync.replicas 2), started once for the session's
+    3-node tests; each uses its own topic prefix, and a test that stops a node starts it
+    again."""
+    async with LocalKafka(
+        Settings(state_dir=tmp_path_factory.mktemp("three-nodes")), nodes=3
+    ) as local:
+        yield local
 
 
 @pytest.fixture

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
+import uuid
 
 import pytest
-import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 
 from broker.admin import admin_client
@@ -19,12 +17,16 @@ from broker.topics import TopicAction
 pytestmark = [pytest.mark.kafka, pytest.mark.three_nodes]
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def three_nodes(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Settings]:
-    state_dir: Path = tmp_path_factory.mktemp("three-nodes")
-    launcher_settings = Settings(state_dir=state_dir)
-    async with LocalKafka(launcher_settings, nodes=3) as cluster:
-        yield Settings(state_dir=state_dir, bootstrap_servers=cluster.bootstrap_servers)
+@pytest.fixture(scope="module")
+def three_nodes(
+    three_node_cluster: LocalKafka, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """Settings on the session's 3-node cluster, under a topic prefix of this module's own."""
+    return Settings(
+        state_dir=tmp_path_factory.mktemp("three-nodes-plan"),
+        bootstrap_servers=three_node_cluster.bootstrap_servers,
+        topic_prefix=f"plan3-{uuid.uuid4().hex[:8]}.",
+    )
 
 
 async def test_plan_on_three_nodes_uses_rf3_and_min_isr2(three_nodes: Settings) -> None:
