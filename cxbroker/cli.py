@@ -75,7 +75,10 @@ class LazyGroup(click.Group):
             try:
                 return super().invoke(ctx)
             except (CxError, KafkaError) as exc:
-                raise _explained(exc) from exc
+                explained = _explained(exc)
+                if explained is exc:
+                    raise
+                raise explained from exc
         except CxError as exc:
             click.secho(f"cxbroker: error: {exc}", fg="red", err=True)
             sys.exit(exit_code_for(exc))

@@ -43,9 +43,11 @@ _UNREACHABLE = (
 def looks_unreachable(exc: BaseException) -> bool:
     """True when ``exc`` (or an error it was raised from) reads like "Kafka is down"."""
     seen: BaseException | None = exc
-    while seen is not None:
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:
         if isinstance(seen, _UNREACHABLE):
             return True
+        visited.add(id(seen))
         seen = seen.__cause__ or seen.__context__
     return False
 

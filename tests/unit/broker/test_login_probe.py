@@ -64,6 +64,9 @@ def test_errors_that_read_like_an_outage() -> None:
     assert probe.looks_unreachable(wrapped)
     assert not probe.looks_unreachable(TopicAuthorizationFailedError())
     assert not probe.looks_unreachable(ValueError("bad row"))
+    looped = ValueError("a chain that refers back to itself")
+    looped.__context__ = looped
+    assert not probe.looks_unreachable(looped)
 
 
 async def test_a_refused_password_is_named_without_the_secret(
