@@ -8,6 +8,7 @@ from typing import Any
 
 from broker.errors import BrokerUnavailable
 from broker.security.errors import access_denied_from, is_access_error
+from broker.security.probe import authentication_failure
 from broker.settings import Settings
 
 __all__ = ["admin_client", "broker_count"]
@@ -30,6 +31,8 @@ async def admin_client(settings: Settings, timeout_ms: int = 15000) -> AsyncIter
             raise access_denied_from(
                 exc, settings.sasl_username, "describe", "the cluster"
             ) from exc
+        if (refused := await authentication_failure(settings)) is not None:
+            raise refused from exc  # a refused login reads like an outage in aiokafka
         raise BrokerUnavailable(
             f"cannot reach Kafka at {kwargs['bootstrap_servers']}: {type(exc).__name__}"
         ) from exc

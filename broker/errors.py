@@ -14,6 +14,7 @@ from contracts.errors import CxError
 __all__ = [
     "AccessDenied",
     "AclApplyError",
+    "AuthenticationFailed",
     "BrokerUnavailable",
     "CxError",
     "GroupFenced",
@@ -65,6 +66,13 @@ PRINCIPAL_ROLES = (
     "agency-<agency> publishes that agency's events, joiner runs `cxbroker join`, insights "
     "runs `cxbroker insights --compute`, team-analytics reads joined journeys and insights"
 )
+
+
+class AuthenticationFailed(AccessDenied):
+    """Kafka answered but refused this client's credentials or TLS trust: a wrong password,
+    an unknown user, a SASL mechanism the listener does not offer, a CA that does not
+    verify the broker's certificate. Not an outage: waiting does not fix it, nothing spools.
+    """
 
 
 class ProfileRequired(AccessDenied):

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from broker.security.errors import denied_as
 from broker.security.plan import Tier, tier_of
+from broker.security.probe import authenticated
 from broker.security.profile import load_settings
 from broker.settings import Settings
 from consumers.errors import JoinerError, RecordRejected
@@ -114,7 +115,8 @@ async def _consumer(
         )
     try:
         with refused:
-            await consumer.start()
+            async with authenticated(settings):  # a refused login is not an outage
+                await consumer.start()
             if partition is not None:
                 await _assign(consumer, TopicPartition(topic, partition), from_beginning, offset)
     except BaseException:

@@ -11,16 +11,21 @@ file the command reads) is printed the same way, as field paths and rules only: 
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import sys
 from typing import Any
 
 import click
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from broker.errors import BrokerUnavailable
 from broker.lifeline import follow_parent
 from broker.observe.logs import configure_logging, log_format
+from broker.security.probe import authentication_failure, looks_unreachable
+from broker.security.profile import load_settings
 from contracts.errors import CxError, describe_validation_error
 from cxbroker.exitcodes import ExitCode, exit_code_for
 
@@ -67,7 +72,13 @@ class LazyGroup(click.Group):
         # them as one line (`join` sets up its own log).
         logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except (CxError, KafkaError) as exc:
+                explained = _explained(exc)
+                if explained is exc:
+                    raise
+                raise explained from exc
         except CxError as exc:
             click.secho(f"cxbroker: error: {exc}", fg="red", err=True)
             sys.exit(exit_code_for(exc))
@@ -76,6 +87,24 @@ class LazyGroup(click.Group):
             described = described.replace("violates its contract", "is invalid", 1)
             click.secho(f"cxbroker: error: {described}", fg="red", err=True)
             sys.exit(ExitCode.USAGE)
+
+
+def _explained(exc: CxError | KafkaError) -> CxError:
+    """``exc`` as the one line to print: a failure that reads like an outage is probed with
+    the command's ``CX_*`` settings, since aiokafka reports a refused login (wrong password,
+    unknown user, SASL mechanism, TLS trust) as an unreachable broker (exit 5, not 4)."""
+    if looks_unreachable(exc):
+        try:
+            refused = asyncio.run(authentication_failure(load_settings()))
+        except (CxError, ValidationError):
+            refused = None
+        if refused is not None:
+            return refused
+    if isinstance(exc, CxError):
+        return exc
+    if looks_unreachable(exc):
+        return BrokerUnavailable(f"cannot reach Kafka ({type(exc).__name__})")
+    return CxError(f"Kafka refused the request ({type(exc).__name__})")
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -40,8 +40,9 @@ class ExitCode(IntEnum):
     MISSING_TOOL = 3
     #: Kafka cannot be reached; publish and simulate: events wait in the outage spool.
     KAFKA_UNAVAILABLE = 4
-    #: Kafka refused this principal or operation (authentication or authorization), or no
-    #: (or an unknown) principal is selected on a secured cluster; nothing is spooled.
+    #: Kafka refused this principal or operation (authentication or authorization: also a
+    #: wrong password, unknown user, SASL mechanism or TLS trust), or no (or an unknown)
+    #: principal is selected on a secured cluster; nothing is spooled.
     ACCESS_DENIED = 5
     #: The PII guard refused to publish: an identifier was found in an outgoing record.
     PII_REFUSED = 6

@@ -4,6 +4,8 @@ A block runs unless the line before its fence says otherwise, visibly in the REA
 
 * ``<!-- readme-test: skip: <why> -->``: not run; the reason (at least a few words) says why
   and where else it is tested;
+* ``<!-- readme-test: secured-only: <why> -->``: run on the secured cluster only, not in the
+  plain-cluster walk (``kafka up --security none``); the reason says why;
 * ``<!-- readme-test: profile=<principal> [follows] -->``: run with ``CX_PROFILE=<principal>``;
   ``follows``: its commands follow a topic forever, so each must still be running (or have
   ended well) after a while, and is then stopped;
@@ -31,6 +33,7 @@ class Block:
     language: str
     text: str
     skip: str | None = None
+    secured_only: str | None = None
     profile: str | None = None
     follows: bool = False
 
@@ -55,6 +58,11 @@ def _parse_marker(text: str) -> dict[str, object]:
         if len(reason.split()) < 3:
             raise ValueError(f"a skip needs its reason in words: {text!r}")
         return {"skip": reason}
+    if text.startswith("secured-only:"):
+        reason = text.removeprefix("secured-only:").strip()
+        if len(reason.split()) < 3:
+            raise ValueError(f"a secured-only block needs its reason in words: {text!r}")
+        return {"secured_only": reason}
     fields: dict[str, object] = {}
     for word in text.split():
         if word == "run":

@@ -12,7 +12,13 @@ from typing import Literal
 from broker.errors import AccessDenied, InvalidAccessPlan, ProfileRequired
 from broker.security.plan import group_patterns
 
-__all__ = ["access_denied_from", "denied_as", "group_advice", "is_access_error"]
+__all__ = [
+    "access_denied_from",
+    "denied_as",
+    "group_advice",
+    "is_access_error",
+    "is_authentication_error",
+]
 
 # aiokafka error class names (errno): authorization 29-32 and 53, authentication 58.
 _AUTHORIZATION = {
@@ -41,6 +47,11 @@ def is_access_error(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__
     return False
+
+
+def is_authentication_error(exc: BaseException) -> bool:
+    """True when ``exc`` is Kafka refusing a login (credentials or SASL mechanism)."""
+    return bool(_names(exc) & _AUTHENTICATION)
 
 
 def access_denied_from(

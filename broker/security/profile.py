@@ -8,7 +8,8 @@ commands, the SDK's defaults):
 * no ``CX_BOOTSTRAP_SERVERS``: the address of the local cluster ``cxbroker kafka up``
   recorded;
 * ``CX_PROFILE=agency-ssa``: that principal's stored credential, and the security
-  protocol and CA file of the local cluster.
+  protocol and CA file of the local cluster (a plain local cluster, which checks no one,
+  needs no stored credential).
 
 Fields set explicitly (``CX_*``) win over the profile, so a remote cluster works with a
 profile for credentials plus ``CX_SECURITY_PROTOCOL``/``CX_CA_FILE``.
@@ -23,7 +24,7 @@ from pydantic import SecretStr
 
 from broker.kafka.config import SCRAM_MECHANISM, ClusterSecurity
 from broker.kafka.state import read_cluster_state
-from broker.security.credentials import ADMIN, read_credential
+from broker.security.credentials import ADMIN, credential_path, read_credential
 from broker.settings import SecurityProtocol, Settings
 
 __all__ = [
@@ -52,7 +53,10 @@ def resolve_settings(settings: Settings) -> Settings:
     local = state is not None and (
         not settings.bootstrap_servers or settings.bootstrap_servers == state.bootstrap_servers
     )
-    if settings.profile:
+    # A plain local cluster checks no one: a profile without a stored credential is no
+    # error there, so the README's `CX_PROFILE=... cxbroker ...` lines run on both kinds.
+    plain = local and state is not None and state.security_mode is ClusterSecurity.NONE
+    if settings.profile and not (plain and not _stored(settings.state_dir, settings.profile)):
         cred = read_credential(settings.state_dir, settings.profile)
         update |= {
             "sasl_username": cred.username,
@@ -68,6 +72,13 @@ def resolve_settings(settings: Settings) -> Settings:
             update["ca_file"] = Path(state.ca_file)
     update = {name: value for name, value in update.items() if name not in explicit}
     return settings.model_copy(update=update) if update else settings
+
+
+def _stored(state_dir: Path, profile: str) -> bool:
+    try:
+        return credential_path(state_dir, profile).is_file()
+    except ValueError:
+        return True  # read_credential names the invalid principal name
 
 
 def load_settings(**overrides: Any) -> Settings:

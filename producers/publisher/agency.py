@@ -28,6 +28,7 @@ from producers.publisher.batches import Outcome, send_in_batches
 from producers.publisher.delivery import DeliveryResult, DeliveryStatus
 from producers.publisher.kafka import (
     abort_producer,
+    explained,
     new_producer,
     refusal,
     start_failure,
@@ -59,7 +60,7 @@ class AgencyPublisher:
     :class:`~broker.keyring.LinkageKeyMissing`; at start :class:`SigningKeyMissing`; on
     delivery :class:`~broker.errors.BrokerUnavailable` (spool disabled),
     :class:`~producers.spool.SpoolError` (spool unwritable or full),
-    :class:`~broker.errors.AccessDenied`. None of their messages holds a raw value.
+    :class:`~broker.errors.AccessDenied` (a refused login too). No message holds a raw value.
 
     Deliveries are serialized (one batch at a time) so that a failure can move the rest of
     a batch to the spool without reordering a key; use :meth:`publish_many` for throughput.
@@ -276,8 +277,6 @@ class AgencyPublisher:
                     )
             return results
 
-    # ----- internals
-
     def _to_spool(self, events: Sequence[PreparedEvent]) -> list[DeliveryResult]:
         self._spool_records(events, len(events))
         return [DeliveryResult(e.event_id, DeliveryStatus.SPOOLED, self.topic) for e in events]
@@ -308,6 +307,7 @@ class AgencyPublisher:
             self._next_attempt = time.monotonic() + self._retry_interval
             if isinstance(exc, asyncio.CancelledError):
                 raise
+            exc = await explained(exc, self.settings)  # a refused login is not an outage
             refused = self._refusal(exc)
             error = start_failure(exc, self.topic, refused, spooling=self._spool is not None)
             if error is not None:
@@ -331,6 +331,7 @@ class AgencyPublisher:
         return refusal(exc, self.topic, self.settings.sasl_username, self.principal)
 
     async def _on_failure(self, exc: BaseException) -> None:
+        exc = await explained(exc, self.settings)
         if not unavailable(exc):
             raise self._refusal(exc) from None
         # A fresh producer (new producer id, no stale sequence numbers) sends the spool.

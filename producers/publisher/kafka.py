@@ -20,12 +20,14 @@ from aiokafka.errors import (
     UnknownTopicOrPartitionError,
 )
 
-from broker.errors import BrokerUnavailable, CxError
+from broker.errors import AccessDenied, BrokerUnavailable, CxError
 from broker.security.errors import access_denied_from, is_access_error
+from broker.security.probe import authentication_failure
 from broker.settings import Settings
 
 __all__ = [
     "abort_producer",
+    "explained",
     "new_producer",
     "refusal",
     "start_failure",
@@ -84,6 +86,14 @@ def unavailable(exc: BaseException) -> bool:
     return isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False))
 
 
+async def explained(exc: BaseException, settings: Settings) -> BaseException:
+    """``exc``, or the refused login it hides: aiokafka reports a failed SASL handshake or
+    TLS trust as an unreachable broker, so an "outage" is probed before it is spooled."""
+    if unavailable(exc) and (failure := await authentication_failure(settings)) is not None:
+        return failure
+    return exc
+
+
 def refusal(
     exc: BaseException, topic: str, principal: str | None = None, needed: str | None = None
 ) -> CxError:
@@ -91,6 +101,8 @@ def refusal(
 
     ``principal`` is the client's user name, ``needed`` the principal that may write.
     """
+    if isinstance(exc, AccessDenied):
+        return exc
     if is_access_error(exc):
         return access_denied_from(exc, principal, "write to", f"topic {topic}", needed=needed)
     return CxError(f"Kafka refused the records for {topic}: {type(exc).__name__}")

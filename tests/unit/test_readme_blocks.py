@@ -35,3 +35,12 @@ def test_markers_are_checked(tmp_path: Path) -> None:
     readme.write_text("<!-- readme-test: profile=joiner follows -->\n```bash\nls  # list\n```\n")
     (block,) = readme_blocks(readme)
     assert (block.profile, block.follows, block.commands()) == ("joiner", True, ["ls"])
+    readme.write_text("<!-- readme-test: secured-only: acls -->\n```bash\nls\n```\n")
+    with pytest.raises(ValueError, match="reason in words"):
+        readme_blocks(readme)
+    readme.write_text(
+        "<!-- readme-test: secured-only: shows the ACLs of the secured cluster -->\n"
+        "```bash\nls\n```\n"
+    )
+    (block,) = readme_blocks(readme)
+    assert block.secured_only == "shows the ACLs of the secured cluster" and not block.skip

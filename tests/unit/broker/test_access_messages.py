@@ -58,6 +58,21 @@ def test_plain_local_cluster_needs_no_profile(tmp_path: Path) -> None:
     assert kwargs["security_protocol"] == "PLAINTEXT"
 
 
+def test_a_profile_needs_no_credential_on_a_plain_local_cluster(tmp_path: Path) -> None:
+    """The README's `CX_PROFILE=joiner cxbroker lag` lines run on a plain cluster too."""
+    _record_cluster(tmp_path, ClusterSecurity.NONE)
+    settings = resolve_settings(Settings(state_dir=tmp_path, profile="joiner"))
+    assert settings.kafka_client_kwargs()["security_protocol"] == "PLAINTEXT"
+    assert settings.sasl_username is None
+    # Another cluster (not the recorded plain one) still needs the stored credential.
+    with pytest.raises(UnknownProfile):
+        resolve_settings(
+            Settings(state_dir=tmp_path, profile="joiner", bootstrap_servers="10.0.0.1:9092")
+        )
+    with pytest.raises(UnknownProfile):
+        resolve_settings(Settings(state_dir=tmp_path, profile="SSA"))
+
+
 def test_a_missing_principal_is_named_where_the_job_is_known(tmp_path: Path) -> None:
     _record_cluster(tmp_path, ClusterSecurity.SASL)
     settings = resolve_settings(Settings(state_dir=tmp_path))
