@@ -43,6 +43,17 @@ async def admin_client(settings: Settings, timeout_ms: int = 15000) -> AsyncIter
 
 
 async def broker_count(admin: Any) -> int:
-    """Number of brokers currently registered in the cluster."""
+    """Number of brokers of the cluster: the live ones and any that hold a replica.
+
+    KRaft's DescribeCluster lists only the brokers that are up, so with one node of three
+    down the count would be 2 and a plan made from it would create topics with two
+    replicas (and report the existing three-replica topics as conflicts). A stopped
+    broker still appears in the replica lists of the topics it holds, Kafka's internal
+    ones included, so those count too.
+    """
     meta = await admin.describe_cluster()
-    return len(meta["brokers"])
+    nodes = {int(b["node_id"]) for b in meta["brokers"]}
+    for topic in await admin.describe_topics():
+        for partition in topic.get("partitions") or ():
+            nodes.update(int(n) for n in partition.get("replicas") or ())
+    return len(nodes)
