@@ -267,7 +267,7 @@ async def test_the_cli_prints_tables_with_reasons_and_the_audit(
         CX_BOOTSTRAP_SERVERS=settings.bootstrap_servers,
         CX_TOPIC_PREFIX=settings.topic_prefix,
         CX_STATE_DIR=str(tmp_path / "cli-state"),
-        # The reader holds the joiner deployment's public key (public-deployments.json).
+        # The reader holds the signed public keyring that lists the joiner deployment's key.
         CX_KEYRING_DIR=str(settings.keyring_path),
     )
     code, out, err = await cxbroker(["insights", "-l", LE, "--compute"], env)

@@ -127,7 +127,8 @@ async def test_three_organisations_on_the_real_broker(
 
     for org in (ssa, fns, op):
         org.keys.trust(tmp_path / "governance" / "trust-anchor.json")
-    publish_keyring(gov.assemble([ssa.keys.export(), fns.keys.export()]))
+    # The joiner operator's export carries its deployment signing key (owner urn:cx:joiner:ops).
+    publish_keyring(gov.assemble([ssa.keys.export(), fns.keys.export(), op.keys.export()]))
     # SSA makes the linkage key and wraps it for USDA FNS, which opens it.
     first, packages = LinkageStore(ssa.keys).make(LE, ssa.keys.public_keyring())
     LinkageStore(fns.keys).accept(packages["usda-fns"], fns.keys.public_keyring())
