@@ -132,10 +132,6 @@ class Joiner:
         from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
         from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 
-        if self._verifier is None:  # keys first: refused ones stop it before Kafka is touched
-            self._verifier = keyring_verifier(self.settings)
-        if self._signer is None:  # the key directory's deployment: urn:cx:joiner:<name>
-            self._signer = snapshot_signer(self.settings)
         async with admin_client(self.settings) as admin:
             self.partitions = await verify_copartitioning(
                 admin,
@@ -150,6 +146,10 @@ class Joiner:
         # as many partitions as the inputs (`cxbroker init` makes it so); otherwise the
         # client partitions it by key.
         same_partitions = frozenset(t for t, n in counts.items() if n == self.partitions)
+        if self._verifier is None:
+            self._verifier = keyring_verifier(self.settings)
+        if self._signer is None:  # the key directory's deployment: urn:cx:joiner:<name>
+            self._signer = snapshot_signer(self.settings)  # refused unless published
         kwargs = self.settings.kafka_client_kwargs()
         self._producer = AIOKafkaProducer(
             transactional_id=self.transactional_id,

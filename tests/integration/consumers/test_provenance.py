@@ -218,7 +218,7 @@ async def test_only_deployment_keys_of_the_signed_keyring_are_trusted(env: Env) 
     assert all(stolen.journey_token not in r.detail for r in rejected)
 
     # Revoke the current key too: a joiner whose own key is revoked refuses to start, in
-    # one line that says what to run (exit code 11), before it touches Kafka.
+    # one line that says what to run (exit code 11), before it consumes or writes anything.
     keyring.revoke(keyring.deployment_signer("joiner").key_id, reason="compromised")
     refused = await asyncio.to_thread(
         subprocess.run,
