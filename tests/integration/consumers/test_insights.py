@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from broker.keyring import Keyring
 from broker.provision import provision_topics
 from broker.settings import Settings
 from consumers.insights import InsightsService, audit, read_insights, read_releases
@@ -49,6 +50,9 @@ async def settings(
     )
     _, result = await provision_topics(settings)
     assert not result.conflicts
+    # The local key ceremony: the joiner and insights deployments' keys, published in the
+    # signed keyring (no agency publishes here: the tests write snapshots themselves).
+    Keyring(settings.keyring_path).init([], [])
     yield settings
 
 
