@@ -82,8 +82,9 @@ def deployment_org(path: Path, kind: DeploymentKind) -> tuple[OrgKeys, bool]:
     owner = org.check()
     if owner.kind != kind:
         raise KeyringRefused(
-            f"{path} is the key directory of {owner.urn}, not of a {kind} deployment; a "
-            f"{kind} needs its own: `cxbroker keys init --operator <name> --operator-kind {kind}`"
+            f"{path} is the key directory of {owner.urn}, not of a deployment of kind {kind}; "
+            f"give the {kind} deployment its own: `cxbroker keys init --operator <name> "
+            f"--operator-kind {kind}`"
         )
     return org, False
 

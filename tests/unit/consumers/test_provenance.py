@@ -228,7 +228,7 @@ def test_an_operator_directory_signs_only_once_the_governance_published_its_key(
     signer = Keyring(ops.path).deployment_signer("joiner")
     assert VerifiedReader(ops.path).snapshot(*signed_snapshot(signer, journey(8))) == journey(8)
     # A joiner's directory is not an insights deployment's.
-    with pytest.raises(KeyringRefused, match="not of a insights deployment"):
+    with pytest.raises(KeyringRefused, match="not of a deployment of kind insights"):
         Keyring(ops.path).deployment_signer("insights")
 
 
