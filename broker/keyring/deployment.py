@@ -39,7 +39,7 @@ from broker.errors import (
     UnknownSigningKey,
 )
 from broker.keyring.deploysign import DEPLOYMENT_KINDS, DeploymentSigner
-from broker.keyring.files import OWNER_FILE, PUBLIC_KEYRING_FILE
+from broker.keyring.files import OWNER_FILE, PUBLIC_KEYRING_FILE, SIGNING_DIR
 from broker.keyring.ids import shown_key_id
 from broker.keyring.localdemo import LocalDemo
 from broker.keyring.org import OrgKeys
@@ -118,6 +118,11 @@ def published_signer(
     key is published; :class:`DeploymentKeyUnpublished` (one line saying what to run)
     otherwise."""
     org, local_demo = deployment_org(path, kind)
+    if local_demo and not org.files(SIGNING_DIR):  # a local demo made by an older version
+        raise DeploymentKeyUnpublished(
+            f"the local demo {path} has no {kind} deployment key yet; run `cxbroker keys init` "
+            "(it makes and publishes it)"
+        )
     signer = org.deployment_signer()
     problem = publication_problem(org, signer, now)
     if problem is None:

@@ -349,3 +349,13 @@ def test_a_k_protected_record_is_a_signed_cloudevent_no_finer_than_its_payload(
 )
 def test_protected_time_is_the_first_day_of_the_start_period(start: str, day: datetime) -> None:
     assert protected_time(start) == day
+
+
+def test_a_local_demo_of_an_older_version_is_told_to_run_the_ceremony_again(
+    keyring: Path,
+) -> None:
+    # Before deployment keys were published, a local demo had no deployment signing key.
+    for file in (keyring / "operators").rglob("signing/*.json"):
+        file.unlink()
+    with pytest.raises(DeploymentKeyUnpublished, match="run `cxbroker keys init`"):
+        Keyring(keyring).deployment_signer("joiner")
