@@ -29,7 +29,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.workload import simulated_raws
 from broker.keyring import Keyring
-from broker.keyring.deployment import DeploymentKeys
 from consumers.joiner.provenance import SnapshotSigner
 from consumers.joiner.validate import check_record
 from consumers.journey.processor import Change, JourneyProcessor
@@ -184,7 +183,7 @@ def joiner_costs(keyring: Keyring, records: Sequence[Record]) -> dict[str, float
         "JourneyProcessor.process", decoded, lambda d: processor.process(d.event), out
     )
     changes = [change for step in steps for change in step.changes]
-    signer = DeploymentKeys(keyring.path).signer("joiner", "bench", create=True)
+    signer = keyring.deployment_signer("joiner")  # the local ceremony made it
     # Per snapshot (not per event): its CloudEvents headers and signature.
     out.update(snapshot_signing_costs(changes, SnapshotSigner(signer)))
     out["snapshots per event"] = round(len(changes) / max(1, len(decoded)), 2)

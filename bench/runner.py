@@ -27,7 +27,6 @@ from bench.stats import ratio
 from bench.workload import BenchEnv, cleaned_up, make_env, make_payload, security_fields
 from broker.errors import CxError
 from broker.kafka.jars import KAFKA_VERSION
-from broker.keyring.deployment import DeploymentKeys
 from consumers.joiner.provenance import SnapshotSigner
 
 __all__ = [
@@ -132,7 +131,7 @@ async def _join(config: BenchConfig, make: Callable[[str], Any]) -> dict[str, An
         # CPU µs per snapshot of what every snapshot record now carries: CloudEvents
         # headers and the joiner deployment's Ed25519 signature (issue #18).
         changes = costs.snapshot_changes(env.keyring, [p.record for p in payload.prepared])
-        signer = DeploymentKeys(env.keyring.path).signer("joiner", "bench", create=True)
+        signer = env.keyring.deployment_signer("joiner")
         out["snapshot_signing_us"] = costs.snapshot_signing_costs(changes, SnapshotSigner(signer))
     out["events"] = config.events
     return out

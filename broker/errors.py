@@ -17,6 +17,7 @@ __all__ = [
     "AuthenticationFailed",
     "BrokerUnavailable",
     "CxError",
+    "DeploymentKeyUnpublished",
     "GroupFenced",
     "InvalidAccessPlan",
     "KafkaLaunchError",
@@ -102,6 +103,12 @@ class KeyringError(CxError):
 class KeyringRefused(KeyringError):
     """Key material refused at start: another organisation's private key in the state dir,
     files others may read, or a public keyring whose signature or content does not hold."""
+
+
+class DeploymentKeyUnpublished(KeyringRefused):
+    """A joiner or insights deployment's own current signing key is not a valid entry of
+    the signed public keyring it reads (never assembled, revoked, expired, another owner's):
+    readers would reject everything it signs, so it refuses to start."""
 
 
 class SigningKeyMissing(KeyringError):

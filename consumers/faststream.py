@@ -42,7 +42,7 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from broker import load_settings
 from broker.settings import SecurityProtocol, Settings
 from consumers.errors import RecordRejected
-from consumers.verified import Rejection, VerifiedReader
+from consumers.verified import Rejection, VerifiedReader, kafka_time
 from contracts.catalog import load_catalog
 from contracts.insights import InsightCell, InsightRelease
 from contracts.joined import JourneySnapshot
@@ -128,11 +128,12 @@ class CxDecoder:
     def decode_record(self, record: Any) -> Decoded:
         """Verify and decode one aiokafka ``ConsumerRecord``; :class:`RecordRejected` if not."""
         headers = record.headers or ()
+        at = kafka_time(getattr(record, "timestamp", None))
         if self.kind == "joined":
-            return self.reader.snapshot(record.key, record.value, headers)
+            return self.reader.snapshot(record.key, record.value, headers, at=at)
         if self.kind == "protected":
-            return self.reader.protected(record.key, record.value, headers)
-        return self.reader.insight(record.key, record.value, headers)
+            return self.reader.protected(record.key, record.value, headers, at=at)
+        return self.reader.insight(record.key, record.value, headers, at=at)
 
     async def __call__(
         self, message: KafkaMessage, original: Callable[[KafkaMessage], Awaitable[Any]]

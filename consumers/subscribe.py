@@ -25,7 +25,7 @@ from broker.security.profile import load_settings
 from broker.settings import Settings
 from consumers.errors import JoinerError, RecordRejected
 from consumers.joiner.validate import DLQ_DETAIL, DLQ_OFFSET, DLQ_PARTITION, DLQ_REASON, DLQ_TOPIC
-from consumers.verified import Rejection, VerifiedReader
+from consumers.verified import Rejection, VerifiedReader, kafka_time
 from contracts.catalog import load_catalog
 from contracts.errors import UnknownEntry
 from contracts.joined import JourneySnapshot
@@ -219,6 +219,7 @@ async def journeys(
     protected = tier != "restricted"
     topic = journey_topic(settings, life_experience, tier)
     reader = VerifiedReader(settings.keyring_path)
+    reader.load_keyring()
     consumer = await _consumer(settings, topic, group, from_beginning, READER, partition, offset)
     try:
         async for record in consumer:
@@ -226,7 +227,11 @@ async def journeys(
                 continue  # a tombstone: the journey was forgotten
             try:
                 snapshot = reader.journey(
-                    record.key, record.value, record.headers or (), protected=protected
+                    record.key,
+                    record.value,
+                    record.headers or (),
+                    protected=protected,
+                    at=kafka_time(record.timestamp),
                 )
             except RecordRejected as exc:
                 rejection = Rejection(

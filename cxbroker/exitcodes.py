@@ -56,7 +56,8 @@ class ExitCode(IntEnum):
     #: The topics are missing or not co-partitioned: run `cxbroker init`.
     TOPICS_NOT_READY = 10
     #: Key material refused at start: another organisation's private key in the key
-    #: directory, files others may read, a public keyring that does not verify.
+    #: directory, files others may read, a public keyring that does not verify, a joiner
+    #: or insights deployment whose own signing key is not published in the signed keyring.
     KEYS_REFUSED = 11
     #: Interrupted (Ctrl-C): what was running was stopped cleanly.
     INTERRUPTED = 130

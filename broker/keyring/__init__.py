@@ -9,6 +9,9 @@
   verification (validity, revocation), reload; the signed file format;
 * :mod:`broker.keyring.linkstore`, :mod:`broker.keyring.wrap` - linkage keys: made by one
   agency, wrapped (X25519 + HKDF + AES-GCM) for each other agency of the life experience;
+* :mod:`broker.keyring.deployment`, :mod:`broker.keyring.deploysign` - the joiner and
+  insights deployments' signing keys: owners of the signed keyring like agencies; records
+  verified only with it; a deployment whose own key is unpublished refuses to start;
 * :mod:`broker.keyring.localdemo` - the whole ceremony on one machine (demo, tests);
 * :mod:`broker.keyring.signer`, :mod:`broker.keyring.linkage`, :mod:`broker.keyring.owners`,
   :mod:`broker.keyring.recordid` (an agency's secret behind its event ids),

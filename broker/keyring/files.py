@@ -3,7 +3,8 @@
 Layout of one organisation's key directory (mode 0700; every file 0600, atomic)::
 
     <dir>/owner.json                         whose directory this is (urn:cx:<kind>:<id>)
-    <dir>/signing/<key id>.json              its private signing keys (Ed25519)
+    <dir>/signing/<key id>.json              its private signing keys (Ed25519; an agency's,
+                                             or a joiner / insights deployment's)
     <dir>/encryption/<key id>.json           its private encryption keys (X25519, agencies)
     <dir>/linkage/<life experience>/<key id>.json   linkage keys (agencies of that LE only)
     <dir>/secrets/<name>                     any other secret of the owner (generic helper);

@@ -6,7 +6,8 @@ three organisations run apart (README "Keys across organisations"), here in one 
     <root>/local-demo.json          marks the root; names the roles
     <root>/governance/              the governance key (signs the public keyring)
     <root>/agencies/<agency>/       one agency's directory (its keys only)
-    <root>/operators/joiner/        the joiner operator's directory (public keys only)
+    <root>/operators/joiner/        the joiner deployment's directory (its signing key)
+    <root>/operators/insights/      the insights deployment's directory (its signing key)
     <root>/exchange/                what travels: exports, packages, the signed keyring
 
 Each subdirectory passes the same start check as a real organisation's directory.
@@ -22,7 +23,12 @@ from typing import Final
 
 from broker.errors import KeyringRefused
 from broker.files import write_atomic
-from broker.keyring.files import LOCAL_DEMO_FILE, PUBLIC_KEYRING_FILE, TRUST_ANCHOR_FILE
+from broker.keyring.files import (
+    LOCAL_DEMO_FILE,
+    OWNER_FILE,
+    PUBLIC_KEYRING_FILE,
+    TRUST_ANCHOR_FILE,
+)
 from broker.keyring.governance import Governance
 from broker.keyring.linkstore import LinkageStore, package_file_bytes
 from broker.keyring.org import OrgKeys, export_json
@@ -30,10 +36,15 @@ from broker.keyring.owners import Owner
 from broker.keyring.secretfiles import ensure_private_dir
 from contracts.catalog import load_catalog
 
-__all__ = ["GOVERNANCE_NAME", "OPERATOR_NAME", "LocalDemo"]
+__all__ = ["GOVERNANCE_NAME", "INSIGHTS_NAME", "OPERATOR_NAME", "LocalDemo"]
 
 GOVERNANCE_NAME: Final = "cx-governance"
+#: The local demo's joiner deployment (``urn:cx:joiner:joiner``): every joiner process
+#: started on the root signs as it, whatever its consumer group.
 OPERATOR_NAME: Final = "joiner"
+#: The local demo's insights deployment (``urn:cx:insights:insights``).
+INSIGHTS_NAME: Final = "insights"
+_DEPLOYMENTS: Final = (("joiner", OPERATOR_NAME), ("insights", INSIGHTS_NAME))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +80,17 @@ class LocalDemo:
 
     @property
     def operator(self) -> OrgKeys:
-        """The joiner operator's directory."""
+        """The joiner operator's directory (what readers of the root use)."""
         return OrgKeys(self.root / "operators" / OPERATOR_NAME)
+
+    def deployment(self, kind: str) -> OrgKeys:
+        """The directory of the local demo's ``kind`` (joiner / insights) deployment."""
+        return OrgKeys(self.root / "operators" / dict(_DEPLOYMENTS)[kind])
+
+    def deployments(self) -> list[OrgKeys]:
+        """The deployments' directories that exist (an older root has no insights one)."""
+        found = (self.deployment(kind) for kind, _ in _DEPLOYMENTS)
+        return [org for org in found if (org.path / OWNER_FILE).exists()]
 
     @property
     def governance(self) -> Governance:
@@ -115,8 +135,11 @@ class LocalDemo:
             signing += made.signing
             record_id += made.record_id
             org.trust(anchor_file)
-        self.operator.init(Owner("joiner", OPERATOR_NAME), now=now)
-        self.operator.trust(anchor_file)
+        # The joiner and insights deployments make their signing keys (exported too).
+        for kind, name in _DEPLOYMENTS:
+            deployment = self.deployment(kind)
+            signing += deployment.init(Owner(kind, name), now=now).signing  # type: ignore[arg-type]
+            deployment.trust(anchor_file)
         # 3. The governance assembles the exports and signs; everyone installs.
         if signing or not (self.exchange / PUBLIC_KEYRING_FILE).exists():
             self.publish(now=now)
@@ -136,11 +159,14 @@ class LocalDemo:
         return CeremonyResult(tuple(signing), tuple(linkage), tuple(record_id))
 
     def publish(self, *, now: datetime | None = None) -> None:
-        """Assemble every agency's export, sign, install the keyring in every directory."""
+        """Assemble every agency's and deployment's export, sign, install the keyring in
+        every directory."""
         exports = []
-        for agency in self.agencies():
-            export = self.agency(agency).export()
-            write_atomic(self.exchange / f"export-{agency}.json", export_json(export))
+        for org in [*(self.agency(a) for a in self.agencies()), *self.deployments()]:
+            export = org.export()
+            owner = org.owner()
+            name = owner.id if owner.kind == "agency" else f"{owner.kind}-{owner.id}"
+            write_atomic(self.exchange / f"export-{name}.json", export_json(export))
             exports.append(export)
         signed = self.governance.assemble(exports, now=now)
         self.distribute(signed)
@@ -149,7 +175,7 @@ class LocalDemo:
         """Put a signed keyring in the exchange and install it in every directory."""
         shared = self.exchange / PUBLIC_KEYRING_FILE
         write_atomic(shared, signed)
-        for org in [*(self.agency(a) for a in self.agencies()), self.operator]:
+        for org in [*(self.agency(a) for a in self.agencies()), *self.deployments()]:
             org.install(shared)
 
     def share_held(self, life_experience: str, holder: str, agency: str) -> None:

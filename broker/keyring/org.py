@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import (
 
 from broker.errors import KeyringRefused, RecordIdKeyMissing, SigningKeyMissing
 from broker.files import write_atomic
+from broker.keyring.deploysign import DEPLOYMENT_KINDS, DeploymentSigner
 from broker.keyring.files import (
     ENCRYPTION_DIR,
     PUBLIC_KEYRING_FILE,
@@ -52,6 +53,7 @@ from broker.keyring.public import PublicKeyring, keys_of, load_anchor
 from broker.keyring.recordid import RecordIdKey
 from broker.keyring.signed import EXPORT_TAG, TrustAnchor, iso, sign_document, verified_body
 from broker.keyring.signer import Signer
+from contracts.provenance import deployment_source
 
 __all__ = ["OrgKeys", "PrivateKeys"]
 
@@ -82,9 +84,16 @@ class OrgKeys:
 
     def init(self, owner: Owner, *, now: datetime | None = None) -> PrivateKeys:
         """Make the directory of ``owner``: an agency gets a signing and an encryption
-        key; an operator gets no private key. Idempotent."""
+        key; a joiner or insights deployment's operator gets the deployment's signing key
+        (what signs its snapshots or cells; published like an agency's key); the
+        governance is made by :class:`~broker.keyring.governance.Governance`. Idempotent."""
         now = now or datetime.now(UTC)
+        if owner.kind in DEPLOYMENT_KINDS:
+            _deployment_name(owner)
         create_org(self.path, owner)
+        if owner.kind in DEPLOYMENT_KINDS:
+            made = () if self.files(SIGNING_DIR) else (self.new_key(SIGNING_DIR, now),)
+            return PrivateKeys(signing=made)
         if owner.kind != "agency":
             return PrivateKeys()
         signing = () if self.files(SIGNING_DIR) else (self.new_key(SIGNING_DIR, now),)
@@ -132,7 +141,10 @@ class OrgKeys:
         """A new private key of ``kind`` (``signing`` Ed25519, ``encryption`` X25519)."""
         owner = self.owner()
         sequence = len(self.files(kind)) + 1
-        key_id = new_key_id("", owner.id, _MARKERS[kind], now, sequence)
+        # A deployment's key id names its kind (joiner-<name>-sig-...): key ids are unique
+        # across the keyring, and an operator may share a name with an agency.
+        prefix = f"{owner.kind}-" if owner.kind in DEPLOYMENT_KINDS else ""
+        key_id = new_key_id(prefix, owner.id, _MARKERS[kind], now, sequence)
         generated = (
             Ed25519PrivateKey.generate() if kind == SIGNING_DIR else X25519PrivateKey.generate()
         )
@@ -171,6 +183,28 @@ class OrgKeys:
         current = files[-1]
         raw = decode_key_bytes(current.private_key.get_secret_value(), 32, current.key_id)
         return Signer(owner.id, current.key_id, Ed25519PrivateKey.from_private_bytes(raw))
+
+    def deployment_signer(self) -> DeploymentSigner:
+        """A joiner or insights deployment's signer with its current key (``ce_source`` is
+        the directory's owner URN). Whether readers trust it is the signed keyring's call:
+        :func:`broker.keyring.deployment.published_signer` checks that first."""
+        owner = self.check()
+        if owner.kind not in DEPLOYMENT_KINDS:
+            raise KeyringRefused(
+                f"{self.path} is the key directory of {owner.urn}, not of a joiner or "
+                "insights deployment"
+            )
+        files = self.files(SIGNING_DIR)
+        if not files:
+            raise SigningKeyMissing(
+                f"no signing key for {owner.urn} in {self.path}; run `cxbroker keys init "
+                f"--operator {owner.id} --operator-kind {owner.kind} --dir {self.path}`"
+            )
+        current = files[-1]
+        raw = decode_key_bytes(current.private_key.get_secret_value(), 32, current.key_id)
+        return DeploymentSigner(
+            _deployment_name(owner), current.key_id, Ed25519PrivateKey.from_private_bytes(raw)
+        )
 
     def encryption_key(self, key_id: str) -> X25519PrivateKey:
         """The owner's X25519 private key with this id."""
@@ -256,6 +290,15 @@ class OrgKeys:
         """The installed public keyring (verified under the pinned anchor)."""
         self.check()
         return PublicKeyring.load(self.path / PUBLIC_KEYRING_FILE)
+
+
+def _deployment_name(owner: Owner) -> str:
+    """The ``ce_source`` of a deployment owner (its URN, checked against the CloudEvents
+    source rule of :mod:`contracts.provenance`)."""
+    try:
+        return deployment_source(owner.kind, owner.id)  # type: ignore[arg-type]
+    except ValueError:
+        raise KeyringRefused(f"{owner.urn} is not a valid deployment name") from None
 
 
 def export_json(document: dict[str, Any]) -> bytes:

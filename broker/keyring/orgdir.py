@@ -1,8 +1,9 @@
 """One organisation's key directory: its identity, its own private keys, start checks.
 
 An agency's directory holds its signing and encryption keys and the linkage keys of the
-life experiences it takes part in; a joiner or insights operator's directory holds only
-public material (the trust anchor and the signed public keyring). :func:`check_org` is
+life experiences it takes part in; a joiner or insights deployment's operator directory
+holds only the deployment's own signing key and public material (the trust anchor and
+the signed public keyring). :func:`check_org` is
 run before any key is used: a directory that holds another organisation's private key,
 a linkage key its owner must not hold, or a file others may read is refused in one line
 (:class:`~broker.errors.KeyringRefused`).
@@ -186,9 +187,6 @@ def _check_file(root: Path, file: Path, owner: Owner) -> None:
     if not isinstance(document, dict) or not any(f in document for f in _PRIVATE_FIELDS):
         return
     holder = document.get("owner", document.get("holder"))
-    deployment = file.relative_to(root).parts[0] == "deployments"
-    if deployment and str(holder).startswith(f"urn:cx:{owner.kind}:"):
-        return  # a signing key of one of this operator's own deployments (joiner, insights)
     if holder != owner.urn:
         raise KeyringRefused(
             f"{root} holds a private key of another organisation ({file.relative_to(root)}); "

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from broker.errors import KeyringError, LinkageKeyMissing, SigningKeyMissing
 from broker.files import write_atomic
+from broker.keyring.deployment import DeploymentSigner, deployment_org, published_signer
 from broker.keyring.files import OWNER_FILE, PUBLIC_KEYRING_FILE, TRUST_ANCHOR_FILE
 from broker.keyring.linkage import LinkageKey
 from broker.keyring.linkstore import LinkageStore
@@ -28,6 +29,7 @@ from broker.keyring.public import PublicKeyring
 from broker.keyring.recordid import RecordIdKey
 from broker.keyring.signer import Signer
 from contracts.catalog import load_catalog
+from contracts.provenance import DeploymentKind
 
 __all__ = ["InitResult", "Keyring"]
 
@@ -120,6 +122,24 @@ class Keyring:
         if demo is not None:
             demo.publish(now=now)
         return key_id
+
+    def rotate_deployment(self, kind: DeploymentKind, *, now: datetime | None = None) -> str:
+        """A new current signing key for the ``kind`` deployment; old keys keep verifying.
+
+        In a local demo the governance publishes it at once; an operator's directory
+        exports it for the governance (the process refuses to start until it is in).
+        """
+        org, local_demo = deployment_org(self.path, kind)
+        key_id = org.rotate_signing(now=now)
+        if local_demo:
+            LocalDemo(self.path).publish(now=now)
+        return key_id
+
+    def deployment_signer(self, kind: DeploymentKind) -> DeploymentSigner:
+        """The ``kind`` deployment's signer, once its key is checked to be in the signed
+        public keyring (:func:`broker.keyring.deployment.published_signer`)."""
+        self._require()
+        return published_signer(self.path, kind)
 
     def rotate_linkage(
         self,

@@ -24,7 +24,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from broker.errors import BrokerUnavailable
-from broker.keyring.deployment import DeploymentKeys, DeploymentSigner
+from broker.keyring import Keyring
+from broker.keyring.deployment import DeploymentSigner
 from broker.security.errors import denied_as
 from broker.settings import Settings
 from consumers.errors import BudgetExceeded, InsightsError
@@ -47,16 +48,12 @@ from contracts.joined import JourneySnapshot
 from contracts.provenance import cell_id, manifest_id, record_headers
 
 __all__ = [
-    "DEFAULT_DEPLOYMENT",
     "CatchUpReport",
     "InsightsService",
     "ReleaseSummary",
     "encode_cell",
     "signed_headers",
 ]
-
-#: Name of the insights deployment (``ce_source`` ``urn:cx:insights:<name>``) by default.
-DEFAULT_DEPLOYMENT = "cx-insights"
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +153,6 @@ class InsightsService:
         grace: timedelta = DEFAULT_GRACE,
         rule: ProtectionRule | None = None,
         privacy: Privacy = Privacy.SUPPRESSION,
-        deployment: str = DEFAULT_DEPLOYMENT,
     ) -> None:
         catalog = load_catalog()
         ids = list(life_experiences or [le.id for le in catalog.life_experiences])
@@ -171,18 +167,19 @@ class InsightsService:
         folder = "insights" if privacy is Privacy.SUPPRESSION else "insights-dp"
         self.history = History(settings.state_dir / folder)
         self.ledger = BudgetLedger(settings.state_dir / "insights-dp" / "budget.json")
-        self.deployment = deployment
         self._signer: DeploymentSigner | None = None
 
     def signer(self) -> DeploymentSigner:
-        """The deployment's signer (its key is made in the keyring dir if missing)."""
+        """The signer of the insights deployment whose key directory is ``CX_KEYRING_DIR``
+        (``ce_source`` its owner ``urn:cx:insights:<name>``); refused in one line (exit code
+        11) when its current key is not in the signed public keyring."""
         if self._signer is None:
-            keys = DeploymentKeys(self.settings.keyring_path)
-            self._signer = keys.signer("insights", self.deployment, create=True)
+            self._signer = Keyring(self.settings.keyring_path).deployment_signer("insights")
         return self._signer
 
     async def catch_up(self) -> list[CatchUpReport]:
         """Read every joined topic to its end and publish the releases that are due."""
+        self.signer()  # keys first: an unpublished deployment key stops it before Kafka
         refused = denied_as(
             self.settings.sasl_username,
             "publish insights to",

@@ -127,7 +127,9 @@ async def _read_to_end(
             rejection.reason,
         )
 
-    decoder = CxDecoder(VerifiedReader(settings.keyring_path), kind, reject)
+    reader = VerifiedReader(settings.keyring_path)
+    reader.load_keyring()  # a missing or refused keyring stops it before Kafka
+    decoder = CxDecoder(reader, kind, reject)
     broker = cx_broker(settings, logger=None)
     subscriber = partitions_subscriber(broker, topic, partitions, decoder)
     await broker.start()

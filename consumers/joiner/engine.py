@@ -148,8 +148,8 @@ class Joiner:
         same_partitions = frozenset(t for t, n in counts.items() if n == self.partitions)
         if self._verifier is None:
             self._verifier = keyring_verifier(self.settings)
-        if self._signer is None:  # one deployment per consumer group: urn:cx:joiner:<slug>
-            self._signer = snapshot_signer(self.settings, self.group)
+        if self._signer is None:  # the key directory's deployment: urn:cx:joiner:<name>
+            self._signer = snapshot_signer(self.settings)  # refused unless published
         kwargs = self.settings.kafka_client_kwargs()
         self._producer = AIOKafkaProducer(
             transactional_id=self.transactional_id,

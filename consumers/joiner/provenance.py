@@ -2,7 +2,8 @@
 
 A snapshot record on ``cx.joined.<le>`` (and a k-protected record on ``cx.protected.<le>``,
 :meth:`SnapshotSigner.protected_headers`) carries the CloudEvents headers of
-:mod:`contracts.provenance` (``ce_source`` ``urn:cx:joiner:<deployment>``, ``ce_id`` a UUID
+:mod:`contracts.provenance` (``ce_source`` ``urn:cx:joiner:<deployment>``, the owner of the
+joiner's key directory, ``ce_id`` a UUID
 of life experience, journey token and snapshot version, so a re-delivered snapshot keeps
 its id; ``ce_time`` the journey's ``last_event_at``) and the deployment's signature
 (CX-SIG-V1, ``contracts/SIGNING.md``).
@@ -10,9 +11,8 @@ its id; ``ce_time`` the journey's ``last_event_at``) and the deployment's signat
 
 from __future__ import annotations
 
-import re
-
-from broker.keyring.deployment import DeploymentKeys, DeploymentSigner
+from broker.keyring import Keyring
+from broker.keyring.deployment import DeploymentSigner
 from broker.settings import Settings
 from consumers.journey.processor import Change
 from consumers.journey.state import from_micros
@@ -20,17 +20,7 @@ from contracts.joined import JourneySnapshot
 from contracts.protected import ProtectedSnapshot
 from contracts.provenance import protected_id, protected_time, record_headers, snapshot_id
 
-__all__ = ["SnapshotSigner", "deployment_name", "snapshot_signer"]
-
-_NOT_SLUG = re.compile(r"[^a-z0-9-]+")
-
-
-def deployment_name(group: str) -> str:
-    """A deployment name (lowercase slug, 2 to 32 characters) made from a consumer group."""
-    name = _NOT_SLUG.sub("-", group.lower()).strip("-")[:32].strip("-")
-    if not name or not name[0].isalpha():
-        name = ("j-" + name)[:32].strip("-")
-    return name if len(name) >= 2 else "joiner"
+__all__ = ["SnapshotSigner", "snapshot_signer"]
 
 
 class SnapshotSigner:
@@ -74,8 +64,10 @@ class SnapshotSigner:
         return self.signer.sign(key, change.protected_json, unsigned)
 
 
-def snapshot_signer(settings: Settings, group: str) -> SnapshotSigner:
-    """The signer of the joiner deployment of consumer group ``group`` (one deployment per
-    group, named :func:`deployment_name`) from the keyring dir (its key made if missing)."""
-    keys = DeploymentKeys(settings.keyring_path)
-    return SnapshotSigner(keys.signer("joiner", deployment_name(group), create=True))
+def snapshot_signer(settings: Settings) -> SnapshotSigner:
+    """The signer of the joiner deployment whose key directory is ``CX_KEYRING_DIR`` (an
+    operator's ``urn:cx:joiner:<name>`` directory, or a local demo's joiner). Its identity
+    is that owner, not the consumer group: every group and instance the operator runs
+    signs as the one deployment the governance published. Refused (one line, exit code 11)
+    when its current key is not in the signed public keyring."""
+    return SnapshotSigner(Keyring(settings.keyring_path).deployment_signer("joiner"))

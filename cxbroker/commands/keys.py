@@ -63,7 +63,10 @@ keys.add_command(deployment)
 
 @keys.command()
 @click.option("--agency", help="Make this agency's directory: its signing and encryption keys.")
-@click.option("--operator", help="Make a joiner/insights operator's directory (no private key).")
+@click.option(
+    "--operator",
+    help="Make a joiner/insights deployment operator's directory (its signing key only).",
+)
 @click.option(
     "--operator-kind",
     type=click.Choice(["joiner", "insights"]),
@@ -119,10 +122,13 @@ def init(
         )
         return
     if operator is not None:
-        OrgKeys(path).init(Owner(operator_kind, operator))  # type: ignore[arg-type]
+        made = OrgKeys(path).init(Owner(operator_kind, operator))  # type: ignore[arg-type]
+        for key_id in made.signing:
+            click.echo(f"created key {key_id}")
         click.echo(
-            f"key directory of urn:cx:{operator_kind}:{operator} at {path} (public keys only); "
-            "next: `cxbroker keys trust`, then `cxbroker keys install`"
+            f"key directory of urn:cx:{operator_kind}:{operator} at {path} (the deployment's "
+            "signing key only); next: `cxbroker keys trust`, `cxbroker keys deployment "
+            "export-public` for the governance, then `cxbroker keys install`"
         )
         return
     known_agencies = [a.id for a in catalog.agencies]

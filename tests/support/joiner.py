@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.partitioner import murmur2
 from aiokafka.structs import RecordMetadata
 
-from broker.keyring import Keyring
+from broker.keyring import Keyring, OrgKeys, Owner, PublicKey, PublicKeyring
 from broker.provision import provision_topics
 from broker.settings import Settings
 from consumers import Joiner, reference_run
@@ -40,6 +40,7 @@ from contracts.joined import JourneySnapshot
 from tests.hostile.corpus import corpus_public_keyring, corpus_signer
 from tests.support.kafka import client_kwargs
 from tests.support.kafka import subprocess_env as base_env
+from tests.support.keyrings import DAY1 as CORPUS_TIME
 from tests.support.keyrings import keyring_for, write_signed_public_keyring
 
 PARTITIONS = 3
@@ -285,7 +286,16 @@ async def make_env(
     result.raise_for_conflicts()
     keyring = Keyring(settings.keyring_path)
     if corpus_keys:
-        write_signed_public_keyring(settings.keyring_path, corpus_public_keyring())
+        # A joiner operator's directory: its deployment key, and a signed keyring of the
+        # corpus agencies' keys and that deployment key (what its readers trust).
+        operator = OrgKeys(settings.keyring_path)
+        operator.init(Owner("joiner", "hostile-test"))
+        own = operator.deployment_signer()
+        deployment = PublicKey(
+            Owner("joiner", "hostile-test"), own.key_id, own.public_key(), CORPUS_TIME, True
+        )
+        public = PublicKeyring([*corpus_public_keyring().entries(), deployment])
+        write_signed_public_keyring(settings.keyring_path, public)
     else:
         keyring = keyring_for(settings.keyring_path)
     return Env(settings, keyring, group)

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from broker.keyring.deployment import DeploymentKeys
+from broker.keyring import Keyring
+from broker.keyring.deployment import DeploymentSigner
 from broker.settings import Settings
 from consumers.joiner.provenance import SnapshotSigner
 from consumers.journey.processor import Change
 from contracts.joined import JourneySnapshot
 from contracts.protected import ProtectedSnapshot
 
-__all__ = ["TEST_JOINER", "protected_record", "snapshot_record"]
-
-#: The joiner deployment the tests' hand-made snapshots claim to come from.
-TEST_JOINER = "test-joiner"
+__all__ = ["protected_record", "snapshot_record"]
 
 
 def snapshot_record(
-    settings: Settings, snapshot: JourneySnapshot
+    settings: Settings, snapshot: JourneySnapshot, signer: DeploymentSigner | None = None
 ) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    """Key, value and signed headers of ``snapshot`` (the deployment key made if missing)."""
-    signer = DeploymentKeys(settings.keyring_path).signer("joiner", TEST_JOINER, create=True)
+    """Key, value and signed headers of ``snapshot``, signed by ``signer`` or else by the
+    joiner deployment of ``settings``' keyring (its key published there, as a running
+    joiner's)."""
+    signer = signer or Keyring(settings.keyring_path).deployment_signer("joiner")
     value = snapshot.model_dump_json().encode()
     key = snapshot.journey_token.encode()
     change = Change(
@@ -40,7 +40,7 @@ def protected_record(
     settings: Settings, record: ProtectedSnapshot
 ) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """Key, value and signed headers of the k-protected ``record`` as the joiner releases it."""
-    signer = DeploymentKeys(settings.keyring_path).signer("joiner", TEST_JOINER, create=True)
+    signer = Keyring(settings.keyring_path).deployment_signer("joiner")
     value = record.model_dump_json().encode()
     key = record.journey_token.encode()
     change = Change(

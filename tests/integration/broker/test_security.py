@@ -25,6 +25,7 @@ from aiokafka.errors import KafkaConnectionError
 from broker.admin import admin_client
 from broker.errors import AccessDenied, BrokerUnavailable, ProfileRequired
 from broker.kafka.launcher import LocalKafka
+from broker.keyring import Keyring
 from broker.provision import provision
 from broker.security.acls import AclBinding, Operation, PatternType, ResourceType
 from broker.security.apply import apply_access, effective_acls
@@ -201,7 +202,9 @@ async def test_subscribe_follows_the_tier_of_the_principal(secured: Secured) -> 
     fine = snapshot(life_experience=LE, status="completed")
     record = protect(fine, Precision.STATUS, k=11)
     joiner = secured.settings("joiner")
-    # Readers verify by default: both records are signed as the joiner deployment signs them.
+    # Readers verify by default: both records are signed as the joiner deployment signs them,
+    # with its key published in the signed keyring of the local ceremony.
+    Keyring(joiner.keyring_path).init([], [])
     await produce(joiner, joiner.topics.protected(LE), *protected_record(joiner, record))
     await produce(joiner, joiner.topics.joined(LE), *snapshot_record(joiner, fine))
     team = secured.settings("team-analytics")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from broker.keyring import Keyring
 from broker.provision import provision_topics
 from broker.settings import Settings
 from consumers.insights import InsightsService, audit, read_insights, read_releases
@@ -49,6 +50,9 @@ async def settings(
     )
     _, result = await provision_topics(settings)
     assert not result.conflicts
+    # The local key ceremony: the joiner and insights deployments' keys, published in the
+    # signed keyring (no agency publishes here: the tests write snapshots themselves).
+    Keyring(settings.keyring_path).init([], [])
     yield settings
 
 
@@ -267,7 +271,7 @@ async def test_the_cli_prints_tables_with_reasons_and_the_audit(
         CX_BOOTSTRAP_SERVERS=settings.bootstrap_servers,
         CX_TOPIC_PREFIX=settings.topic_prefix,
         CX_STATE_DIR=str(tmp_path / "cli-state"),
-        # The reader holds the joiner deployment's public key (public-deployments.json).
+        # The reader holds the signed public keyring that lists the joiner deployment's key.
         CX_KEYRING_DIR=str(settings.keyring_path),
     )
     code, out, err = await cxbroker(["insights", "-l", LE, "--compute"], env)

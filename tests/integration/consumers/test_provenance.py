@@ -1,5 +1,6 @@
-"""On the real broker: every joined and insights record is a signed CloudEvent, and a
-snapshot forged by an admin principal is rejected by subscribe(), tail and FastStream."""
+"""On the real broker: every joined and insights record is a signed CloudEvent, a snapshot
+forged by an admin principal is rejected by subscribe(), tail and FastStream, and only
+deployment keys of the governance-signed keyring (right owner, not revoked) are trusted."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +16,19 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from cloudevents.core.bindings import kafka as ce_kafka
 
-from broker.keyring.deployment import PUBLIC_DEPLOYMENTS_FILE, DeploymentKeys, DeploymentVerifier
+from broker.keyring import Keyring, OrgKeys, Owner
+from broker.keyring.deployment import DeploymentSigner, DeploymentVerifier
 from consumers import InsightsService, subscribe
 from consumers.faststream import cx_broker, joined_subscriber
 from consumers.verified import Rejection
 from contracts.joined import JourneySnapshot
 from contracts.protected import ProtectedSnapshot
+from cxbroker.exitcodes import ExitCode
 from tests.support.joiner import Env, join_until_idle, produce, read_all, reference, sign
 from tests.support.journeys import make_workload
 from tests.support.kafka import client_kwargs
-from tests.support.provenance import TEST_JOINER, snapshot_record
+from tests.support.provenance import snapshot_record
+from tests.support.snapshots import journey
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.kafka
@@ -40,11 +45,11 @@ async def test_every_joined_and_insights_record_is_a_signed_cloudevent(
     (report,) = await InsightsService(env.settings, [LE], within=60).catch_up()
     assert report.invalid_records == 0
 
-    # A reader holds only the public files: verify with an exported copy.
+    # A reader holds only the public files: verify with an exported copy of the
+    # governance-signed keyring (and its trust anchor).
     public = tmp_path / "reader"
     public.mkdir()
-    DeploymentKeys(env.settings.keyring_path).export_public(public)
-    verifier = DeploymentVerifier(public / PUBLIC_DEPLOYMENTS_FILE)
+    verifier = DeploymentVerifier(Keyring(env.settings.keyring_path).export_public(public))
 
     topics = [env.settings.topics.joined(le) for le in {e.life_experience for e in events}]
     insights_topic = env.settings.topics.insights(LE)
@@ -69,16 +74,13 @@ async def test_every_joined_and_insights_record_is_a_signed_cloudevent(
 
 
 async def _forge(env: Env, snapshot: JourneySnapshot, tmp_path: Path) -> None:
-    """Write, as the admin principal, a forged copy of ``snapshot`` (status changed, signed
-    with a key the readers do not know) and an unsigned one."""
-    forger_dir = tmp_path / "forger"
-    forger_dir.mkdir(mode=0o700)
-    forger = DeploymentKeys(forger_dir)
-    forger.init("joiner", TEST_JOINER)
+    """Write, as the admin principal, a forged copy of ``snapshot`` (next version, signed
+    by a "joiner" of the same name whose key the governance never published) and an
+    unsigned one."""
+    forger = OrgKeys(tmp_path / "forger")
+    forger.init(Owner("joiner", "joiner"), now=datetime(2025, 1, 1, tzinfo=UTC))
     forged = snapshot.model_copy(update={"snapshot_version": snapshot.snapshot_version + 1})
-    key, value, headers = snapshot_record(
-        env.settings.model_copy(update={"keyring_dir": forger_dir}), forged
-    )
+    key, value, headers = snapshot_record(env.settings, forged, forger.deployment_signer())
     producer = AIOKafkaProducer(**client_kwargs(env.settings.bootstrap_servers), acks="all")
     await producer.start()
     try:
@@ -168,3 +170,66 @@ async def test_a_forged_snapshot_is_rejected_by_every_reader(env: Env, tmp_path:
         s.model_dump_json() for s in seen
     )
     assert sorted(r.reason for r in faststream_rejected) == ["missing-header", "unknown-key-id"]
+
+
+async def _write(env: Env, *records: tuple[bytes, bytes, list[tuple[str, bytes]]]) -> None:
+    producer = AIOKafkaProducer(**client_kwargs(env.settings.bootstrap_servers), acks="all")
+    await producer.start()
+    try:
+        for key, value, headers in records:
+            await producer.send_and_wait(
+                env.settings.topics.joined(LE), value, key=key, headers=headers
+            )
+    finally:
+        await producer.stop()
+
+
+async def test_only_deployment_keys_of_the_signed_keyring_are_trusted(env: Env) -> None:
+    keyring = Keyring(env.settings.keyring_path)
+    old = keyring.deployment_signer("joiner")
+    insights = keyring.deployment_signer("insights")
+    first, stolen, genuine = (journey(n, life_experience=LE) for n in (1, 2, 3))
+    await _write(env, snapshot_record(env.settings, first))  # before any revocation
+    # The joiner's key is compromised: it rotates, the governance revokes the old key.
+    keyring.rotate_deployment("joiner")
+    keyring.revoke(old.key_id, reason="compromised", at=datetime.now(UTC))
+    impostor = DeploymentSigner("urn:cx:joiner:joiner", insights.key_id, insights._key)
+    await _write(
+        env,
+        snapshot_record(env.settings, stolen, old),  # the thief signs with the revoked key
+        snapshot_record(env.settings, stolen, impostor),  # an insights key as the joiner
+        snapshot_record(env.settings, genuine),  # the new key
+    )
+
+    rejected: list[Rejection] = []
+    seen: list[JourneySnapshot | ProtectedSnapshot] = []
+    source = subscribe(LE, settings=env.settings, tier="restricted", on_rejected=rejected.append)
+    async with asyncio.timeout(90):
+        while True:
+            try:
+                seen.append(await asyncio.wait_for(anext(source), 8))
+            except TimeoutError:
+                break
+    # Judged at each record's Kafka time: the record written before the revocation stands.
+    assert sorted(s.journey_token for s in seen) == sorted(
+        s.journey_token for s in (first, genuine)
+    )
+    assert sorted(r.reason for r in rejected) == ["key-agency-mismatch", "key-revoked"]
+    assert all(stolen.journey_token not in r.detail for r in rejected)
+
+    # Revoke the current key too: a joiner whose own key is revoked refuses to start, in
+    # one line that says what to run (exit code 11), before it consumes or writes anything.
+    keyring.revoke(keyring.deployment_signer("joiner").key_id, reason="compromised")
+    refused = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "cxbroker", "join", "--group", env.group, "--until-idle", "1"],
+        env=env.cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode == ExitCode.KEYS_REFUSED, refused.stderr[-2000:]
+    lines = [line for line in (refused.stdout + refused.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert "was revoked" in lines[0] and "cxbroker keys deployment rotate joiner" in lines[0]

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from broker.keyring import Governance, Keyring, LinkageStore, OrgKeys, Owner
+from broker.keyring.deployment import DeploymentVerifier
 from broker.provision import provision_topics
 from broker.settings import Settings
 from contracts.joined import JourneySnapshot
@@ -127,7 +128,8 @@ async def test_three_organisations_on_the_real_broker(
 
     for org in (ssa, fns, op):
         org.keys.trust(tmp_path / "governance" / "trust-anchor.json")
-    publish_keyring(gov.assemble([ssa.keys.export(), fns.keys.export()]))
+    # The joiner operator's export carries its deployment signing key (owner urn:cx:joiner:ops).
+    publish_keyring(gov.assemble([ssa.keys.export(), fns.keys.export(), op.keys.export()]))
     # SSA makes the linkage key and wraps it for USDA FNS, which opens it.
     first, packages = LinkageStore(ssa.keys).make(LE, ssa.keys.public_keyring())
     LinkageStore(fns.keys).accept(packages["usda-fns"], fns.keys.public_keyring())
@@ -149,6 +151,15 @@ async def test_three_organisations_on_the_real_broker(
         await eventually(lambda: joined(2, tokens), "phase 1 journeys joined", 90)
         latest = await _latest(op.settings)
         assert all({a.agency for a in latest[t].agencies} == {"ssa", "usda-fns"} for t in tokens)
+        # Every snapshot is signed by the operator's deployment key, which readers find only
+        # in the governance-signed keyring (the operator's export, assembled above).
+        snapshots = await read_all(op.settings, [op.settings.topics.joined(LE)])
+        verifier = DeploymentVerifier(op.keys.path)
+        assert snapshots and all(
+            verifier.verify(r.key, r.value, r.headers) == "urn:cx:joiner:ops"
+            for r in snapshots
+            if r.value is not None
+        )
 
         # Phase 2: rotation mid-stream with an overlap: new records carry both tokens.
         second, packages = LinkageStore(ssa.keys).make(

@@ -47,7 +47,11 @@ def test_directories_are_0700_and_files_0600(tmp_path: Path) -> None:
         "agencies/ssa/linkage/having-a-child/lk-having-a-child-20261125-1.json",
         "agencies/usda-fns/linkage/having-a-child/lk-having-a-child-20261125-1.json",
     ]
-    assert not list((keyring.path / "operators").rglob("*-sig-*.json"))
+    # The joiner and insights deployments hold their own signing key only.
+    for kind in ("joiner", "insights"):
+        own = keyring.path / "operators" / kind
+        assert [p.relative_to(own).parts[0] for p in own.rglob("*-sig-*.json")] == ["signing"]
+        assert all(p.name.startswith(f"{kind}-{kind}-sig-") for p in own.rglob("*-sig-*.json"))
     assert {_mode(d) for d in dirs} == {0o700}
     assert {_mode(f) for f in files} == {0o600}
 
@@ -114,7 +118,11 @@ def test_public_keyring_file_lists_agencies_with_current_flags(tmp_path: Path) -
     document = json.loads(path.read_bytes())
     assert document["version"] == 2
     entries = [e for e in document["body"]["entries"] if e["use"] == "signing"]
-    assert {e["owner"] for e in entries} == {f"urn:cx:agency:{a}" for a in AGENCIES}
+    assert {e["owner"] for e in entries} == {
+        *(f"urn:cx:agency:{a}" for a in AGENCIES),
+        "urn:cx:joiner:joiner",  # the local demo's deployments, published the same way
+        "urn:cx:insights:insights",
+    }
     ssa = [e for e in entries if e["owner"] == "urn:cx:agency:ssa"]
     assert [e["key_id"] for e in ssa] == ["ssa-sig-20261125-1", "ssa-sig-20261202-2"]
     current = {k.key_id: k.current for k in keyring.public_keyring().entries() if k.agency == "ssa"}
@@ -122,7 +130,10 @@ def test_public_keyring_file_lists_agencies_with_current_flags(tmp_path: Path) -
     assert all(len(base64.b64decode(e["public_key"], validate=True)) == 32 for e in ssa)
     # The public keyring holds no private material.
     text = path.read_text()
-    for file in (keyring.path / "agencies").rglob("*.json"):
+    for file in [
+        *(keyring.path / "agencies").rglob("*.json"),
+        *(keyring.path / "operators").rglob("*.json"),
+    ]:
         document = json.loads(file.read_text())
         for field in ("private_key", "secret"):
             if field in document:
@@ -137,6 +148,8 @@ def test_export_public_writes_one_readable_file(tmp_path: Path) -> None:
     assert {k.key_id for k in exported.entries()} == {
         "ssa-sig-20261125-1",
         "usda-fns-sig-20261125-1",
+        "joiner-joiner-sig-20261125-1",
+        "insights-insights-sig-20261125-1",
     }
 
 

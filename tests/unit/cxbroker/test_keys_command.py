@@ -65,7 +65,12 @@ def test_init_with_chosen_agencies_and_dir(run: Invoke, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     keys = PublicKeyring.load(directory).entries()
-    assert sorted(k.agency for k in keys) == ["irs", "ssa"]
+    assert sorted(k.owner.urn for k in keys) == [
+        "urn:cx:agency:irs",
+        "urn:cx:agency:ssa",
+        "urn:cx:insights:insights",  # the local demo's deployments, published the same way
+        "urn:cx:joiner:joiner",
+    ]
     assert not (tmp_path / "keyring").exists()
 
 
@@ -102,8 +107,8 @@ def test_rotation_and_show_public_list_old_and_new_keys(run: Invoke, tmp_path: P
     document = json.loads(run("show-public", "--json").output)
     ssa = [e for e in document["entries"] if e["owner"] == "urn:cx:agency:ssa"]
     assert [e["key_id"].split("-")[1] for e in ssa if e["use"] == "signing"] == ["sig", "sig"]
-    current = [k.current for k in PublicKeyring.load(tmp_path / "keyring").entries()]
-    assert current == [False, True]
+    public = PublicKeyring.load(tmp_path / "keyring").entries()
+    assert [k.current for k in public if k.agency == "ssa"] == [False, True]
 
 
 def test_rotate_needs_exactly_one_target(run: Invoke) -> None:
@@ -116,7 +121,8 @@ def test_export_public_writes_the_file_consumers_read(run: Invoke, tmp_path: Pat
     target = tmp_path / "shared" / "public-keyring.json"
     result = run("export-public", str(target))
     assert result.exit_code == 0, result.output
-    assert [k.agency for k in PublicKeyring.load(target).entries()] == ["fema"]
+    owners = [k.owner.urn for k in PublicKeyring.load(target).entries()]
+    assert owners == ["urn:cx:agency:fema", "urn:cx:insights:insights", "urn:cx:joiner:joiner"]
 
 
 def test_errors_are_one_line_without_traceback(run: Invoke) -> None:
@@ -127,3 +133,34 @@ def test_errors_are_one_line_without_traceback(run: Invoke) -> None:
     assert len(result.output.strip().splitlines()) == 1
     missing = run("rotate", "--agency", "ssa")
     assert missing.exit_code == 1
+
+
+def test_deployment_keys_are_made_shown_rotated_and_exported(run: Invoke, tmp_path: Path) -> None:
+    made = run("init", "--agencies", "fema", "--life-experiences", "recovering-from-a-disaster")
+    assert "created signing key joiner-joiner-sig-" in made.output
+    assert "created signing key insights-insights-sig-" in made.output
+    shown = run("deployment", "show")
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.count("current, published") == 2
+    rotated = run("deployment", "rotate", "joiner")
+    assert rotated.exit_code == 0, rotated.output
+    assert "joiner-joiner-sig-" in rotated.output and rotated.output.strip().endswith("-2")
+    shown = run("deployment", "show", "--kind", "joiner")
+    assert "older" in shown.output and "current, published" in shown.output
+    # An operator's own directory: not published until the governance assembles its export.
+    ops = tmp_path / "ops"
+    assert run("deployment", "init", "joiner", "ops", "--dir", str(ops)).exit_code == 0
+    shown = run("deployment", "show", "--dir", str(ops))
+    assert "has no signed public keyring installed" in shown.output
+    out = tmp_path / "joiner-export.json"
+    exported = run("deployment", "export-public", str(out), "--dir", str(ops))
+    assert exported.exit_code == 0, exported.output
+    assert "urn:cx:joiner:ops signing key joiner-ops-sig-" in exported.output
+    document = json.loads(out.read_text())
+    (entry,) = document["body"]["entries"]
+    assert entry["owner"] == "urn:cx:joiner:ops" and entry["not_after"] > entry["not_before"]
+    assert set(document["proofs"]) == {entry["key_id"]}
+    secrets = _secrets(ops) + _secrets(tmp_path / "keyring")
+    for result in (made, rotated, shown, exported):
+        assert not any(secret in result.output for secret in secrets)
+    assert not any(secret in out.read_text() for secret in secrets)
