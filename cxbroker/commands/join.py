@@ -14,6 +14,7 @@ from broker.errors import AccessDenied
 from broker.files import write_atomic
 from broker.security.credentials import ADMIN
 from broker.security.errors import denied_as, group_advice
+from broker.security.probe import authentication_failure
 from broker.security.profile import load_settings
 from consumers.errors import JoinerError, MissingTopics, StateStoreError, StoreError
 from consumers.joiner import Joiner
@@ -141,6 +142,10 @@ def join(
     metrics = JoinerMetrics(joiner, registry)
 
     async def main() -> str:
+        # A refused login first, as one line: aiokafka would log it as a connection ERROR
+        # and go on retrying, which reads like an outage.
+        if (refused_login := await authentication_failure(settings)) is not None:
+            raise refused_login
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, joiner.stop_soon)
