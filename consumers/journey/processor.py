@@ -87,6 +87,9 @@ class Pruned:
     key: str
     life_experience: str
     journey_token: str
+    #: Whether its 2.0.0 record was released (only then is it tombstoned on the default
+    #: tier: a tombstone of a never-released journey would tell when it closed).
+    released: bool = False
 
 
 @dataclass(slots=True)
@@ -263,24 +266,58 @@ class JourneyProcessor:
         if self._next_due >= self.stream_time:
             return
         closed_now: set[str] = set()
+        waits: dict[str, int | None] = {}  # per release group, computed once a pass
+        postponed: set[str] = set()
         for key, raw in self.store.iter_due(self.stream_time - 1):
-            if key in closed_now:
-                # Closed in this pass (a store may list it again under its new due time):
-                # pruned by a later event, whichever store holds it.
+            if key in closed_now or key in postponed:
+                # Closed (or postponed) in this pass (a store may list it again under its
+                # new due time): pruned by a later event, whichever store holds it.
                 continue
             state = self._load(key, raw)
             assert state is not None  # iter_due only yields stored keys
             if state.closed:
+                group = state.protected
+                if group is not None and self.gate is not None:
+                    if group not in waits:
+                        waits[group] = self._group_wait(group, closed_now)
+                    wait = waits[group]
+                    if wait is not None:
+                        postponed.add(key)
+                        self.store.put(key, state.to_json(), wait)
+                        continue
                 self.store.delete(key)
                 self._cache.pop(key, None)
                 if self.gate is not None:
-                    self.gate.withdraw(key)  # never released: forgotten with the journey
-                step.pruned.append(Pruned(key, state.life_experience, state.journey_token))
+                    if group is None:
+                        self.gate.withdraw(key)  # never released: forgotten with the journey
+                    else:
+                        self.gate.forget(key, group)
+                step.pruned.append(
+                    Pruned(key, state.life_experience, state.journey_token, group is not None)
+                )
             else:
                 state.closed = True
                 closed_now.add(key)
                 step.changes.append(self._write(state))
         self._next_due = self.store.min_due()
+
+    def _group_wait(self, group: str, closed_now: set[str]) -> int | None:
+        """None when every stored released journey of ``group`` is closed and past its
+        retention (they are pruned together, in this pass); else the time to look again.
+
+        A released journey's own tombstone would be a record at its closing time plus the
+        public retention, singling it out of its group (:mod:`consumers.privacy.gate`).
+        """
+        assert self.gate is not None and self.stream_time is not None
+        latest, ready = 0, True
+        for member in sorted(self.gate.stored_members(group)):
+            state = self._load(member)
+            if state is None:
+                continue
+            rules = self.rules[state.life_experience]
+            latest = max(latest, state.close_at(rules) + rules.retention_us)
+            ready = ready and state.closed and member not in closed_now
+        return None if ready and latest < self.stream_time else latest
 
     def journeys(self) -> int:
         """Number of journeys held by the store."""
