@@ -22,7 +22,9 @@ A-11 answers, outcomes, application statuses and event counts are not in it: the
 the audited insights. Every 2.0.0 record is released by the joiner only when at least ``k``
 journeys (``min_group_size`` of the life experience in the catalog, default 11) were
 released with the same published fields (all of them but ``journey_token`` and
-``snapshot_version``), and at most once per journey, so a group never shrinks.
+``snapshot_version``, which is :data:`PROTECTED_VERSION` in every record: the fine
+version counts a journey's events), and at most once per journey, so a group never
+shrinks.
 
 :func:`protect` turns a 1.0.0 snapshot into 2.0.0 at a precision (the converter between
 the two majors: a new major is a new contract, there is no implicit upcast).
@@ -46,6 +48,7 @@ __all__ = [
     "DEFAULT_MIN_GROUP_SIZE",
     "OTHER_AGENCIES",
     "PRECISIONS",
+    "PROTECTED_VERSION",
     "START_PATTERN",
     "Precision",
     "ProtectedSnapshot",
@@ -60,6 +63,9 @@ __all__ = [
 DAY_CAP: Final = 91
 #: k when the catalog does not say (the CMS cell-size rule: groups of 11 or more).
 DEFAULT_MIN_GROUP_SIZE: Final = 11
+#: ``snapshot_version`` of every 2.0.0 record: the same for all, so it tells no journey
+#: apart (the fine version counts a journey's events).
+PROTECTED_VERSION: Final = 1
 #: The agency name that stands for the agencies before the last one (``last`` precision).
 OTHER_AGENCIES: Final = "other"
 
@@ -129,7 +135,9 @@ class ProtectedSnapshot(ContractModel):
     status: JourneyStatus
     #: The minimum group size this record was released under.
     k: int = Field(ge=2)
-    #: The fine (1.0.0) snapshot version this record was made from.
+    #: Always :data:`PROTECTED_VERSION` (a journey is released once). It was the fine
+    #: (1.0.0) version the record was made from, which counts the journey's events and
+    #: closings: a quasi-identifier outside the k group (and recoverable from ``ce_id``).
     snapshot_version: int = Field(ge=1)
 
     @model_validator(mode="after")
@@ -198,7 +206,7 @@ def protect(snapshot: JourneySnapshot, precision: Precision, *, k: int) -> Prote
         elapsed_days=elapsed_days,
         status=snapshot.status,
         k=k,
-        snapshot_version=snapshot.snapshot_version,
+        snapshot_version=PROTECTED_VERSION,
     )
 
 

@@ -232,13 +232,14 @@ class Transaction:
             )
 
     async def _tombstone(self, partition: int, pruned: Pruned) -> None:
-        """Tombstone a pruned journey on its joined topic and its protected topic (compaction
-        then removes it)."""
+        """Tombstone a pruned journey on its joined topic and, when it was released, on its
+        protected topic (compaction then removes it)."""
         self.latest_states[partition][pruned.key] = pruned
         key = pruned.journey_token.encode("ascii")
         topics = [self.context.joined[pruned.life_experience]]
         protected = self.context.protected.get(pruned.life_experience)
-        if protected is not None:
+        if protected is not None and pruned.released:
+            # Only a released journey has a record there; its group is pruned together.
             topics.append(protected)
         for topic in topics:
             if topic in self.context.same_partitions:

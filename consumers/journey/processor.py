@@ -87,6 +87,9 @@ class Pruned:
     key: str
     life_experience: str
     journey_token: str
+    #: Whether its 2.0.0 record was released (only then is it tombstoned on the default
+    #: tier: a tombstone of a never-released journey would tell when it closed).
+    released: bool = False
 
 
 @dataclass(slots=True)
@@ -130,7 +133,7 @@ class JourneyProcessor:
             if protect
             else None
         )
-        self._gate_day: int | None = None
+        self._gate_week: int | None = None
         self.reload()
 
     def reload(self) -> None:
@@ -141,8 +144,8 @@ class JourneyProcessor:
         self._next_due = self.store.min_due()
         if self.gate is not None:
             self.gate.restore(self._gate_entries())
-            self._gate_day = (
-                None if self.stream_time is None else self.gate.day_of(self.stream_time)
+            self._gate_week = (
+                None if self.stream_time is None else self.gate.week_of(self.stream_time)
             )
 
     def _gate_entries(self) -> Iterator[tuple[str, str | None, JourneySnapshot | None]]:
@@ -218,18 +221,21 @@ class JourneyProcessor:
         step = Step(late=late, changes=[self._write(state)])
         self._close_due(step)
         if self.gate is not None:
-            step.changes.extend(self._release([change.key for change in step.changes]))
+            step.changes.extend(self._release())
         return step
 
-    def _release(self, keys: list[str]) -> list[Change]:
-        """Release what the gate lets go: the groups of ``keys``, and every group when
-        stream time entered a new day (settle times pass with the days)."""
+    def _release(self) -> list[Change]:
+        """Release what the gate lets go, once stream time entered a new ISO week: a batch
+        released the moment its k-th journey closed would tell a reader who knows when that
+        journey closed which group (so which path, stages and status) is its; released at
+        a week's turn, its time says no more than the record (start week, elapsed days)."""
         gate = self.gate
         assert gate is not None and self.stream_time is not None
-        day = gate.day_of(self.stream_time)
-        sweep = day != self._gate_day
-        self._gate_day = day
-        releases = gate.due(self.stream_time, None if sweep else keys)
+        week = gate.week_of(self.stream_time)
+        if week == self._gate_week:
+            return []
+        self._gate_week = week
+        releases = gate.due(self.stream_time)
         changes = []
         for release in releases:
             state = self._load(release.key)
@@ -263,24 +269,58 @@ class JourneyProcessor:
         if self._next_due >= self.stream_time:
             return
         closed_now: set[str] = set()
+        waits: dict[str, int | None] = {}  # per release group, computed once a pass
+        postponed: set[str] = set()
         for key, raw in self.store.iter_due(self.stream_time - 1):
-            if key in closed_now:
-                # Closed in this pass (a store may list it again under its new due time):
-                # pruned by a later event, whichever store holds it.
+            if key in closed_now or key in postponed:
+                # Closed (or postponed) in this pass (a store may list it again under its
+                # new due time): pruned by a later event, whichever store holds it.
                 continue
             state = self._load(key, raw)
             assert state is not None  # iter_due only yields stored keys
             if state.closed:
+                group = state.protected
+                if group is not None and self.gate is not None:
+                    if group not in waits:
+                        waits[group] = self._group_wait(group, closed_now)
+                    wait = waits[group]
+                    if wait is not None:
+                        postponed.add(key)
+                        self.store.put(key, state.to_json(), wait)
+                        continue
                 self.store.delete(key)
                 self._cache.pop(key, None)
                 if self.gate is not None:
-                    self.gate.withdraw(key)  # never released: forgotten with the journey
-                step.pruned.append(Pruned(key, state.life_experience, state.journey_token))
+                    if group is None:
+                        self.gate.withdraw(key)  # never released: forgotten with the journey
+                    else:
+                        self.gate.forget(key, group)
+                step.pruned.append(
+                    Pruned(key, state.life_experience, state.journey_token, group is not None)
+                )
             else:
                 state.closed = True
                 closed_now.add(key)
                 step.changes.append(self._write(state))
         self._next_due = self.store.min_due()
+
+    def _group_wait(self, group: str, closed_now: set[str]) -> int | None:
+        """None when every stored released journey of ``group`` is closed and past its
+        retention (they are pruned together, in this pass); else the time to look again.
+
+        A released journey's own tombstone would be a record at its closing time plus the
+        public retention, singling it out of its group (:mod:`consumers.privacy.gate`).
+        """
+        assert self.gate is not None and self.stream_time is not None
+        latest, ready = 0, True
+        for member in sorted(self.gate.stored_members(group)):
+            state = self._load(member)
+            if state is None:
+                continue
+            rules = self.rules[state.life_experience]
+            latest = max(latest, state.close_at(rules) + rules.retention_us)
+            ready = ready and state.closed and member not in closed_now
+        return None if ready and latest < self.stream_time else latest
 
     def journeys(self) -> int:
         """Number of journeys held by the store."""

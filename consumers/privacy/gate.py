@@ -19,12 +19,23 @@ all of them are released together, in one transaction. Then:
 * **late and partial data**: a journey that is still active is not offered; one that
   becomes active again before its release (a late event) is withdrawn and offered again
   with its new fields; one released already stays as it was published;
+* **at a week's turn**: groups are released only when stream time enters a new ISO week
+  (the joiner sweeps every group then), never the moment a journey closes: a batch released
+  then would tell a reader who knows that journey's closing day which group is its (in a
+  2,000-journey stream, 32 journeys were in the only group released on their closing day);
 * **finest first, coarser once their period has closed**: ``day`` and ``week`` groups are
-  tried at once; a coarser precision only once stream time has passed the end of the
+  tried at every sweep; a coarser precision only once stream time has passed the end of the
   journey's start period at that precision (week for ``path``, month for ``agencies``,
   quarter for ``last``, ``elapsed``, ``status``) plus ``settle`` (default 28 days): the
   journeys of a whole period are pending together when their period's groups are formed,
   so they get the finest groups the period allows (a period's rollover);
+* **forgotten together**: a released journey is pruned (and its record tombstoned on the
+  default tier) only together with every released journey of its group that is still
+  stored, once all of them are past their retention (:meth:`stored_members`); a tombstone
+  of its own would be a record at the time its journey closed plus the public retention,
+  which a reader who knows when a person's last visit was could use to pick the person's
+  record out of its group. A group's journeys start in one period, so this keeps a
+  journey at most about that period plus the spread of closing times longer;
 * **exactly once**: the gate's whole state is a function of the journeys in the store (a
   released journey keeps its group key in its state, which travels through the
   changelog), so :meth:`restore` after a rollback or a rebalance rebuilds the same gate.
@@ -105,6 +116,8 @@ class ReleaseGate:
         self.released: Counter[str] = Counter()
         self._pending: dict[str, _Pending] = {}
         self._members: dict[str, set[str]] = {}
+        #: Released journeys still in the store, per group.
+        self._stored: dict[str, set[str]] = {}
 
     @property
     def pending(self) -> int:
@@ -116,6 +129,19 @@ class ReleaseGate:
         self.released.clear()
         self._pending.clear()
         self._members.clear()
+        self._stored.clear()
+
+    def stored_members(self, group: str) -> frozenset[str]:
+        """The released journeys of ``group`` still in the store (pruned together)."""
+        return frozenset(self._stored.get(group, ()))
+
+    def forget(self, key: str, group: str) -> None:
+        """A released journey of ``group`` was pruned."""
+        members = self._stored.get(group)
+        if members is not None:
+            members.discard(key)
+            if not members:
+                del self._stored[group]
 
     def restore(self, entries: Iterable[tuple[str, str | None, JourneySnapshot | None]]) -> None:
         """Rebuild from the store: per journey its released group key (or None) and, when
@@ -124,6 +150,7 @@ class ReleaseGate:
         for key, group, snapshot in entries:
             if group is not None:
                 self.released[group] += 1
+                self._stored.setdefault(group, set()).add(key)
             elif snapshot is not None:
                 self.observe(key, snapshot)
 
@@ -191,9 +218,11 @@ class ReleaseGate:
                     released = self._pending[key].candidates[index][0]
                     out.append(Release(key, released, group))
                     self.withdraw(key)
+                    self._stored.setdefault(group, set()).add(key)
                 self.released[group] += len(ready)
         return out
 
-    def day_of(self, stream_time: int) -> int:
-        """The stream-time day number (a new one triggers a sweep of every group)."""
-        return stream_time // _DAY_US
+    def week_of(self, stream_time: int) -> int:
+        """The stream-time ISO week number (a new one triggers a sweep of every group; the
+        epoch, 1970-01-01, was a Thursday)."""
+        return (stream_time // _DAY_US + 3) // 7

@@ -30,14 +30,17 @@ table; ``started = completed + stalled + expired + active`` at every position, d
 group; days add up to the week; groups add up to the agency rows and the total; every
 stalled journey stalls at one hand-off (``(*, *, stalled) = sum of hand-offs``) and the
 stalls handed off from ``a`` are at most ``(a, *, stalled)``; answers are at most the
-journeys; and in a **final** release (no journey of the week is still active; the release
-says so) every active count is 0.
+journeys; in a **final** release (no journey of the week is still active; the release
+says so) every active count is 0; and every count is at least what the default tier's
+k-protected stream can show of the week (``_protected_floors``: a reader of both tiers
+counts released records per agency, stage and status).
 
 Agencies outside the life experience's catalog participants are left out of the tables.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -46,10 +49,11 @@ from typing import Final, NamedTuple
 
 from consumers.insights.aggregate.handoffs import handoff_of
 from consumers.insights.aggregate.model import ALL, CellKey, InsightMetric
-from consumers.insights.audit import MeanSpec, Relation, VarKind
+from consumers.insights.audit import MeanSpec, Relation, Sense, VarKind
 from contracts.catalog import LifeExperience
 from contracts.events import A11_DRIVERS
 from contracts.joined import JourneySnapshot, PeriodKind, period_of
+from contracts.protected import Precision, group_key, protect
 from contracts.vocabulary import STAGE_ORDER, JourneyStatus
 
 __all__ = [
@@ -132,7 +136,51 @@ def week_table(
     builder = _Builder(week, list(life_experience.agencies))
     for journey in journeys:
         builder.add(journey, life_experience)
-    return builder.finish()
+    table = builder.finish()
+    _protected_floors(table, journeys, life_experience)
+    return table
+
+
+#: Precisions of a k-protected record (``journey-snapshot`` 2.0.0) that name the start week.
+WEEK_PRECISIONS: Final = (Precision.DAY, Precision.WEEK, Precision.PATH)
+
+
+def _protected_floors(
+    table: WeekTable, journeys: Sequence[JourneySnapshot], life_experience: LifeExperience
+) -> None:
+    """What the default tier's k-protected stream can tell about the week, as relations.
+
+    A reader of both the insights and ``cx.protected.<le>`` counts the records of the week
+    per agency, stage and status: at least that many journeys are in each cell. A closed
+    journey of the week may be released at a week precision when its group there has k
+    journeys or more (the joiner counts per partition, so it releases no more than that):
+    every such journey is counted, so each cell gets ``cell >= floor`` (an upper bound on
+    what the reader learns). Without it, 11 completed and 11 stalled journeys released on
+    the protected stream pinned a suppressed single expired journey next to them.
+    Coarser precisions (month, quarter) are not modelled here: they span weeks.
+    """
+    k = life_experience.min_group_size
+    closed = [j for j in journeys if j.status is not JourneyStatus.ACTIVE]
+    keys = [[group_key(protect(j, p, k=k)) for p in WEEK_PRECISIONS] for j in closed]
+    sizes = Counter(g for mine in keys for g in mine)
+    shown = [j for j, mine in zip(closed, keys, strict=True) if any(sizes[g] >= k for g in mine)]
+    if not shown:
+        return
+    floors = _Builder(table.week, list(life_experience.agencies))
+    for journey in shown:
+        floors.add(journey, life_experience)
+    for key, value in floors.values.items():
+        if value > 0 and _floored(key, table.week):
+            table.relations.append(Relation(((key, -1.0),), Sense.LE, -value))
+
+
+def _floored(key: object, week: str) -> bool:
+    """Whether a protected record tells about ``key``: the week's counts (not per day, not
+    the A-11 answers, which it does not carry)."""
+    if isinstance(key, GroupKey):
+        return key.part == "count"
+    counts = (*LAYERS, InsightMetric.STALLS_AT_HANDOFF)
+    return isinstance(key, CellKey) and key.period == week and key.metric in counts
 
 
 def week_shape(week: str, life_experience: LifeExperience, *, final: bool) -> WeekTable:
