@@ -24,7 +24,7 @@ import phonenumbers
 
 from contracts.pii.encoded import decoded_candidates
 from contracts.pii.finding import Finding
-from contracts.pii.normalize import normalize, spelled_digits
+from contracts.pii.normalize import DIGIT_WORDS, normalize, spelled_digits
 from contracts.pii.places import address_spans
 
 __all__ = [
@@ -115,19 +115,18 @@ _DATE: Final = re.compile(
     r"|ngày\s?\d{1,2}|tháng\s?\d{1,2}",
     re.IGNORECASE,
 )
-# A run of digits and number words with any separators between them (spaces, dashes,
-# dots, underscores, colons, commas, slashes, brackets, plus signs).
+# A run of digits and number words (also of other languages, see DIGIT_WORDS) with any
+# separators between them: up to five characters that are neither letters nor digits
+# ("2 -- 1", "two; one", "two · one"), or a joining word ("and", "then", "y", "e").
 _NUMBER_WORD: Final = (
-    r"(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
-    r"|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty"
-    r"|seventy|eighty|ninety|double|triple|hundred|thousand|million|cero|uno|dos|tres|cuatro"
-    r"|cinco|seis|siete|ocho|nueve|cien|ciento|mil)"
+    r"(?:" + "|".join(DIGIT_WORDS) + r"|oh|o|twenty|thirty|forty|fifty|sixty|seventy|eighty"
+    r"|ninety|double|triple|hundred|thousand|million|cien|ciento|mil)"
 )
 # Scale words keep a spelled number together ("two hundred nineteen") but add no digit.
 _SCALE: Final = frozenset({"hundred", "thousand", "million", "cien", "ciento", "mil"})
 _RUN_ITEM: Final = rf"(?:\d+|\b{_NUMBER_WORD}\b)"
 _RUN: Final = re.compile(
-    rf"{_RUN_ITEM}(?:[\s\-_.:,/\\|()+~*#'\"]{{0,3}}(?:and\s)?{_RUN_ITEM})*", re.IGNORECASE
+    rf"{_RUN_ITEM}(?:[\W_]{{0,5}}(?:(?:and|then|y|e)[\W_]{{1,3}})?{_RUN_ITEM})*", re.IGNORECASE
 )
 _RUN_PART: Final = re.compile(rf"\d+|\b{_NUMBER_WORD}\b", re.IGNORECASE)
 _NUMBER_WORDS: Final = frozenset(_NUMBER_WORD[3:-1].split("|"))

@@ -1,0 +1,82 @@
+"""Adversarial spellings found by the #16 adversarial pass, as properties over the wire.
+
+Each family generates new combinations (not the hostile corpus) and pushes the comment
+through ``EventPreparer.prepare`` (the path of ``AgencyPublisher`` and ``publish
+--dry-run``); the event is either refused (PiiLeak, naming no value) or its scrubbed
+comment holds nothing of the identifier.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from broker.keyring import Keyring
+from producers.errors import PiiLeak
+from producers.publisher.prepare import EventPreparer
+from tests.support.keyrings import keyring_for
+from tests.support.raw_records import feedback
+
+_LANGUAGES = (
+    "zero one two three four five six seven eight nine",
+    "cero uno dos tres cuatro cinco seis siete ocho nueve",
+    "zero um dois tres quatro cinco seis sete oito nove",
+    "zero uno due tre quattro cinque sei sette otto nove",
+    "zero un deux trois quatre cinq six sept huit neuf",
+    "null eins zwei drei vier fünf sechs sieben acht neun",
+    "không một hai ba bốn năm sáu bảy tám chín",
+)
+_ODD_SEPARATORS = (" -- ", "; ", " · ", " • ", "... ", " = ", " & ", " ~~ ", "\n\n", " ; ",
+                   " >> ", " then ", "…", " — ", "; and ")  # fmt: skip
+_ALL_DIGIT_WORDS = frozenset(
+    word for language in _LANGUAGES for word in language.replace("ü", "u").split()
+) | {"mot", "bon", "nam", "sau", "bay", "tam", "chin", "khong"}
+
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.fixture(scope="module")
+def preparer(tmp_path_factory: pytest.TempPathFactory) -> EventPreparer:
+    ring: Keyring = keyring_for(
+        tmp_path_factory.mktemp("ring") / "k", ["usda-fns"], ["having-a-child"]
+    )
+    return EventPreparer("usda-fns", ring)
+
+
+def _comment_on_wire(preparer: EventPreparer, text: str) -> str | None:
+    """The scrubbed comment of the prepared event, or None when the guard refused it."""
+    try:
+        prepared = preparer.prepare(feedback(free_text=text))
+    except PiiLeak as exc:
+        assert text not in str(exc)
+        return None
+    return str(json.loads(prepared.record.value).get("comment") or "")
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[^\W\d_]+", text.lower())
+
+
+@SETTINGS
+@given(
+    digits=st.from_regex(r"[1-8][0-9]{8,9}", fullmatch=True),
+    language=st.sampled_from(_LANGUAGES),
+    separator=st.sampled_from(_ODD_SEPARATORS),
+    prefix=st.sampled_from(["my number is", "ssn", "call", "", "numero"]),
+)
+def test_spelled_digits_with_any_separator_or_language_never_travel(
+    preparer: EventPreparer, digits: str, language: str, separator: str, prefix: str
+) -> None:
+    words = language.split()
+    spelled = separator.join(words[int(d)] for d in digits)
+    out = _comment_on_wire(preparer, f"{prefix} {spelled} thanks")
+    if out is not None:
+        assert not re.search(r"\d", out)
+        kept = [w for w in _words(out) if w in _ALL_DIGIT_WORDS]
+        assert len(kept) < 3, out
