@@ -80,3 +80,35 @@ def test_spelled_digits_with_any_separator_or_language_never_travel(
         assert not re.search(r"\d", out)
         kept = [w for w in _words(out) if w in _ALL_DIGIT_WORDS]
         assert len(kept) < 3, out
+
+
+_NATO_WORDS = (
+    "alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo lima mike "
+    "november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu"
+)
+_NATO = dict(zip("abcdefghijklmnopqrstuvwxyz", _NATO_WORDS.split(" "), strict=True))
+_EXAMPLE_WORDS = {"z": "zebra", "o": "ocean", "e": "echo", "q": "queen", "u": "umbrella",
+                  "i": "igloo", "n": "nancy", "t": "tom", "a": "apple", "l": "lincoln",
+                  "r": "river", "s": "sugar", "m": "mary"}  # fmt: skip
+
+
+@SETTINGS
+@given(
+    word=st.text(alphabet="zoequintalrsm", min_size=4, max_size=11),
+    case=st.sampled_from([str.lower, str.upper, str.title]),
+    separator=st.sampled_from([" ", "-", ", ", " / ", ". ", "  "]),
+    as_in=st.booleans(),
+    link=st.sampled_from(["as in", "like", "for"]),
+)
+def test_a_spelling_alphabet_does_not_carry_a_name_through(
+    preparer: EventPreparer, word: str, case: object, separator: str, as_in: bool, link: str
+) -> None:
+    if as_in:
+        parts = [f"{c.upper()} {link} {_EXAMPLE_WORDS[c]}" for c in word]
+    else:
+        parts = [case(_NATO[c]) for c in word]  # type: ignore[operator]
+    out = _comment_on_wire(preparer, f"my name is spelled {separator.join(parts)} for the clerk")
+    if out is not None:
+        spelling = set(_NATO.values()) | set(_EXAMPLE_WORDS.values())
+        kept = [w for w in _words(out) if w in spelling]
+        assert len(kept) < 2, out
