@@ -69,10 +69,13 @@ _TLDS: Final = (
     "com|org|net|gov|edu|mil|us|io|co|info|biz|me|app|dev|email|online|site|xyz|mx|es|uk|ca|"
     "de|fr|cn|vn|in|ru|br|jp|kr|eg|sa|ae|ph|pr"
 )
-_LABEL: Final = r"[^\W_](?:[\w-]{0,62}[^\W_])?"
+# Atomic: a label never gives back characters, so "a-a-a-...-a at x" (labels that could
+# be split at every hyphen) is matched in linear time, not by trying every split.
+_LABEL: Final = r"(?>[^\W_](?:[\w-]{0,62}[^\W_])?)"
 _DOT: Final = r"(?:\s?\.\s?|\s+(?:dot|punto)\s+)"
 _EMAIL_AT: Final = re.compile(
-    rf"[\w.%+'-]*[^\W_]@{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}[^\W\d_]{{2,24}}", re.IGNORECASE
+    rf"(?<![\w.%+'-])[\w.%+'-]*[^\W_]@{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}[^\W\d_]{{2,24}}",
+    re.IGNORECASE,
 )
 _EMAIL_WORDS: Final = re.compile(
     rf"\b{_LABEL}(?:(?:\s*[._+-]\s*|\s+(?:dot|punto)\s+){_LABEL}){{0,3}}"
