@@ -83,6 +83,30 @@ _EMAIL_WORDS: Final = re.compile(
     rf"(?:\s*\.\s*|\s+(?:dot|punto)\s+)(?:{_TLDS})\b",
     re.IGNORECASE,
 )
+# "user at gmail" (a known mail provider, no top-level domain) and "user at web.de" (any
+# top-level domain when the dots are written as dots, without spaces).
+_PROVIDERS: Final = (
+    "gmail|googlemail|yahoo|ymail|hotmail|outlook|msn|icloud|aol|proton|protonmail|gmx"
+    "|zoho|yandex|comcast|sbcglobal|verizon|earthlink|qq"
+)
+_EMAIL_PROVIDER: Final = re.compile(
+    rf"\b{_LABEL}(?:[._+-]{_LABEL}){{0,3}}\s*(?:\bat\b|\barroba\b|@)\s*"
+    rf"(?:(?:{_PROVIDERS})\b|{_LABEL}(?:\.{_LABEL})*\.[^\W\d_]{{2,24}}\b)",
+    re.IGNORECASE,
+)
+# Social-media handles: "@river_sky", and words glued with underscores or dots and no
+# space ("river_sky", "sunshine.mama"; a capital after the dot is a missing space).
+_HANDLE: Final = re.compile(
+    r"(?<![\w@.])@[^\W_][\w.]{1,40}"
+    r"|(?<![\w.])[^\W\d_]+(?:_+[^\W_]+)+"
+    r"|(?<![\w.])[^\W\d_]{2,}(?:\.(?![A-Z])[^\W\d_]{2,})+(?![\w.])"
+)
+# A web address read out in words: "facebook dot com slash river dot sky".
+_URL_WORDS: Final = re.compile(
+    rf"\b{_LABEL}(?:{_DOT}{_LABEL}){{0,3}}{_DOT}(?:{_TLDS})\b"
+    rf"(?:\s*(?:/|\bslash\b|\bbarra\b)\s*[\w%-]+(?:{_DOT}[\w-]+){{0,3}})+",
+    re.IGNORECASE,
+)
 _URL: Final = re.compile(
     r"\b(?:https?|ftp)\s*:\s*//\S+|\bwww\s*\.\s*\S+"
     rf"|\b{_LABEL}(?:\.{_LABEL})*\.[a-z]{{2,24}}(?:/|\?)\S*"
@@ -218,8 +242,14 @@ def _shapes(text: str, depth: int) -> Iterator[Finding]:
     has_digit = _DIGIT.search(text) is not None
     if "@" in text:
         yield from (Finding("email", *m.span()) for m in _EMAIL_AT.finditer(text))
-    if " at " in text.lower() or " arroba " in text.lower():
+    lower = text.lower()
+    if " at " in lower or " arroba " in lower or "@" in text:
         yield from (Finding("email", *m.span()) for m in _EMAIL_WORDS.finditer(text))
+        yield from (Finding("email", *m.span()) for m in _EMAIL_PROVIDER.finditer(text))
+    if "_" in text or "@" in text or "." in text:
+        yield from (Finding("handle", *m.span()) for m in _HANDLE.finditer(text))
+    if "slash" in lower or "barra" in lower or "/" in text:
+        yield from (Finding("url", *m.span()) for m in _URL_WORDS.finditer(text))
     if "/" in text or "www" in text.lower() or "=" in text:
         for match in _URL.finditer(text):
             end = match.start() + len(match.group().rstrip(_TRAILING_PUNCTUATION))

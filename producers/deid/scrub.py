@@ -90,6 +90,7 @@ _KIND: Final[dict[str, Placeholder]] = {
     "date": Placeholder.DATE,
     "address": Placeholder.ADDRESS,
     "name": Placeholder.NAME,
+    "handle": Placeholder.NAME,
 }
 
 #: The record's own values as the scrubber looks for them (an :class:`OwnMatcher`).

@@ -112,3 +112,27 @@ def test_a_spelling_alphabet_does_not_carry_a_name_through(
         spelling = set(_NATO.values()) | set(_EXAMPLE_WORDS.values())
         kept = [w for w in _words(out) if w in spelling]
         assert len(kept) < 2, out
+
+
+_SAFE_HANDLE_WORDS = ("river", "sky", "sunshine", "mama", "journey", "heaven", "miracle")
+
+
+@SETTINGS
+@given(
+    words=st.lists(st.sampled_from(_SAFE_HANDLE_WORDS), min_size=2, max_size=3, unique=True),
+    glue=st.sampled_from(["_", ".", "__"]),
+    form=st.sampled_from([
+        "find me {h} online", "my ig is @{h}", "twitter: @{h} thanks", "snap {h} ok",
+        "mail {u} at gmail", "mail {u} at yahoo.nl", "write {u} @ web.de please",
+        "see facebook dot com slash {u}", "see instagram dot com/{h}",
+        "see facebook.com slash {u} dot {u}",
+    ]),
+)  # fmt: skip
+def test_handles_and_contacts_made_of_ordinary_words_do_not_travel(
+    preparer: EventPreparer, words: list[str], glue: str, form: str
+) -> None:
+    handle = glue.join(words)
+    out = _comment_on_wire(preparer, form.format(h=handle, u=handle))
+    if out is not None:
+        kept = [w for w in _words(out) if w in _SAFE_HANDLE_WORDS]
+        assert not kept, out
