@@ -132,12 +132,23 @@ _ORDINAL_WORDS: Final = (
     r"|thirty[- ]?first)"
 )
 _DAY: Final = rf"(?:\d{{1,2}}\s?(?:st|nd|rd|th)?|{_ORDINAL_WORDS})"
+# A day written as a cardinal word ("fourteen july", "julio catorce"); "may" is left out of
+# these forms ("the two may differ" is no date).
+_CARDINAL_DAY: Final = (
+    r"(?:(?:twenty|thirty)[- ]?(?:one|two|three|four|five|six|seven|eight|nine)|one|two|three"
+    r"|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
+    r"|seventeen|eighteen|nineteen|twenty|thirty|uno|dos|tres|cuatro|cinco|seis|siete|ocho"
+    r"|nueve|diez|once|doce|trece|catorce|quince|dieci\w+|veinte|veinti\w+|treinta(?: y uno)?)"
+)
+_MONTH_NOT_MAY: Final = rf"(?!may\b|mayo\b){_MONTH}"
 _DATE: Final = re.compile(
     r"(?<!\d)\d{1,4}\s?[/.-]\s?\d{1,2}(?:\s?[/.-]\s?\d{2,4})?(?!\d)"
     rf"|(?<![^\W\d_])\d{{1,2}}\s?[-/.]?\s?{_MONTH}\s?[-/.,]?\s?\d{{2,4}}(?!\d)"
     rf"|\b{_MONTH}\s?(?:the\s)?{_DAY}\b(?:\s?,?\s?(?:of\s)?\d{{2,4}})?"
     rf"|\b{_DAY}\s(?:of\s|de\s)?{_MONTH}(?:\s?,?\s?(?:de\s|of\s)?\d{{2,4}})?"
     rf"|\b{_MONTH}\s?,?\s?\d{{4}}\b"
+    rf"|\b{_MONTH_NOT_MAY}\s?(?:the\s)?{_CARDINAL_DAY}\b"
+    rf"|\b{_CARDINAL_DAY}\s(?:of\s|de\s)?{_MONTH_NOT_MAY}(?![^\W\d_])"
     r"|\d{2,4}\s?年\s?\d{1,2}\s?月(?:\s?\d{1,2}\s?[日号])?|\d{1,2}\s?月\s?\d{1,2}\s?[日号]"
     r"|ngày\s?\d{1,2}|tháng\s?\d{1,2}",
     re.IGNORECASE,
@@ -264,8 +275,10 @@ def _shapes(text: str, depth: int) -> Iterator[Finding]:
         if len(_DIGIT.findall(text)) >= 7:
             yield from _phones(text)
         yield from address_spans(text)
-    elif not _NUMBER_WORDS.isdisjoint(_LOWER_WORD.findall(text.lower())):
-        yield from _runs(text)
+    else:
+        if not _NUMBER_WORDS.isdisjoint(_LOWER_WORD.findall(text.lower())):
+            yield from _runs(text)
+        # Dates in words only ("catorce de julio", "july the fourteenth").
         yield from (Finding("date", *m.span()) for m in _DATE.finditer(text))
     if text.count(":") >= 2:
         for match in _IPV6.finditer(text):

@@ -136,3 +136,36 @@ def test_handles_and_contacts_made_of_ordinary_words_do_not_travel(
     if out is not None:
         kept = [w for w in _words(out) if w in _SAFE_HANDLE_WORDS]
         assert not kept, out
+
+
+def _split(words: str) -> list[str]:
+    return words.split()
+
+
+_CARDINALS = _split("one two three four five six seven eight nine ten eleven twelve thirteen "
+              "fourteen fifteen sixteen seventeen eighteen nineteen twenty")  # fmt: skip
+_MONTHS = _split("january february march april june july august september october november "
+           "december jan feb mar apr jun jul aug sept oct nov dec")  # fmt: skip
+_SPANISH_DAYS = _split("uno dos tres cuatro cinco seis siete ocho nueve diez once doce trece "
+                 "catorce quince veinte")  # fmt: skip
+_SPANISH_MONTHS = _split("enero febrero marzo abril junio julio agosto septiembre octubre "
+                   "noviembre diciembre")  # fmt: skip
+
+
+@SETTINGS
+@given(
+    day=st.integers(0, len(_CARDINALS) - 1),
+    month=st.integers(0, len(_MONTHS) - 1),
+    spanish=st.booleans(),
+    form=st.sampled_from(["{d} {m}", "{m} {d}", "the {d} of {m}", "{m} the {d}", "{d} de {m}"]),
+    prefix=st.sampled_from(["born", "my birthday is", "dob:", "nací el", "born on"]),
+)
+def test_a_date_with_a_cardinal_day_word_does_not_travel(
+    preparer: EventPreparer, day: int, month: int, spanish: bool, form: str, prefix: str
+) -> None:
+    d = _SPANISH_DAYS[day % len(_SPANISH_DAYS)] if spanish else _CARDINALS[day]
+    m = _SPANISH_MONTHS[month % len(_SPANISH_MONTHS)] if spanish else _MONTHS[month]
+    out = _comment_on_wire(preparer, f"{prefix} {form.format(d=d, m=m)} and I applied")
+    if out is not None:
+        words = _words(out)
+        assert not (d in words and m in words), out
