@@ -169,3 +169,25 @@ def test_a_date_with_a_cardinal_day_word_does_not_travel(
     if out is not None:
         words = _words(out)
         assert not (d in words and m in words), out
+
+
+_WORD_NAMES = ("river", "journey", "heaven", "unique", "messiah", "legend", "miracle", "sky")
+
+
+@SETTINGS
+@given(
+    name=st.sampled_from(_WORD_NAMES),
+    relation=st.sampled_from(["daughter", "son", "granddaughter", "wife", "husband", "niece"]),
+    possessive=st.sampled_from(["my", "our", "her"]),
+    form=st.sampled_from([
+        "{n}, {p} {r}, applied", "me and {n} ({p} {r}) went", "{n} is {p} {r} and was sick",
+        "{N} - {p} {r} - called", "we took {n}: {p} {r}", "{n} was {p} {r}",
+    ]),
+)  # fmt: skip
+def test_a_name_before_my_relation_does_not_travel(
+    preparer: EventPreparer, name: str, relation: str, possessive: str, form: str
+) -> None:
+    text = form.format(n=name, N=name.title(), p=possessive, r=relation)
+    out = _comment_on_wire(preparer, text)
+    if out is not None:
+        assert name not in _words(out), out
