@@ -191,3 +191,16 @@ def test_a_name_before_my_relation_does_not_travel(
     out = _comment_on_wire(preparer, text)
     if out is not None:
         assert name not in _words(out), out
+
+
+@SETTINGS
+@given(
+    city=st.sampled_from(["miami", "tampa", "atlanta", "jacksonville", "orlando", "tucson",
+                          "spokane", "boise", "akron", "albuquerque", "baltimore"]),
+    form=st.sampled_from(["the {c} office was slow", "drove to {c} for it", "we're from {c}",
+                          "went to the office in {c}", "{c} never called back"]),
+)  # fmt: skip
+def test_a_us_city_name_does_not_travel(preparer: EventPreparer, city: str, form: str) -> None:
+    out = _comment_on_wire(preparer, form.format(c=city))
+    if out is not None:
+        assert city not in _words(out), out
