@@ -28,6 +28,7 @@ from typing import Final
 
 from contracts.pii import Finding, canonical, find_identifiers, number_word_runs, spelled_digits
 from contracts.privacy import SCRUBBED_TEXT_MAX_LENGTH
+from producers.deid.employers import employer_spans
 from producers.deid.ownmatch import OwnMatcher
 from producers.deid.spelled import spelled_letter_spans
 from producers.deid.words import (
@@ -293,6 +294,7 @@ def scrub_text(text: str, own: OwnMatcher | None = None) -> str:
     findings = [*find_identifiers(text), *_context_spans(text, tokens)]
     findings.extend(Finding("number", start, end) for start, end in number_word_runs(text))
     findings.extend(_spaced_words(text))
+    findings.extend(employer_spans(text, tokens))
     findings.extend(Finding("name", start, end) for start, end in spelled_letter_spans(text))
     if own is not None:
         findings.extend(own.findings(text))

@@ -204,3 +204,18 @@ def test_a_us_city_name_does_not_travel(preparer: EventPreparer, city: str, form
     out = _comment_on_wire(preparer, form.format(c=city))
     if out is not None:
         assert city not in _words(out), out
+
+
+@SETTINGS
+@given(
+    employer=st.sampled_from(["walmart", "costco", "kroger", "starbucks", "amazon", "fedex"]),
+    form=st.sampled_from(["my job is at {e} now", "I'm a {e} cashier", "got paid by {e} late",
+                          "my {e} paycheck", "worked nights for {e}", "working @ {e}",
+                          "my job was with {e}", "an {e} associate told me"]),
+)  # fmt: skip
+def test_an_employer_named_by_a_pay_or_job_cue_does_not_travel(
+    preparer: EventPreparer, employer: str, form: str
+) -> None:
+    out = _comment_on_wire(preparer, form.format(e=employer))
+    if out is not None:
+        assert employer not in _words(out), out
