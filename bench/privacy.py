@@ -180,6 +180,28 @@ def joiner_check_us(repeat: int = 2000) -> dict[str, float]:
     return figures
 
 
+#: Pathological comments of about 8 KB (the scrubber's input limit): hyphenated or dotted
+#: runs that a regular expression could split in many ways before an "at" or "@".
+HOSTILE_LONG: Final = {
+    "a-a-...-a at x": "a-" * 4000 + "a at x",
+    "a-a-... at gmailx": "a-" * 4000 + " at gmailx",
+    "a-a-...-a@x": "a-" * 4000 + "a@x",
+    "a.a.... com/x": "a." * 4000 + "com/x",
+    "1.1.1....": "1." * 4000,
+    "one -- one -- ...": "one -- " * 1150,
+}
+
+
+def hostile_long_s() -> dict[str, float]:
+    """CPU seconds to scrub each pathological comment (catastrophic backtracking shows here)."""
+    figures = {}
+    for name, text in HOSTILE_LONG.items():
+        started = time.process_time()
+        scrub_text(text)
+        figures[name] = time.process_time() - started
+    return figures
+
+
 def main() -> None:
     """Print the figures."""
     items = [json.loads(line) for line in CORPUS.read_text("utf-8").splitlines() if line]
@@ -195,6 +217,8 @@ def main() -> None:
     for miss in figures["misses"][:20]:
         print("  missed", miss)
     print(f"scrubber: {figures['scrub_us_per_comment']:.0f} us CPU per comment")
+    for name, seconds in hostile_long_s().items():
+        print(f"scrubber, 8 KB hostile comment {name!r}: {seconds:.3f} s CPU")
     for name, us in joiner_check_us().items():
         print(f"joiner {name}: {us:.1f} us CPU per record")
 

@@ -24,7 +24,7 @@ import phonenumbers
 
 from contracts.pii.encoded import decoded_candidates
 from contracts.pii.finding import Finding
-from contracts.pii.normalize import normalize, spelled_digits
+from contracts.pii.normalize import DIGIT_WORDS, normalize, spelled_digits
 from contracts.pii.places import address_spans
 
 __all__ = [
@@ -69,15 +69,42 @@ _TLDS: Final = (
     "com|org|net|gov|edu|mil|us|io|co|info|biz|me|app|dev|email|online|site|xyz|mx|es|uk|ca|"
     "de|fr|cn|vn|in|ru|br|jp|kr|eg|sa|ae|ph|pr"
 )
-_LABEL: Final = r"[^\W_](?:[\w-]{0,62}[^\W_])?"
+# Atomic: a label never gives back characters, so "a-a-a-...-a at x" (labels that could
+# be split at every hyphen) is matched in linear time, not by trying every split.
+_LABEL: Final = r"(?>[^\W_](?:[\w-]{0,62}[^\W_])?)"
 _DOT: Final = r"(?:\s?\.\s?|\s+(?:dot|punto)\s+)"
 _EMAIL_AT: Final = re.compile(
-    rf"[\w.%+'-]*[^\W_]@{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}[^\W\d_]{{2,24}}", re.IGNORECASE
+    rf"(?<![\w.%+'-])[\w.%+'-]*[^\W_]@{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}[^\W\d_]{{2,24}}",
+    re.IGNORECASE,
 )
 _EMAIL_WORDS: Final = re.compile(
     rf"\b{_LABEL}(?:(?:\s*[._+-]\s*|\s+(?:dot|punto)\s+){_LABEL}){{0,3}}"
     rf"\s+(?:at|arroba)\s+{_LABEL}(?:(?:\s*\.\s*|\s+(?:dot|punto)\s+){_LABEL}){{0,3}}"
     rf"(?:\s*\.\s*|\s+(?:dot|punto)\s+)(?:{_TLDS})\b",
+    re.IGNORECASE,
+)
+# "user at gmail" (a known mail provider, no top-level domain) and "user at web.de" (any
+# top-level domain when the dots are written as dots, without spaces).
+_PROVIDERS: Final = (
+    "gmail|googlemail|yahoo|ymail|hotmail|outlook|msn|icloud|aol|proton|protonmail|gmx"
+    "|zoho|yandex|comcast|sbcglobal|verizon|earthlink|qq"
+)
+_EMAIL_PROVIDER: Final = re.compile(
+    rf"\b{_LABEL}(?:[._+-]{_LABEL}){{0,3}}\s*(?:\bat\b|\barroba\b|@)\s*"
+    rf"(?:(?:{_PROVIDERS})\b|{_LABEL}(?:\.{_LABEL})*\.[^\W\d_]{{2,24}}\b)",
+    re.IGNORECASE,
+)
+# Social-media handles: "@river_sky", and words glued with underscores or dots and no
+# space ("river_sky", "sunshine.mama"; a capital after the dot is a missing space).
+_HANDLE: Final = re.compile(
+    r"(?<![\w@.])@[^\W_][\w.]{1,40}"
+    r"|(?<![\w.])[^\W\d_]+(?:_+[^\W_]+)+"
+    r"|(?<![\w.])[^\W\d_]{2,}(?:\.(?![A-Z])[^\W\d_]{2,})+(?![\w.])"
+)
+# A web address read out in words: "facebook dot com slash river dot sky".
+_URL_WORDS: Final = re.compile(
+    rf"\b{_LABEL}(?:{_DOT}{_LABEL}){{0,3}}{_DOT}(?:{_TLDS})\b"
+    rf"(?:\s*(?:/|\bslash\b|\bbarra\b)\s*[\w%-]+(?:{_DOT}[\w-]+){{0,3}})+",
     re.IGNORECASE,
 )
 _URL: Final = re.compile(
@@ -105,29 +132,39 @@ _ORDINAL_WORDS: Final = (
     r"|thirty[- ]?first)"
 )
 _DAY: Final = rf"(?:\d{{1,2}}\s?(?:st|nd|rd|th)?|{_ORDINAL_WORDS})"
+# A day written as a cardinal word ("fourteen july", "julio catorce"); "may" is left out of
+# these forms ("the two may differ" is no date).
+_CARDINAL_DAY: Final = (
+    r"(?:(?:twenty|thirty)[- ]?(?:one|two|three|four|five|six|seven|eight|nine)|one|two|three"
+    r"|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
+    r"|seventeen|eighteen|nineteen|twenty|thirty|uno|dos|tres|cuatro|cinco|seis|siete|ocho"
+    r"|nueve|diez|once|doce|trece|catorce|quince|dieci\w+|veinte|veinti\w+|treinta(?: y uno)?)"
+)
+_MONTH_NOT_MAY: Final = rf"(?!may\b|mayo\b){_MONTH}"
 _DATE: Final = re.compile(
     r"(?<!\d)\d{1,4}\s?[/.-]\s?\d{1,2}(?:\s?[/.-]\s?\d{2,4})?(?!\d)"
     rf"|(?<![^\W\d_])\d{{1,2}}\s?[-/.]?\s?{_MONTH}\s?[-/.,]?\s?\d{{2,4}}(?!\d)"
     rf"|\b{_MONTH}\s?(?:the\s)?{_DAY}\b(?:\s?,?\s?(?:of\s)?\d{{2,4}})?"
     rf"|\b{_DAY}\s(?:of\s|de\s)?{_MONTH}(?:\s?,?\s?(?:de\s|of\s)?\d{{2,4}})?"
     rf"|\b{_MONTH}\s?,?\s?\d{{4}}\b"
+    rf"|\b{_MONTH_NOT_MAY}\s?(?:the\s)?{_CARDINAL_DAY}\b"
+    rf"|\b{_CARDINAL_DAY}\s(?:of\s|de\s)?{_MONTH_NOT_MAY}(?![^\W\d_])"
     r"|\d{2,4}\s?年\s?\d{1,2}\s?月(?:\s?\d{1,2}\s?[日号])?|\d{1,2}\s?月\s?\d{1,2}\s?[日号]"
     r"|ngày\s?\d{1,2}|tháng\s?\d{1,2}",
     re.IGNORECASE,
 )
-# A run of digits and number words with any separators between them (spaces, dashes,
-# dots, underscores, colons, commas, slashes, brackets, plus signs).
+# A run of digits and number words (also of other languages, see DIGIT_WORDS) with any
+# separators between them: up to five characters that are neither letters nor digits
+# ("2 -- 1", "two; one", "two · one"), or a joining word ("and", "then", "y", "e").
 _NUMBER_WORD: Final = (
-    r"(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen"
-    r"|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty"
-    r"|seventy|eighty|ninety|double|triple|hundred|thousand|million|cero|uno|dos|tres|cuatro"
-    r"|cinco|seis|siete|ocho|nueve|cien|ciento|mil)"
+    r"(?:" + "|".join(DIGIT_WORDS) + r"|oh|o|twenty|thirty|forty|fifty|sixty|seventy|eighty"
+    r"|ninety|double|triple|hundred|thousand|million|cien|ciento|mil)"
 )
 # Scale words keep a spelled number together ("two hundred nineteen") but add no digit.
 _SCALE: Final = frozenset({"hundred", "thousand", "million", "cien", "ciento", "mil"})
 _RUN_ITEM: Final = rf"(?:\d+|\b{_NUMBER_WORD}\b)"
 _RUN: Final = re.compile(
-    rf"{_RUN_ITEM}(?:[\s\-_.:,/\\|()+~*#'\"]{{0,3}}(?:and\s)?{_RUN_ITEM})*", re.IGNORECASE
+    rf"{_RUN_ITEM}(?:[\W_]{{0,5}}(?:(?:and|then|y|e)[\W_]{{1,3}})?{_RUN_ITEM})*", re.IGNORECASE
 )
 _RUN_PART: Final = re.compile(rf"\d+|\b{_NUMBER_WORD}\b", re.IGNORECASE)
 _NUMBER_WORDS: Final = frozenset(_NUMBER_WORD[3:-1].split("|"))
@@ -216,8 +253,14 @@ def _shapes(text: str, depth: int) -> Iterator[Finding]:
     has_digit = _DIGIT.search(text) is not None
     if "@" in text:
         yield from (Finding("email", *m.span()) for m in _EMAIL_AT.finditer(text))
-    if " at " in text.lower() or " arroba " in text.lower():
+    lower = text.lower()
+    if " at " in lower or " arroba " in lower or "@" in text:
         yield from (Finding("email", *m.span()) for m in _EMAIL_WORDS.finditer(text))
+        yield from (Finding("email", *m.span()) for m in _EMAIL_PROVIDER.finditer(text))
+    if "_" in text or "@" in text or "." in text:
+        yield from (Finding("handle", *m.span()) for m in _HANDLE.finditer(text))
+    if "slash" in lower or "barra" in lower or "/" in text:
+        yield from (Finding("url", *m.span()) for m in _URL_WORDS.finditer(text))
     if "/" in text or "www" in text.lower() or "=" in text:
         for match in _URL.finditer(text):
             end = match.start() + len(match.group().rstrip(_TRAILING_PUNCTUATION))
@@ -232,8 +275,10 @@ def _shapes(text: str, depth: int) -> Iterator[Finding]:
         if len(_DIGIT.findall(text)) >= 7:
             yield from _phones(text)
         yield from address_spans(text)
-    elif not _NUMBER_WORDS.isdisjoint(_LOWER_WORD.findall(text.lower())):
-        yield from _runs(text)
+    else:
+        if not _NUMBER_WORDS.isdisjoint(_LOWER_WORD.findall(text.lower())):
+            yield from _runs(text)
+        # Dates in words only ("catorce de julio", "july the fourteenth").
         yield from (Finding("date", *m.span()) for m in _DATE.finditer(text))
     if text.count(":") >= 2:
         for match in _IPV6.finditer(text):

@@ -27,7 +27,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Final
 
-__all__ = ["normalize", "skeleton", "spelled_digits"]
+__all__ = ["DIGIT_WORDS", "normalize", "skeleton", "spelled_digits"]
 
 
 def _confusables() -> dict[str, str]:
@@ -113,7 +113,19 @@ _NUMBER_WORDS: Final[dict[str, str]] = {
     "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19",
     "cero": "0", "uno": "1", "dos": "2", "tres": "3", "cuatro": "4", "cinco": "5",
     "seis": "6", "siete": "7", "ocho": "8", "nueve": "9",
+    **{word: str(digit) for words in (
+        # Digits spelled in the other languages agency users write (ASCII-folded, as
+        # canonical text has them): Portuguese, Italian, French, German, Vietnamese, Tagalog.
+        "zero um dois tres quatro cinco seis sete oito nove",
+        "zero uno due tre quattro cinque sei sette otto nove",
+        "zero un deux trois quatre cinq six sept huit neuf",
+        "null eins zwei drei vier funf sechs sieben acht neun",
+        "khong mot hai ba bon nam sau bay tam chin",
+        "sero isa dalawa tatlo apat lima anim pito walo siyam",
+    ) for digit, word in enumerate(words.split())},
 }  # fmt: skip
+#: Every number word of :data:`_NUMBER_WORDS`, longest first (for the detectors' patterns).
+DIGIT_WORDS: Final = tuple(sorted(_NUMBER_WORDS, key=len, reverse=True))
 _TENS: Final[dict[str, str]] = {
     "twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", "seventy": "7",
     "eighty": "8", "ninety": "9",

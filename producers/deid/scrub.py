@@ -28,7 +28,9 @@ from typing import Final
 
 from contracts.pii import Finding, canonical, find_identifiers, number_word_runs, spelled_digits
 from contracts.privacy import SCRUBBED_TEXT_MAX_LENGTH
+from producers.deid.employers import employer_spans
 from producers.deid.ownmatch import OwnMatcher
+from producers.deid.spelled import spelled_letter_spans
 from producers.deid.words import (
     CALLED_AFTER,
     COMMON_NAME_WORDS,
@@ -89,6 +91,7 @@ _KIND: Final[dict[str, Placeholder]] = {
     "date": Placeholder.DATE,
     "address": Placeholder.ADDRESS,
     "name": Placeholder.NAME,
+    "handle": Placeholder.NAME,
 }
 
 #: The record's own values as the scrubber looks for them (an :class:`OwnMatcher`).
@@ -110,13 +113,46 @@ _SENTENCE_END: Final = frozenset(".!?:;\"'(")
 _MAX_INPUT: Final = 8 * SCRUBBED_TEXT_MAX_LENGTH
 
 
-def _context_spans(tokens: list[re.Match[str]]) -> Iterable[Finding]:
-    """Names after relation words and name introductions, employers after "work at", places
-    after "live in", street names before a street suffix."""
+_POSSESSIVES: Final = frozenset(split_words("my our his her their mi su nuestra nuestro"))
+#: Words that open a sentence before "my son" and name nobody ("Yesterday, my son ...").
+_DISCOURSE: Final = frozenset(
+    split_words(
+        "today yesterday tomorrow also then now so well anyway however but plus finally first "
+        "recently later again sadly unfortunately luckily honestly basically meanwhile hi hello "
+        "thanks please ok okay yes yeah ayer hoy luego pero entonces"
+    )
+)
+
+
+def _appositive(text: str, tokens: list[re.Match[str]], lowers: list[str], i: int) -> int | None:
+    """The index of the name before "my <relation>" at ``i``: "River, my daughter",
+    "me and River (my son)", "River is my granddaughter"; None when there is none."""
+    if i < 2 or lowers[i - 1] not in _POSSESSIVES:
+        return None
+    j = i - 2
+    linked = lowers[j] in ("is", "was", "es")
+    if linked:
+        j -= 1
+    elif not re.search(r"[,(:\-]", text[tokens[j].end() : tokens[i - 1].start()]):
+        return None  # "brought my son": a verb, no apposition
+    if j < 0:
+        return None
+    word = lowers[j].removesuffix("'s")
+    if word in FUNCTION_WORDS | _NOT_NAMES | _DISCOURSE | RELATION_WORDS | _POSSESSIVES:
+        return None
+    return j
+
+
+def _context_spans(text: str, tokens: list[re.Match[str]]) -> Iterable[Finding]:
+    """Names after relation words and name introductions and before "my <relation>",
+    employers after "work at", places after "live in", street names before a street suffix."""
     lowers = [token.group().lower() for token in tokens]
     for i, lower in enumerate(lowers):
         if lower in RELATION_WORDS:
             yield from _named_list(tokens, lowers, i + 1)
+            named = _appositive(text, tokens, lowers, i)
+            if named is not None:
+                yield Finding("name", *tokens[named].span())
         elif lower in EMPLOYER_NOUNS:
             j = i + 1
             while j < len(tokens) and lowers[j] in CONTEXT_PREPOSITIONS | {"is", "was", "s"}:
@@ -255,9 +291,11 @@ def scrub_text(text: str, own: OwnMatcher | None = None) -> str:
     """
     text = canonical(text[:_MAX_INPUT])
     tokens = list(_TOKEN.finditer(text))
-    findings = [*find_identifiers(text), *_context_spans(tokens)]
+    findings = [*find_identifiers(text), *_context_spans(text, tokens)]
     findings.extend(Finding("number", start, end) for start, end in number_word_runs(text))
     findings.extend(_spaced_words(text))
+    findings.extend(employer_spans(text, tokens))
+    findings.extend(Finding("name", start, end) for start, end in spelled_letter_spans(text))
     if own is not None:
         findings.extend(own.findings(text))
     safe = safe_words()

