@@ -191,7 +191,9 @@ def joiner_costs(keyring: Keyring, records: Sequence[Record]) -> dict[str, float
 
 
 def snapshot_changes(keyring: Keyring, records: Sequence[Record]) -> list[Change]:
-    """The snapshots (as the joiner's changes) that folding ``records`` makes."""
+    """The snapshots (as the joiner's changes) that folding ``records`` makes; releases to
+    the default tier alone (no new 1.0.0 snapshot) are left out: their records are signed
+    apart and are far fewer."""
     registry = load_registry()
     processor = JourneyProcessor(MemoryStore(), load_rules())
     processor.store.begin()
@@ -199,7 +201,7 @@ def snapshot_changes(keyring: Keyring, records: Sequence[Record]) -> list[Change
     for record in records:
         event = decode(record.key, record.value, record.headers, registry=registry).event
         changes += processor.process(event).changes
-    return changes
+    return [c for c in changes if c.snapshot_json is not None]
 
 
 def snapshot_signing_costs(changes: Sequence[Change], signer: SnapshotSigner) -> dict[str, float]:
