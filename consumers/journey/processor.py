@@ -133,7 +133,7 @@ class JourneyProcessor:
             if protect
             else None
         )
-        self._gate_week: int | None = None
+        self._gate_day: int | None = None
         self.reload()
 
     def reload(self) -> None:
@@ -144,8 +144,8 @@ class JourneyProcessor:
         self._next_due = self.store.min_due()
         if self.gate is not None:
             self.gate.restore(self._gate_entries())
-            self._gate_week = (
-                None if self.stream_time is None else self.gate.week_of(self.stream_time)
+            self._gate_day = (
+                None if self.stream_time is None else self.gate.day_of(self.stream_time)
             )
 
     def _gate_entries(self) -> Iterator[tuple[str, str | None, JourneySnapshot | None]]:
@@ -221,21 +221,18 @@ class JourneyProcessor:
         step = Step(late=late, changes=[self._write(state)])
         self._close_due(step)
         if self.gate is not None:
-            step.changes.extend(self._release())
+            step.changes.extend(self._release([change.key for change in step.changes]))
         return step
 
-    def _release(self) -> list[Change]:
-        """Release what the gate lets go, once stream time entered a new ISO week: a batch
-        released the moment its k-th journey closed would tell a reader who knows when that
-        journey closed which group (so which path, stages and status) is its; released at
-        a week's turn, its time says no more than the record (start week, elapsed days)."""
+    def _release(self, keys: list[str]) -> list[Change]:
+        """Release what the gate lets go: the groups of ``keys``, and every group when
+        stream time entered a new day (settle times pass with the days)."""
         gate = self.gate
         assert gate is not None and self.stream_time is not None
-        week = gate.week_of(self.stream_time)
-        if week == self._gate_week:
-            return []
-        self._gate_week = week
-        releases = gate.due(self.stream_time)
+        day = gate.day_of(self.stream_time)
+        sweep = day != self._gate_day
+        self._gate_day = day
+        releases = gate.due(self.stream_time, None if sweep else keys)
         changes = []
         for release in releases:
             state = self._load(release.key)

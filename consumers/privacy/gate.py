@@ -19,12 +19,8 @@ all of them are released together, in one transaction. Then:
 * **late and partial data**: a journey that is still active is not offered; one that
   becomes active again before its release (a late event) is withdrawn and offered again
   with its new fields; one released already stays as it was published;
-* **at a week's turn**: groups are released only when stream time enters a new ISO week
-  (the joiner sweeps every group then), never the moment a journey closes: a batch released
-  then would tell a reader who knows that journey's closing day which group is its (in a
-  2,000-journey stream, 32 journeys were in the only group released on their closing day);
 * **finest first, coarser once their period has closed**: ``day`` and ``week`` groups are
-  tried at every sweep; a coarser precision only once stream time has passed the end of the
+  tried at once; a coarser precision only once stream time has passed the end of the
   journey's start period at that precision (week for ``path``, month for ``agencies``,
   quarter for ``last``, ``elapsed``, ``status``) plus ``settle`` (default 28 days): the
   journeys of a whole period are pending together when their period's groups are formed,
@@ -222,7 +218,6 @@ class ReleaseGate:
                 self.released[group] += len(ready)
         return out
 
-    def week_of(self, stream_time: int) -> int:
-        """The stream-time ISO week number (a new one triggers a sweep of every group; the
-        epoch, 1970-01-01, was a Thursday)."""
-        return (stream_time // _DAY_US + 3) // 7
+    def day_of(self, stream_time: int) -> int:
+        """The stream-time day number (a new one triggers a sweep of every group)."""
+        return stream_time // _DAY_US
