@@ -1,4 +1,5 @@
-"""Joiner crash loop: SIGKILL the joiner process at 10 seeded random points of one run.
+"""Joiner crash loop: SIGKILL the joiner process at seeded random points of one run (4 in
+`make test`, 10 with `pytest -m long`).
 
 The workload (a few thousand events, a third delivered twice, shuffled) is produced
 first; each incarnation runs until the committed output passes its seeded kill point
@@ -32,14 +33,29 @@ from tests.support.kafka import KafkaEndpoint
 
 pytestmark = pytest.mark.kafka
 
+#: SIGKILLs of the full run (`pytest -m long`); `make test` runs the first few of them.
 KILLS = 10
+SHORT_KILLS = 4
 # The broker's smallest session (group.min.session.timeout.ms, 6 s by default): each
 # restart waits out the killed member's session before it gets the partitions back.
 FAST_RESTART = ("--session-timeout", "6")
 
 
+async def test_sigkills_during_one_run_give_the_reference_output(
+    kafka: KafkaEndpoint, tmp_path: Path, unique: Callable[[str], str]
+) -> None:
+    await crash_loop(kafka, tmp_path, unique, SHORT_KILLS)
+
+
+@pytest.mark.long
 async def test_ten_sigkills_during_one_run_give_the_reference_output(
     kafka: KafkaEndpoint, tmp_path: Path, unique: Callable[[str], str]
+) -> None:
+    await crash_loop(kafka, tmp_path, unique, KILLS)
+
+
+async def crash_loop(
+    kafka: KafkaEndpoint, tmp_path: Path, unique: Callable[[str], str], kills: int
 ) -> None:
     env = await make_env(kafka.bootstrap_servers, tmp_path, unique("crash"), unique("joiner"))
     events = make_workload(71, 50)
@@ -49,7 +65,7 @@ async def test_ten_sigkills_during_one_run_give_the_reference_output(
     # Snapshots (one per distinct event here: no journey closes inside the grace) plus
     # transaction markers: the gauge passes len(events) well before the run is done.
     rng = random.Random(9)
-    points = sorted(rng.sample(range(len(events) // 20, len(events) * 9 // 10), KILLS))
+    points = sorted(rng.sample(range(len(events) // 20, len(events) * 9 // 10), kills))
     killed_at = []
     for point in points:
         joiner = start_joiner(env, "0", *FAST_RESTART, "--max-batch", "25")
